@@ -123,7 +123,7 @@ int hd_store_write(hd_store *s, hd_store_apply_fn apply, void *arg, hd_err *err)
 /* Flags for hd_store_put. */
 #define HD_STORE_NOOVERWRITE 0x1u /* fail with HD_EEXIST if the key exists */
 
-/* Looks up key. Returns 0 with *val/*len borrowed until the txn ends or its next write;
+/* Looks up key. Returns 0 with *val and *len borrowed until the txn ends or its next write;
  * HD_ENOTFOUND; HD_ETOOBIG (key overflowed); HD_EIO. */
 int hd_store_get(hd_txn *txn, hd_table t, const hd_key *key, const void **val, size_t *len,
                  hd_err *err);
