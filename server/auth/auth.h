@@ -1,0 +1,55 @@
+/* Tokens: random 256-bit secrets handed to staff, services and customers, stored only as
+ * a keyed BLAKE2b hash (libsodium) so the check per call is one hash and one B-tree lookup.
+ * Also the server's bootstrap admin token. Passwords (argon2id) come with AuthService. */
+#ifndef HD_AUTH_AUTH_H
+#define HD_AUTH_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "helpdesk/v1/auth.pb-c.h"
+#include "server/common/err.h"
+#include "server/rpc/rpc.h"
+#include "server/store/store.h"
+
+/* Secret text: "hd_" + 43 base64url characters + NUL. */
+#define HD_AUTH_TOKEN_TEXT_MAX 48
+
+typedef struct hd_auth hd_auth;
+
+/* Loads the server's token-hashing key from the store, creating it on first use.
+ * Returns 0 with *out owned (free with hd_auth_destroy), or the store's error. The store is
+ * borrowed and must outlive the hd_auth. */
+int hd_auth_open(hd_auth **out, hd_store *store, hd_err *err);
+
+/* Frees a. NULL is allowed. */
+void hd_auth_destroy(hd_auth *a);
+
+/* Creates a token for the principal described by tmpl (name, principal_kind, principal_id,
+ * role, scopes, expire_time; id and create_time are assigned) and stores its record.
+ * Writes the secret into text (size >= HD_AUTH_TOKEN_TEXT_MAX) and the new id into *id.
+ * The secret is shown once; only its hash is kept. Returns 0 or a store error. */
+int hd_auth_issue(hd_auth *a, const Helpdesk__V1__ApiToken *tmpl, char *text, size_t n,
+                  uint64_t *id, hd_err *err);
+
+/* On a data dir's first start: creates the bootstrap admin token, writes it to
+ * token_file (mode 0600, via a temp file and rename) and into text. When the store already
+ * has one, leaves everything alone and sets *created = 0. Returns 0 or an error (HD_EIO
+ * names the file). */
+int hd_auth_bootstrap(hd_auth *a, const char *token_file, char *text, size_t n, int *created,
+                      hd_err *err);
+
+/* The serving layer's auth hook (hd_rpc_auth_fn); ud is the hd_auth. Thread-safe.
+ * Unknown, malformed, expired and revoked tokens are HD_EUNAUTH; a valid token without the
+ * permission is HD_EPERM (see hd_auth_allows). */
+int hd_auth_check(void *ud, const char *token, uint32_t permission, hd_identity *who, hd_err *err);
+
+/* Whether who holds permission (an HD_PERM_* value from server/api/perm.h). Admins hold
+ * everything; the table is in auth.c. */
+int hd_auth_allows(const hd_identity *who, uint32_t permission);
+
+/* Revokes the token with id at the current time. Returns 0, HD_ENOTFOUND or a store error.
+ * The next call presenting it is refused. */
+int hd_auth_revoke(hd_auth *a, uint64_t id, hd_err *err);
+
+#endif
