@@ -1,0 +1,836 @@
+/* Ticket rules on the store (see tickets.h). Create is one replayable mutation so that a
+ * batch of them commits with one fsync and an idempotent retry racing the first call runs
+ * after it on the single writer and sees its record. Reads use one snapshot each. */
+#include "server/tickets/tickets.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "google/protobuf/timestamp.pb-c.h"
+#include "server/clock/clock.h"
+#include "server/rollup/rollup.h"
+#include "server/validate/validate.h"
+
+#define TAG_CHARS   "abcdefghijklmnopqrstuvwxyz0123456789_-"
+#define FIELD_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+/* Page tokens: "t1" + 2 hex digits of the status filter + 16 hex digits of the last id. */
+#define TOKEN_PREFIX "t1"
+#define TOKEN_LEN    20
+
+/* ---- Keys ------------------------------------------------------------------------------ */
+
+hd_key *hd_tickets_key_id(hd_key *k, uint64_t id)
+{
+    hd_key_init(k);
+    return hd_key_u64(k, id);
+}
+
+hd_key *hd_tickets_key_child(hd_key *k, uint64_t ticket_id, uint64_t child_id)
+{
+    hd_key_init(k);
+    hd_key_u64(k, ticket_id);
+    return hd_key_u64(k, child_id);
+}
+
+hd_key *hd_tickets_key_status(hd_key *k, uint32_t status, uint32_t priority, uint64_t id)
+{
+    hd_key_init(k);
+    hd_key_u32(k, status);
+    hd_key_u32(k, priority);
+    return hd_key_u64(k, id);
+}
+
+hd_key *hd_tickets_key_customer(hd_key *k, uint64_t customer_id, uint64_t id)
+{
+    hd_key_init(k);
+    hd_key_u64(k, customer_id);
+    return hd_key_u64(k, id);
+}
+
+hd_key *hd_tickets_key_tag(hd_key *k, const char *tag, uint64_t id)
+{
+    hd_key_init(k);
+    hd_key_str(k, tag);
+    return hd_key_u64(k, id);
+}
+
+hd_key *hd_tickets_key_updated(hd_key *k, int64_t update_ms, uint64_t id)
+{
+    hd_key_init(k);
+    hd_key_i64(k, update_ms);
+    return hd_key_u64(k, id);
+}
+
+hd_key *hd_tickets_key_number(hd_key *k, const char *number)
+{
+    hd_key_init(k);
+    return hd_key_str(k, number);
+}
+
+hd_key *hd_tickets_key_email(hd_key *k, const char *email)
+{
+    hd_key_init(k);
+    return hd_key_str(k, email);
+}
+
+hd_key *hd_tickets_key_idem(hd_key *k, const char *ns, const char *request_id)
+{
+    hd_key_init(k);
+    hd_key_str(k, ns);
+    return hd_key_str(k, request_id);
+}
+
+static void id_encode(unsigned char b[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        b[i] = (unsigned char)v;
+        v >>= 8;
+    }
+}
+
+int hd_tickets_read_id(const void *val, size_t len, uint64_t *out, hd_err *err)
+{
+    const unsigned char *p = val;
+    uint64_t v = 0;
+    if (len != 8)
+        return hd_err_set(err, HD_ECORRUPT, "id value of %zu bytes, want 8", len);
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    *out = v;
+    return 0;
+}
+
+const char *hd_tickets_number(char *buf, size_t n, uint64_t id)
+{
+    snprintf(buf, n, "TKT-%06" PRIu64, id);
+    return buf;
+}
+
+/* ---- Validation ------------------------------------------------------------------------ */
+
+/* Checks a UTF-8, single-line text field of at most max characters. */
+static int check_line(const char *field, const char *s, size_t max, bool required, hd_err *err)
+{
+    size_t n = strlen(s);
+    if (n == 0 && required)
+        return hd_err_set(err, HD_EINVAL, "%s: required", field);
+    if (!hd_validate_utf8(s, n))
+        return hd_err_set(err, HD_EINVAL, "%s: not valid UTF-8", field);
+    if (!hd_validate_single_line(s, n))
+        return hd_err_set(err, HD_EINVAL, "%s: must not contain CR or LF", field);
+    if (hd_validate_utf8_chars(s, n) > max)
+        return hd_err_set(err, HD_EINVAL, "%s: longer than %zu characters", field, max);
+    return 0;
+}
+
+static bool enum_known(const ProtobufCEnumDescriptor *d, int v)
+{
+    return protobuf_c_enum_descriptor_get_value(d, v) != NULL;
+}
+
+static int check_tags(hd_tickets_create_args *args, hd_arena *a,
+                      const Helpdesk__V1__CreateTicketRequest *req, hd_err *err)
+{
+    if (req->n_tags > HD_TICKETS_TAGS_MAX)
+        return hd_err_set(err, HD_EINVAL, "tags: more than %d tags", HD_TICKETS_TAGS_MAX);
+    args->tags = hd_arena_calloc(a, req->n_tags + 1, sizeof(char *));
+    if (!args->tags)
+        return hd_err_set(err, HD_ENOMEM, "tags: out of memory");
+    for (size_t i = 0; i < req->n_tags; i++) {
+        const char *t = req->tags[i];
+        size_t n = strlen(t);
+        bool dup = false;
+        if (n == 0 || n > HD_TICKETS_TAG_MAX || !hd_validate_charset(t, n, TAG_CHARS))
+            return hd_err_set(err, HD_EINVAL, "tags[%zu]: must be 1-%d characters of [a-z0-9_-]", i,
+                              HD_TICKETS_TAG_MAX);
+        for (size_t j = 0; j < args->n_tags; j++)
+            dup = dup || strcmp(args->tags[j], t) == 0;
+        if (!dup)
+            args->tags[args->n_tags++] = req->tags[i];
+    }
+    return 0;
+}
+
+static int check_fields(const Helpdesk__V1__CreateTicketRequest *req, hd_err *err)
+{
+    if (req->n_custom_fields > HD_TICKETS_FIELDS_MAX)
+        return hd_err_set(err, HD_EINVAL, "custom_fields: more than %d fields",
+                          HD_TICKETS_FIELDS_MAX);
+    for (size_t i = 0; i < req->n_custom_fields; i++) {
+        const Helpdesk__V1__CustomField *f = req->custom_fields[i];
+        size_t kn = strlen(f->key), vn = strlen(f->value);
+        if (kn == 0 || kn > HD_TICKETS_FIELD_KEY_MAX ||
+            !hd_validate_charset(f->key, kn, FIELD_CHARS))
+            return hd_err_set(err, HD_EINVAL,
+                              "custom_fields[%zu].key: must be 1-%d characters of [a-z0-9_]", i,
+                              HD_TICKETS_FIELD_KEY_MAX);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(req->custom_fields[j]->key, f->key) == 0)
+                return hd_err_set(err, HD_EINVAL, "custom_fields[%zu].key: duplicate \"%s\"", i,
+                                  f->key);
+        }
+        if (vn > HD_TICKETS_FIELD_VALUE_MAX)
+            return hd_err_set(err, HD_EINVAL, "custom_fields[%zu].value: longer than %d bytes", i,
+                              HD_TICKETS_FIELD_VALUE_MAX);
+        if (!hd_validate_utf8(f->value, vn))
+            return hd_err_set(err, HD_EINVAL, "custom_fields[%zu].value: not valid UTF-8", i);
+    }
+    return 0;
+}
+
+static int check_customer(hd_tickets_create_args *args, hd_arena *a,
+                          const Helpdesk__V1__CreateTicketRequest *req, hd_err *err)
+{
+    size_t n = strlen(req->customer_email);
+    int rc;
+    if (req->customer_id && n)
+        return hd_err_set(err, HD_EINVAL,
+                          "customer_id: set either customer_id or customer_email, not both");
+    if (!req->customer_id && !n)
+        return hd_err_set(err, HD_EINVAL, "customer_id: customer_id or customer_email is required");
+    rc = check_line("customer_name", req->customer_name, HD_TICKETS_NAME_MAX, false, err);
+    if (rc < 0)
+        return rc;
+    args->customer_id = req->customer_id;
+    args->customer_name = req->customer_name;
+    args->customer_email = "";
+    if (req->customer_id)
+        return 0;
+    if (n > HD_VALIDATE_EMAIL_MAX)
+        return hd_err_set(err, HD_EINVAL, "customer_email: longer than %d characters",
+                          HD_VALIDATE_EMAIL_MAX);
+    if (!hd_validate_email(req->customer_email, n))
+        return hd_err_set(err, HD_EINVAL, "customer_email: not a valid email address");
+    char *lower = hd_arena_strndup(a, req->customer_email, n);
+    if (!lower)
+        return hd_err_set(err, HD_ENOMEM, "customer_email: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (lower[i] >= 'A' && lower[i] <= 'Z')
+            lower[i] = (char)(lower[i] - 'A' + 'a');
+    }
+    args->customer_email = lower;
+    return 0;
+}
+
+int hd_tickets_create_prepare(hd_tickets_create_args *args, hd_arena *a,
+                              const Helpdesk__V1__CreateTicketRequest *req,
+                              const hd_tickets_limits *lim, const hd_tickets_actor *actor,
+                              hd_err *err)
+{
+    size_t body_max = lim && lim->body_max ? lim->body_max : HD_TICKETS_BODY_MAX_DEFAULT;
+    size_t n;
+    int rc;
+
+    memset(args, 0, sizeof(*args));
+    args->arena = a;
+    n = strlen(req->request_id);
+    if (n > HD_TICKETS_REQUEST_ID_MAX)
+        return hd_err_set(err, HD_EINVAL, "request_id: longer than %d characters",
+                          HD_TICKETS_REQUEST_ID_MAX);
+    if (!hd_validate_printable_ascii(req->request_id, n))
+        return hd_err_set(err, HD_EINVAL, "request_id: must be printable ASCII");
+    args->request_id = req->request_id;
+
+    rc = check_customer(args, a, req, err);
+    if (rc < 0)
+        return rc;
+    rc = check_line("subject", req->subject, HD_TICKETS_SUBJECT_MAX, true, err);
+    if (rc < 0)
+        return rc;
+    args->subject = req->subject;
+
+    n = strlen(req->body);
+    if (n == 0)
+        return hd_err_set(err, HD_EINVAL, "body: required");
+    if (n > body_max)
+        return hd_err_set(err, HD_EINVAL, "body: longer than %zu bytes", body_max);
+    if (!hd_validate_utf8(req->body, n))
+        return hd_err_set(err, HD_EINVAL, "body: not valid UTF-8");
+    args->body = req->body;
+
+    if (!enum_known(&helpdesk__v1__priority__descriptor, (int)req->priority))
+        return hd_err_set(err, HD_EINVAL, "priority: unknown value %d", (int)req->priority);
+    if (!enum_known(&helpdesk__v1__channel__descriptor, (int)req->channel))
+        return hd_err_set(err, HD_EINVAL, "channel: unknown value %d", (int)req->channel);
+    args->priority = req->priority ? req->priority : HELPDESK__V1__PRIORITY__PRIORITY_NORMAL;
+    args->channel = req->channel ? req->channel : HELPDESK__V1__CHANNEL__CHANNEL_API;
+
+    rc = check_line("category", req->category, HD_TICKETS_CATEGORY_MAX, false, err);
+    if (rc < 0)
+        return rc;
+    args->category = req->category;
+    rc = check_tags(args, a, req, err);
+    if (rc < 0)
+        return rc;
+    rc = check_fields(req, err);
+    if (rc < 0)
+        return rc;
+    args->custom_fields = req->custom_fields;
+    args->n_custom_fields = req->n_custom_fields;
+
+    if (actor) {
+        args->actor = *actor;
+    } else {
+        args->actor.kind = HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM;
+        args->actor.id = 0;
+    }
+    args->now_ms = hd_clock_now_ms();
+    return 0;
+}
+
+/* ---- Create ---------------------------------------------------------------------------- */
+
+static Google__Protobuf__Timestamp *ts_new(hd_arena *a, int64_t ms)
+{
+    Google__Protobuf__Timestamp *t = hd_arena_alloc(a, sizeof(*t));
+    if (!t)
+        return NULL;
+    google__protobuf__timestamp__init(t);
+    t->seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    t->nanos = (int32_t)((ms - t->seconds * 1000) * 1000000);
+    return t;
+}
+
+static int put_id(hd_txn *txn, hd_table t, const hd_key *k, uint64_t id, unsigned flags,
+                  hd_err *err)
+{
+    unsigned char b[8];
+    id_encode(b, id);
+    return hd_store_put(txn, t, k, b, sizeof(b), flags, err);
+}
+
+/* Looks up an id-valued key. Returns 0 with *out, HD_ENOTFOUND (err cleared), or an error. */
+static int get_id(hd_txn *txn, hd_table t, const hd_key *k, uint64_t *out, hd_err *err)
+{
+    const void *val;
+    size_t len;
+    int rc = hd_store_get(txn, t, k, &val, &len, err);
+    if (rc == HD_ENOTFOUND) {
+        hd_err_clear(err);
+        return HD_ENOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    return hd_tickets_read_id(val, len, out, err);
+}
+
+static int resolve_customer(hd_txn *txn, hd_tickets_create_args *args, uint64_t *out, hd_err *err)
+{
+    hd_key k;
+    int rc;
+    if (args->customer_id) {
+        const void *val;
+        size_t len;
+        rc = hd_store_get(txn, HD_STORE_CUSTOMERS, hd_tickets_key_id(&k, args->customer_id), &val,
+                          &len, err);
+        if (rc == HD_ENOTFOUND)
+            return hd_err_set(err, HD_ENOTFOUND, "customer_id: no customer %" PRIu64,
+                              args->customer_id);
+        if (rc < 0)
+            return rc;
+        *out = args->customer_id;
+        return 0;
+    }
+    rc = get_id(txn, HD_STORE_IDX_EMAIL, hd_tickets_key_email(&k, args->customer_email), out, err);
+    if (rc != HD_ENOTFOUND)
+        return rc;
+
+    Helpdesk__V1__Customer c = HELPDESK__V1__CUSTOMER__INIT;
+    rc = hd_store_seq_next(txn, HD_TICKETS_SEQ_CUSTOMER, &c.id, err);
+    if (rc < 0)
+        return rc;
+    c.email = (char *)args->customer_email;
+    c.name = (char *)args->customer_name;
+    c.create_time = ts_new(args->arena, args->now_ms);
+    if (!c.create_time)
+        return hd_err_set(err, HD_ENOMEM, "customer: out of memory");
+    rc = hd_store_put_msg(txn, HD_STORE_CUSTOMERS, hd_tickets_key_id(&k, c.id), &c.base,
+                          HD_STORE_NOOVERWRITE, err);
+    if (rc < 0)
+        return rc;
+    rc = put_id(txn, HD_STORE_IDX_EMAIL, hd_tickets_key_email(&k, c.email), c.id,
+                HD_STORE_NOOVERWRITE, err);
+    if (rc < 0)
+        return rc;
+    args->customer_created = true;
+    *out = c.id;
+    return 0;
+}
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    return ev ? ev->name : "?";
+}
+
+static int put_created_event(hd_txn *txn, hd_tickets_create_args *args,
+                             const Helpdesk__V1__Ticket *t, hd_err *err)
+{
+    hd_arena *a = args->arena;
+    Helpdesk__V1__TicketEvent ev = HELPDESK__V1__TICKET_EVENT__INIT;
+    Helpdesk__V1__Actor actor = HELPDESK__V1__ACTOR__INIT;
+    Helpdesk__V1__FieldChange ch[3];
+    Helpdesk__V1__FieldChange *chp[3];
+    hd_key k;
+    int rc;
+
+    for (int i = 0; i < 3; i++) {
+        helpdesk__v1__field_change__init(&ch[i]);
+        chp[i] = &ch[i];
+    }
+    ch[0].field = (char *)"status";
+    ch[0].after = (char *)enum_name(&helpdesk__v1__ticket_status__descriptor, (int)t->status);
+    ch[1].field = (char *)"priority";
+    ch[1].after = (char *)enum_name(&helpdesk__v1__priority__descriptor, (int)t->priority);
+    ch[2].field = (char *)"subject";
+    ch[2].after = t->subject;
+
+    rc = hd_store_seq_next(txn, HD_TICKETS_SEQ_EVENT, &ev.id, err);
+    if (rc < 0)
+        return rc;
+    ev.ticket_id = t->id;
+    ev.time = ts_new(a, args->now_ms);
+    if (!ev.time)
+        return hd_err_set(err, HD_ENOMEM, "event: out of memory");
+    actor.kind = args->actor.kind;
+    actor.id = args->actor.id;
+    ev.actor = &actor;
+    ev.kind = HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_CREATED;
+    ev.n_changes = 3;
+    ev.changes = chp;
+    return hd_store_put_msg(txn, HD_STORE_EVENTS, hd_tickets_key_child(&k, t->id, ev.id), &ev.base,
+                            HD_STORE_NOOVERWRITE, err);
+}
+
+static int put_indexes(hd_txn *txn, const Helpdesk__V1__Ticket *t, int64_t now_ms, hd_err *err)
+{
+    hd_key k;
+    int rc;
+    rc = put_id(txn, HD_STORE_IDX_NUMBER, hd_tickets_key_number(&k, t->number), t->id,
+                HD_STORE_NOOVERWRITE, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_store_put(txn, HD_STORE_IDX_STATUS,
+                      hd_tickets_key_status(&k, (uint32_t)t->status, (uint32_t)t->priority, t->id),
+                      "", 0, 0, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_store_put(txn, HD_STORE_IDX_CUSTOMER,
+                      hd_tickets_key_customer(&k, t->customer_id, t->id), "", 0, 0, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < t->n_tags; i++) {
+        rc = hd_store_put(txn, HD_STORE_IDX_TAG, hd_tickets_key_tag(&k, t->tags[i], t->id), "", 0,
+                          0, err);
+        if (rc < 0)
+            return rc;
+    }
+    return hd_store_put(txn, HD_STORE_IDX_UPDATED, hd_tickets_key_updated(&k, now_ms, t->id), "", 0,
+                        0, err);
+}
+
+static int put_rollups(hd_txn *txn, const Helpdesk__V1__Ticket *t, int64_t now_ms, hd_err *err)
+{
+    uint32_t day = hd_rollup_day(now_ms);
+    int rc = hd_rollup_add(txn, HD_TICKETS_ROLLUP_CREATED, day, 0, 1, err);
+    if (rc == 0)
+        rc = hd_rollup_add(txn, HD_TICKETS_ROLLUP_CREATED_BY_PRIORITY, day, (uint32_t)t->priority,
+                           1, err);
+    if (rc == 0)
+        rc = hd_rollup_add(txn, HD_TICKETS_ROLLUP_CREATED_BY_CHANNEL, day, (uint32_t)t->channel, 1,
+                           err);
+    if (rc == 0)
+        rc = hd_rollup_add(txn, HD_TICKETS_ROLLUP_STATUS_IN, day, (uint32_t)t->status, 1, err);
+    if (rc == 0)
+        rc = hd_rollup_add(txn, HD_TICKETS_ROLLUP_STATUS_NOW, HD_ROLLUP_NOW, (uint32_t)t->status, 1,
+                           err);
+    return rc;
+}
+
+/* A retry: the ticket recorded under the request id, unpacked into the arena. */
+static int load_replay(hd_txn *txn, hd_tickets_create_args *args, uint64_t id, hd_err *err)
+{
+    hd_key k;
+    ProtobufCMessage *m;
+    int rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, id),
+                              &helpdesk__v1__ticket__descriptor, args->arena, &m, err);
+    if (rc == HD_ENOTFOUND)
+        return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": names missing ticket %" PRIu64,
+                          args->request_id, id);
+    if (rc < 0)
+        return rc;
+    args->ticket = (Helpdesk__V1__Ticket *)m;
+    args->replayed = true;
+    return 0;
+}
+
+int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
+{
+    hd_tickets_create_args *args = arg;
+    hd_arena *a = args->arena;
+    Helpdesk__V1__Ticket *t;
+    Helpdesk__V1__Message msg = HELPDESK__V1__MESSAGE__INIT;
+    hd_key k;
+    char number[24];
+    uint64_t id;
+    int rc;
+
+    /* Replays of this mutation start from scratch. */
+    args->ticket = NULL;
+    args->replayed = false;
+    args->customer_created = false;
+
+    if (args->request_id[0]) {
+        hd_tickets_key_idem(&k, HD_TICKETS_IDEM_CREATE, args->request_id);
+        rc = get_id(txn, HD_STORE_IDEMPOTENCY, &k, &id, err);
+        if (rc == 0)
+            return load_replay(txn, args, id, err);
+        if (rc != HD_ENOTFOUND)
+            return rc;
+    }
+
+    t = hd_arena_alloc(a, sizeof(*t));
+    if (!t)
+        return hd_err_set(err, HD_ENOMEM, "ticket: out of memory");
+    helpdesk__v1__ticket__init(t);
+    rc = resolve_customer(txn, args, &t->customer_id, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_store_seq_next(txn, HD_TICKETS_SEQ_TICKET, &t->id, err);
+    if (rc < 0)
+        return rc;
+    t->number = hd_arena_strdup(a, hd_tickets_number(number, sizeof(number), t->id));
+    t->create_time = ts_new(a, args->now_ms);
+    t->update_time = ts_new(a, args->now_ms);
+    if (!t->number || !t->create_time || !t->update_time)
+        return hd_err_set(err, HD_ENOMEM, "ticket: out of memory");
+    t->subject = (char *)args->subject;
+    t->status = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_NEW;
+    t->priority = args->priority;
+    t->channel = args->channel;
+    t->category = (char *)args->category;
+    t->n_tags = args->n_tags;
+    t->tags = args->tags;
+    t->n_custom_fields = args->n_custom_fields;
+    t->custom_fields = args->custom_fields;
+    t->message_count = 1;
+
+    rc = hd_store_seq_next(txn, HD_TICKETS_SEQ_MESSAGE, &msg.id, err);
+    if (rc < 0)
+        return rc;
+    msg.ticket_id = t->id;
+    msg.author_kind = HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER;
+    msg.author_id = t->customer_id;
+    msg.body = (char *)args->body;
+    msg.create_time = t->create_time;
+    rc = hd_store_put_msg(txn, HD_STORE_MESSAGES, hd_tickets_key_child(&k, t->id, msg.id),
+                          &msg.base, HD_STORE_NOOVERWRITE, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_store_put_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, t->id), &t->base,
+                          HD_STORE_NOOVERWRITE, err);
+    if (rc < 0)
+        return rc;
+    rc = put_created_event(txn, args, t, err);
+    if (rc < 0)
+        return rc;
+    rc = put_indexes(txn, t, args->now_ms, err);
+    if (rc < 0)
+        return rc;
+    rc = put_rollups(txn, t, args->now_ms, err);
+    if (rc < 0)
+        return rc;
+    if (args->request_id[0]) {
+        rc = put_id(txn, HD_STORE_IDEMPOTENCY,
+                    hd_tickets_key_idem(&k, HD_TICKETS_IDEM_CREATE, args->request_id), t->id,
+                    HD_STORE_NOOVERWRITE, err);
+        if (rc < 0)
+            return rc;
+    }
+    args->ticket = t;
+    return 0;
+}
+
+int hd_tickets_create(hd_store *s, hd_tickets_create_args *args, hd_err *err)
+{
+    return hd_store_write(s, hd_tickets_create_apply, args, err);
+}
+
+/* ---- Read ------------------------------------------------------------------------------ */
+
+/* A growable array of message pointers in an arena. */
+typedef struct msg_vec {
+    hd_arena *a;
+    const ProtobufCMessageDescriptor *desc;
+    ProtobufCMessage **items;
+    size_t n, cap;
+    int rc;
+    hd_err *err;
+} msg_vec;
+
+static int vec_push(msg_vec *v, ProtobufCMessage *m)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 8;
+        ProtobufCMessage **items = hd_arena_alloc(v->a, cap * sizeof(*items));
+        if (!items)
+            return hd_err_set(v->err, HD_ENOMEM, "out of memory");
+        if (v->n)
+            memcpy(items, v->items, v->n * sizeof(*items));
+        v->items = items;
+        v->cap = cap;
+    }
+    v->items[v->n++] = m;
+    return 0;
+}
+
+static int unpack_into(msg_vec *v, const void *val, size_t vlen)
+{
+    ProtobufCAllocator pa;
+    hd_arena_pb_allocator(v->a, &pa);
+    ProtobufCMessage *m = protobuf_c_message_unpack(v->desc, &pa, vlen, val);
+    if (!m)
+        return hd_err_set(v->err, HD_ECORRUPT, "%s: record does not unpack", v->desc->name);
+    return vec_push(v, m);
+}
+
+static int collect_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)key;
+    (void)klen;
+    return unpack_into(arg, val, vlen);
+}
+
+static int read_children(hd_txn *txn, hd_table t, uint64_t ticket_id, msg_vec *v, hd_err *err)
+{
+    hd_key prefix;
+    hd_store_range r = {0};
+    r.prefix = hd_tickets_key_id(&prefix, ticket_id);
+    int64_t n = hd_store_scan(txn, t, &r, collect_cb, v, err);
+    return n < 0 ? (int)n : 0;
+}
+
+int hd_tickets_get(hd_store *s, hd_arena *a, uint64_t id, const char *number,
+                   hd_tickets_thread *out, hd_err *err)
+{
+    hd_txn *txn = NULL;
+    hd_key k;
+    ProtobufCMessage *m;
+    msg_vec mv = {a, &helpdesk__v1__message__descriptor, NULL, 0, 0, 0, err};
+    msg_vec ev = {a, &helpdesk__v1__ticket_event__descriptor, NULL, 0, 0, 0, err};
+    bool by_number = number && number[0];
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (id && by_number)
+        return hd_err_set(err, HD_EINVAL, "id: set either id or number, not both");
+    if (!id && !by_number)
+        return hd_err_set(err, HD_EINVAL, "id: id or number is required");
+    if (by_number && (strlen(number) > 32 || !hd_validate_printable_ascii(number, strlen(number))))
+        return hd_err_set(err, HD_EINVAL, "number: must be at most 32 printable ASCII characters");
+
+    rc = hd_store_read_begin(s, &txn, err);
+    if (rc < 0)
+        return rc;
+    if (by_number) {
+        rc = get_id(txn, HD_STORE_IDX_NUMBER, hd_tickets_key_number(&k, number), &id, err);
+        if (rc == HD_ENOTFOUND) {
+            hd_err_set(err, rc, "ticket \"%s\": not found", number);
+            goto fail;
+        }
+        if (rc < 0)
+            goto fail;
+    }
+    rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, id),
+                          &helpdesk__v1__ticket__descriptor, a, &m, err);
+    if (rc == HD_ENOTFOUND)
+        hd_err_set(err, rc, "ticket %" PRIu64 ": not found", id);
+    if (rc < 0)
+        goto fail;
+    out->ticket = (Helpdesk__V1__Ticket *)m;
+
+    rc = read_children(txn, HD_STORE_MESSAGES, id, &mv, err);
+    if (rc < 0)
+        goto fail;
+    rc = read_children(txn, HD_STORE_EVENTS, id, &ev, err);
+    if (rc < 0)
+        goto fail;
+    hd_store_read_end(txn);
+    out->messages = (Helpdesk__V1__Message **)mv.items;
+    out->n_messages = mv.n;
+    out->events = (Helpdesk__V1__TicketEvent **)ev.items;
+    out->n_events = ev.n;
+    return 0;
+fail:
+    hd_store_read_end(txn);
+    memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+/* ---- List ------------------------------------------------------------------------------ */
+
+static char *token_encode(hd_arena *a, uint32_t status, uint64_t last_id)
+{
+    return hd_arena_printf(a, TOKEN_PREFIX "%02" PRIx32 "%016" PRIx64, status, last_id);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static int token_decode(const char *tok, uint32_t status, uint64_t *last_id, hd_err *err)
+{
+    uint64_t v = 0;
+    if (strlen(tok) != TOKEN_LEN || strncmp(tok, TOKEN_PREFIX, 2) != 0)
+        return hd_err_set(err, HD_EINVAL, "page_token: malformed");
+    for (int i = 2; i < TOKEN_LEN; i++) {
+        int h = hexval(tok[i]);
+        if (h < 0)
+            return hd_err_set(err, HD_EINVAL, "page_token: malformed");
+        if (i == 4)
+            v = 0;
+        v = (v << 4) | (uint64_t)h;
+        if (i == 3 && v != status)
+            return hd_err_set(err, HD_EINVAL, "page_token: issued for another status filter");
+    }
+    *last_id = v;
+    return 0;
+}
+
+/* Collects ticket ids from an index or table scan. */
+typedef struct id_list {
+    uint64_t *ids;
+    size_t n, cap;
+    size_t key_skip; /* bytes before the trailing u64 id in each key */
+    hd_err *err;
+} id_list;
+
+static int id_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    id_list *l = arg;
+    hd_key_reader r;
+    uint64_t id;
+    (void)val;
+    (void)vlen;
+    if (klen != l->key_skip + 8 || l->n == l->cap)
+        return hd_err_set(l->err, HD_ECORRUPT, "index key of %zu bytes", klen);
+    hd_key_reader_init(&r, (const unsigned char *)key + l->key_skip, 8);
+    int rc = hd_key_read_u64(&r, &id, l->err);
+    if (rc < 0)
+        return rc;
+    l->ids[l->n++] = id;
+    return 0;
+}
+
+static int cmp_desc(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tickets_page *out,
+                    hd_err *err)
+{
+    hd_txn *txn = NULL;
+    uint32_t status = (uint32_t)q->status;
+    size_t page = q->page_size ? (size_t)q->page_size : HD_TICKETS_PAGE_DEFAULT;
+    uint64_t last_id = 0;
+    bool resume = q->page_token && q->page_token[0];
+    id_list l = {0};
+    hd_key k, prefix;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->next_page_token = "";
+    if (q->page_size < 0 || q->page_size > HD_TICKETS_PAGE_MAX)
+        return hd_err_set(err, HD_EINVAL, "page_size: must be 0-%d", HD_TICKETS_PAGE_MAX);
+    if (!enum_known(&helpdesk__v1__ticket_status__descriptor, (int)q->status))
+        return hd_err_set(err, HD_EINVAL, "status: unknown value %d", (int)q->status);
+    if (resume) {
+        rc = token_decode(q->page_token, status, &last_id, err);
+        if (rc < 0)
+            return rc;
+    }
+
+    /* One more than a page tells whether another page follows. With a status filter each
+     * priority's range is read separately (at most page+1 each) and merged by id. */
+    size_t nprio = status ? 5 : 1;
+    l.cap = nprio * (page + 1);
+    l.ids = hd_arena_alloc(a, l.cap * sizeof(uint64_t));
+    if (!l.ids)
+        return hd_err_set(err, HD_ENOMEM, "list: out of memory");
+    l.err = err;
+
+    rc = hd_store_read_begin(s, &txn, err);
+    if (rc < 0)
+        return rc;
+    for (uint32_t p = 0; p < nprio; p++) {
+        hd_store_range r = {0};
+        hd_table t = status ? HD_STORE_IDX_STATUS : HD_STORE_TICKETS;
+        r.reverse = 1;
+        r.limit = page + 1;
+        if (status) {
+            hd_key_init(&prefix);
+            hd_key_u32(hd_key_u32(&prefix, status), p);
+            r.prefix = &prefix;
+            l.key_skip = 8;
+            if (resume)
+                r.start = hd_tickets_key_status(&k, status, p, last_id);
+        } else {
+            l.key_skip = 0;
+            if (resume)
+                r.start = hd_tickets_key_id(&k, last_id);
+        }
+        r.exclusive = resume;
+        int64_t n = hd_store_scan(txn, t, &r, id_cb, &l, err);
+        if (n < 0) {
+            rc = (int)n;
+            goto fail;
+        }
+        out->visited += (uint64_t)n;
+    }
+    if (nprio > 1)
+        qsort(l.ids, l.n, sizeof(uint64_t), cmp_desc);
+
+    size_t take = l.n < page ? l.n : page;
+    out->tickets = hd_arena_calloc(a, take + 1, sizeof(*out->tickets));
+    if (!out->tickets) {
+        rc = hd_err_set(err, HD_ENOMEM, "list: out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < take; i++) {
+        ProtobufCMessage *m;
+        rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, l.ids[i]),
+                              &helpdesk__v1__ticket__descriptor, a, &m, err);
+        if (rc == HD_ENOTFOUND)
+            rc =
+                hd_err_set(err, HD_ECORRUPT, "index entry names missing ticket %" PRIu64, l.ids[i]);
+        if (rc < 0)
+            goto fail;
+        out->visited++;
+        out->tickets[out->n_tickets++] = (Helpdesk__V1__Ticket *)m;
+    }
+    hd_store_read_end(txn);
+    txn = NULL;
+    if (l.n > page) {
+        out->next_page_token = token_encode(a, status, l.ids[page - 1]);
+        if (!out->next_page_token) {
+            rc = hd_err_set(err, HD_ENOMEM, "list: out of memory");
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    hd_store_read_end(txn);
+    memset(out, 0, sizeof(*out));
+    out->next_page_token = "";
+    return rc;
+}

@@ -1,0 +1,185 @@
+/* The ticket domain: the rules for creating a ticket (validation, idempotency, customer by id
+ * or email, id and number, first message, audit event, indexes, rollups: all in one
+ * group-committed mutation), reading one with its thread, and listing them newest first
+ * from the indexes. Knows tables and rules, nothing of gRPC. */
+#ifndef HD_TICKETS_TICKETS_H
+#define HD_TICKETS_TICKETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "helpdesk/v1/common.pb-c.h"
+#include "helpdesk/v1/customers.pb-c.h"
+#include "helpdesk/v1/tickets.pb-c.h"
+#include "server/common/arena.h"
+#include "server/common/err.h"
+#include "server/store/store.h"
+
+#define HD_TICKETS_SUBJECT_MAX      998        /* characters (code points) */
+#define HD_TICKETS_BODY_MAX_DEFAULT (1u << 20) /* bytes */
+#define HD_TICKETS_REQUEST_ID_MAX   128        /* printable ASCII bytes */
+#define HD_TICKETS_NAME_MAX         256        /* customer display name, characters */
+#define HD_TICKETS_CATEGORY_MAX     64         /* characters */
+#define HD_TICKETS_TAGS_MAX         32
+#define HD_TICKETS_TAG_MAX          64 /* bytes of [a-z0-9_-] */
+#define HD_TICKETS_FIELDS_MAX       64
+#define HD_TICKETS_FIELD_KEY_MAX    64   /* bytes of [a-z0-9_] */
+#define HD_TICKETS_FIELD_VALUE_MAX  1024 /* bytes of UTF-8 */
+#define HD_TICKETS_PAGE_DEFAULT     50
+#define HD_TICKETS_PAGE_MAX         1000
+
+/* Sequence names (hd_store_seq_next) this module allocates ids from. */
+#define HD_TICKETS_SEQ_TICKET   "ticket"
+#define HD_TICKETS_SEQ_MESSAGE  "message"
+#define HD_TICKETS_SEQ_EVENT    "event"
+#define HD_TICKETS_SEQ_CUSTOMER "customer"
+
+/* Rollup metrics written on create (server/rollup/rollup.h), per day of the create time:
+ * CREATED (dim 0), CREATED_BY_PRIORITY (dim = Priority), CREATED_BY_CHANNEL (dim =
+ * Channel), STATUS_IN (tickets that entered status dim that day). STATUS_NOW is a gauge
+ * under day HD_ROLLUP_NOW: tickets currently in status dim (status changes move it). */
+#define HD_TICKETS_ROLLUP_CREATED             "tickets.created"
+#define HD_TICKETS_ROLLUP_CREATED_BY_PRIORITY "tickets.created.priority"
+#define HD_TICKETS_ROLLUP_CREATED_BY_CHANNEL  "tickets.created.channel"
+#define HD_TICKETS_ROLLUP_STATUS_IN           "tickets.status_in"
+#define HD_TICKETS_ROLLUP_STATUS_NOW          "tickets.status_now"
+
+/* Namespace of CreateTicket's request ids in the IDEMPOTENCY table. */
+#define HD_TICKETS_IDEM_CREATE "ticket.create"
+
+/* Limits that the server configuration may change. Zero fields mean the default. */
+typedef struct hd_tickets_limits {
+    size_t body_max; /* bytes of a message body (default HD_TICKETS_BODY_MAX_DEFAULT) */
+} hd_tickets_limits;
+
+/* Who acts, for the audit trail. */
+typedef struct hd_tickets_actor {
+    Helpdesk__V1__ActorKind kind;
+    uint64_t id;
+} hd_tickets_actor;
+
+/* ---- Key layouts ------------------------------------------------------------------------
+ * Each builder initialises k, appends the fields and returns k. Values of the index tables
+ * are empty unless noted; "-> id" values are 8-byte big-endian ids. */
+
+/* TICKETS: u64 ticket id -> Ticket. Also the prefix of a ticket's MESSAGES and EVENTS. */
+hd_key *hd_tickets_key_id(hd_key *k, uint64_t id);
+/* MESSAGES and EVENTS: u64 ticket id + u64 message/event id (global sequences, so key order
+ * is arrival order) -> Message / TicketEvent. */
+hd_key *hd_tickets_key_child(hd_key *k, uint64_t ticket_id, uint64_t child_id);
+/* IDX_STATUS: u32 status + u32 priority + u64 ticket id. */
+hd_key *hd_tickets_key_status(hd_key *k, uint32_t status, uint32_t priority, uint64_t id);
+/* IDX_CUSTOMER: u64 customer id + u64 ticket id. */
+hd_key *hd_tickets_key_customer(hd_key *k, uint64_t customer_id, uint64_t id);
+/* IDX_TAG: string tag + u64 ticket id. */
+hd_key *hd_tickets_key_tag(hd_key *k, const char *tag, uint64_t id);
+/* IDX_UPDATED: i64 update time (Unix ms) + u64 ticket id. */
+hd_key *hd_tickets_key_updated(hd_key *k, int64_t update_ms, uint64_t id);
+/* IDX_NUMBER: string number -> ticket id. */
+hd_key *hd_tickets_key_number(hd_key *k, const char *number);
+/* IDX_EMAIL: string normalised email -> customer id. CUSTOMERS: u64 id -> Customer. */
+hd_key *hd_tickets_key_email(hd_key *k, const char *email);
+/* IDEMPOTENCY: string namespace + string request id -> ticket id. */
+hd_key *hd_tickets_key_idem(hd_key *k, const char *ns, const char *request_id);
+
+/* Reads an 8-byte big-endian id value. Returns 0, or HD_ECORRUPT when len != 8. */
+int hd_tickets_read_id(const void *val, size_t len, uint64_t *out, hd_err *err);
+
+/* Writes the human number of ticket id ("TKT-000042") into buf (size n >= 24). Returns buf. */
+const char *hd_tickets_number(char *buf, size_t n, uint64_t id);
+
+/* ---- Create -----------------------------------------------------------------------------
+ * Usage: hd_tickets_create_prepare(&args, ...) on the caller's thread, then either
+ * hd_store_submit(store, hd_tickets_create_apply, done, &args, err) (group commit; read the
+ * result in done) or hd_tickets_create(store, &args, err) (waits). */
+
+typedef struct hd_tickets_create_args {
+    /* Input, set by hd_tickets_create_prepare: validated and normalised. Strings are
+     * borrowed from the request or copied into `arena`. */
+    const char *request_id;     /* "" = no idempotency */
+    uint64_t customer_id;       /* 0 = by customer_email */
+    const char *customer_email; /* lower-case; "" when customer_id is set */
+    const char *customer_name;
+    const char *subject;
+    const char *body;
+    Helpdesk__V1__Priority priority; /* never UNSPECIFIED */
+    Helpdesk__V1__Channel channel;   /* never UNSPECIFIED */
+    const char *category;
+    char **tags; /* deduplicated, first occurrence kept */
+    size_t n_tags;
+    Helpdesk__V1__CustomField **custom_fields;
+    size_t n_custom_fields;
+    hd_tickets_actor actor;
+    int64_t now_ms;  /* create time, from hd_clock_now_ms at prepare */
+    hd_arena *arena; /* results are built here by apply on the writer thread */
+
+    /* Result, valid once the mutation succeeded (apply returned 0 / done got code 0). */
+    Helpdesk__V1__Ticket *ticket; /* borrowed until the arena resets */
+    bool replayed;                /* request_id seen before: ticket is the first one's */
+    bool customer_created;        /* customer_email was new */
+} hd_tickets_create_args;
+
+/* Validates req and fills *args (zeroed first). req must stay valid (borrowed) until the
+ * mutation is acknowledged; a must stay valid and unused by other threads until then. lim
+ * may be NULL (defaults). actor may be NULL (SYSTEM). Returns 0, or HD_EINVAL with the field
+ * named in the detail ("subject: longer than 998 characters"), or HD_ENOMEM. */
+int hd_tickets_create_prepare(hd_tickets_create_args *args, hd_arena *a,
+                              const Helpdesk__V1__CreateTicketRequest *req,
+                              const hd_tickets_limits *lim, const hd_tickets_actor *actor,
+                              hd_err *err);
+
+/* The create mutation (an hd_store_apply_fn; arg is hd_tickets_create_args *). Runs on the
+ * store's writer thread: a request_id already in IDEMPOTENCY returns its ticket (replayed);
+ * otherwise resolves the customer (HD_ENOTFOUND "customer_id: no customer 42"), or finds or
+ * creates one by email, allocates the id and number and writes the ticket, its first
+ * message, a CREATED event, every index entry, the rollups and the idempotency record.
+ * Returns 0 or an hd_ error with detail; replayable. */
+int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err);
+
+/* Runs hd_tickets_create_apply through the store and waits until it is durable. Returns 0
+ * with args->ticket set, or the mutation's error. Not on the writer thread. */
+int hd_tickets_create(hd_store *s, hd_tickets_create_args *args, hd_err *err);
+
+/* ---- Read ------------------------------------------------------------------------------ */
+
+/* A ticket with its thread, all borrowed until the arena it was read into resets. */
+typedef struct hd_tickets_thread {
+    Helpdesk__V1__Ticket *ticket;
+    Helpdesk__V1__Message **messages; /* oldest first */
+    size_t n_messages;
+    Helpdesk__V1__TicketEvent **events; /* oldest first */
+    size_t n_events;
+} hd_tickets_thread;
+
+/* Reads the ticket with id (when non-zero) or number, with its messages and events, from
+ * one snapshot into a. Exactly one of id / number ("" or NULL = unset) must be given.
+ * Returns 0, HD_EINVAL ("id: ..."), HD_ENOTFOUND ("ticket 42: not found"), HD_ECORRUPT,
+ * HD_ENOMEM, HD_EFULL (no reader slot), HD_EIO. */
+int hd_tickets_get(hd_store *s, hd_arena *a, uint64_t id, const char *number,
+                   hd_tickets_thread *out, hd_err *err);
+
+/* ---- List ------------------------------------------------------------------------------ */
+
+typedef struct hd_tickets_query {
+    Helpdesk__V1__TicketStatus status; /* UNSPECIFIED = any */
+    int32_t page_size;                 /* 0 = HD_TICKETS_PAGE_DEFAULT, max HD_TICKETS_PAGE_MAX */
+    const char *page_token;            /* NULL or "" = first page */
+} hd_tickets_query;
+
+typedef struct hd_tickets_page {
+    Helpdesk__V1__Ticket **tickets; /* newest (highest id) first; borrowed from the arena */
+    size_t n_tickets;
+    const char *next_page_token; /* "" when there are no more; borrowed from the arena */
+    uint64_t visited;            /* store entries read (index entries + records), for cost checks */
+} hd_tickets_page;
+
+/* Lists one page of tickets, newest first, optionally only those in q->status. Served from
+ * TICKETS (no filter) or IDX_STATUS (filter): reads O(page_size) entries, never all
+ * tickets. The page token is opaque text that encodes the filter and the last id returned.
+ * Returns 0, HD_EINVAL ("page_size: ...", "page_token: ...", "status: ..."), HD_ECORRUPT,
+ * HD_ENOMEM, HD_EFULL, HD_EIO. */
+int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tickets_page *out,
+                    hd_err *err);
+
+#endif
