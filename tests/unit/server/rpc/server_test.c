@@ -633,8 +633,8 @@ static void shutdown_cancels_parked_calls_and_returns(void **state)
     pthread_mutex_lock(&g_mu);
     assert_int_equal(g_cancel_callbacks, 8);
     pthread_mutex_unlock(&g_mu);
-    int cancelled = open_calls_finish(cq, oc, 8, GRPC_STATUS_CANCELLED);
-    print_message("%d of 8 clients saw CANCELLED\n", cancelled);
+    /* The server cancelled them: the clients never see OK. */
+    assert_int_equal(open_calls_finish(cq, oc, 8, GRPC_STATUS_OK), 0);
     drain_cq(cq);
     hd_rpc_server_shutdown(f->s, 50); /* idempotent */
 }
@@ -736,9 +736,17 @@ static void tls_server_serves_ssl_client(void **state)
     char *ca = slurp(cert);
     assert_non_null(ca);
     grpc_channel_credentials *creds = grpc_ssl_credentials_create(ca, NULL, NULL, NULL);
+    /* An IP target with the name override: resolving "localhost" goes through c-ares,
+     * which leaks 10 bytes per process under LSan (not ours). */
     char target[64];
-    snprintf(target, sizeof(target), "localhost:%d", hd_rpc_server_port(s));
-    grpc_channel *ch = grpc_channel_create(target, creds, NULL);
+    snprintf(target, sizeof(target), "127.0.0.1:%d", hd_rpc_server_port(s));
+    grpc_arg arg;
+    memset(&arg, 0, sizeof(arg));
+    arg.type = GRPC_ARG_STRING;
+    arg.key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+    arg.value.string = (char *)"localhost";
+    grpc_channel_args args = {1, &arg};
+    grpc_channel *ch = grpc_channel_create(target, creds, &args);
     grpc_channel_credentials_release(creds);
     fixture f = {s, ch};
     tc_result res;
