@@ -302,7 +302,8 @@ int hd_refl_index_create(hd_refl_index **out, const void *set, size_t len, hd_er
             goto fail;
         }
     }
-    qsort(idx->syms, idx->n_syms, sizeof(*idx->syms), cmp_sym);
+    if (idx->n_syms) /* qsort's base must not be NULL, even for 0 elements */
+        qsort(idx->syms, idx->n_syms, sizeof(*idx->syms), cmp_sym);
     size_t w = 0;
     for (size_t r = 0; r < idx->n_syms; r++) {
         if (w > 0 && strcmp(idx->syms[w - 1].name, idx->syms[r].name) == 0)
@@ -310,7 +311,8 @@ int hd_refl_index_create(hd_refl_index **out, const void *set, size_t len, hd_er
         idx->syms[w++] = idx->syms[r];
     }
     idx->n_syms = w;
-    qsort(idx->services, idx->n_services, sizeof(*idx->services), cmp_str);
+    if (idx->n_services)
+        qsort(idx->services, idx->n_services, sizeof(*idx->services), cmp_str);
 
     *out = idx;
     return HD_OK;
