@@ -291,6 +291,43 @@ static void invalid_request_id_is_replaced_by_generated_one(void **state)
     tc_result_clear(&res);
 }
 
+static void finished_calls_log_one_line_with_status_code_and_request_id(void **state)
+{
+    fixture *f = *state;
+    char path[600];
+    const char *tmp = getenv("TEST_TMPDIR");
+    snprintf(path, sizeof(path), "%s/rpc-log.%d", tmp ? tmp : "/tmp", (int)getpid());
+    FILE *fp = fopen(path, "w+");
+    assert_non_null(fp);
+    hd_log_set_level(HD_LOG_DEBUG);
+    hd_log_set_fd(fileno(fp));
+    tc_result res;
+    tc_md md = {NULL, "log-404"};
+    call_get(f, "/t.T/Get", 404, &md, &res);
+    tc_result_clear(&res);
+    tc_md md2 = {NULL, "log-500"};
+    call_get(f, "/t.T/Get", 500, &md2, &res);
+    tc_result_clear(&res);
+    wait_active(f->s, 0); /* contexts log before they release their slot */
+    hd_log_set_fd(2);
+    hd_log_set_level(HD_LOG_WARN);
+    char buf[8192];
+    rewind(fp);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    unlink(path);
+    print_message("%s", buf);
+    assert_non_null(strstr(buf, "level=info event=rpc method=/t.T/Get status=NOT_FOUND "
+                                "code=HD_ENOTFOUND latency_us="));
+    assert_non_null(strstr(buf, "request_id=log-404 peer="));
+    /* The INTERNAL detail the client never sees is in the log, at error level. */
+    assert_non_null(strstr(buf, "level=error event=rpc method=/t.T/Get status=INTERNAL "
+                                "code=HD_EIO"));
+    assert_non_null(strstr(buf, "request_id=log-500"));
+    assert_non_null(strstr(buf, "/secret/path"));
+}
+
 static void handler_error_maps_to_status_with_detail(void **state)
 {
     fixture *f = *state;
@@ -775,6 +812,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(handler_error_maps_to_status_with_detail, setup, teardown),
         cmocka_unit_test_setup_teardown(internal_error_detail_is_hidden_from_client, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(finished_calls_log_one_line_with_status_code_and_request_id,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_request_bytes_are_invalid_argument, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(unknown_method_is_unimplemented_at_once, setup, teardown),
