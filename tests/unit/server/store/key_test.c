@@ -183,7 +183,8 @@ static void random_composite_keys_sort_like_their_values(void **state)
         t->i = ints[x % 7];
         t->n = (size_t)((x >> 8) % 6);
         for (size_t j = 0; j < t->n; j++)
-            t->s[j] = "\0\x01" "ab\xff"[(x >> (16 + 3 * j)) % 5];
+            t->s[j] = "\0\x01"
+                      "ab\xff"[(x >> (16 + 3 * j)) % 5];
         t->u = (uint32_t)((x >> 40) % 3) * 0x7FFFFFFFu;
         hd_key_init(&t->key);
         hd_key_i64(&t->key, t->i);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -68,4 +69,68 @@ int st_read_u64(hd_store *s, hd_table t, uint64_t key, uint64_t *val)
     rc = st_get_u64(txn, t, key, val, &err);
     hd_store_read_end(txn);
     return rc;
+}
+
+void st_gate_init(st_gate *g)
+{
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    g->entered = 0;
+    g->open = 0;
+}
+
+void st_gate_destroy(st_gate *g)
+{
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+}
+
+static void deadline_in(struct timespec *ts, int seconds)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += seconds;
+}
+
+int st_gate_apply(hd_txn *txn, void *gate, hd_err *err)
+{
+    st_gate *g = gate;
+    struct timespec ts;
+    (void)txn;
+    (void)err;
+    deadline_in(&ts, 30);
+    pthread_mutex_lock(&g->mu);
+    g->entered = 1;
+    pthread_cond_broadcast(&g->cv);
+    while (!g->open)
+        if (pthread_cond_timedwait(&g->cv, &g->mu, &ts) != 0)
+            break;
+    pthread_mutex_unlock(&g->mu);
+    return 0;
+}
+
+void st_gate_done(void *gate, const hd_err *err)
+{
+    (void)gate;
+    (void)err;
+}
+
+void st_gate_wait_entered(st_gate *g)
+{
+    struct timespec ts;
+    int timed_out = 0;
+    deadline_in(&ts, 10);
+    pthread_mutex_lock(&g->mu);
+    while (!g->entered && !timed_out)
+        timed_out = pthread_cond_timedwait(&g->cv, &g->mu, &ts) != 0;
+    pthread_mutex_unlock(&g->mu);
+    if (timed_out)
+        fail_msg("writer did not reach the gate within 10 s");
+}
+
+void st_gate_release(st_gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->open = 1;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
 }
