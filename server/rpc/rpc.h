@@ -71,7 +71,7 @@ typedef struct hd_rpc_method {
 } hd_rpc_method;
 
 /* Auth hook. token is the NUL-terminated value after "Bearer " in the `authorization`
- * metadata, or NULL when absent. Fills *who and returns HD_OK to allow the call,
+ * metadata (calls without one are refused as UNAUTHENTICATED before the hook runs). Fills *who and returns HD_OK to allow the call,
  * HD_EUNAUTH (missing/bad token) or HD_EPERM (valid token lacking `permission`) with
  * detail in err. Called on worker threads concurrently: must be thread-safe. */
 typedef int (*hd_rpc_auth_fn)(void *ud, const char *token, uint32_t permission,
@@ -118,7 +118,9 @@ int hd_rpc_server_active_calls(const hd_rpc_server *s);
 
 /* --- For handlers ------------------------------------------------------------------- */
 
-/* The call's arena: request-scoped memory, freed when the call ends. Borrowed. */
+/* The call's arena: request-scoped memory, freed when the call ends. Borrowed. Not
+ * thread-safe: use it from one thread at a time. For bidi calls it is reset after each
+ * response is packed, so keep nothing in it from one message to the next. */
 hd_arena *hd_rpc_call_arena(hd_rpc_call *call);
 
 /* The caller (kind HD_PRINCIPAL_NONE on open methods). Borrowed until the call ends. */
@@ -141,8 +143,9 @@ int64_t hd_rpc_call_deadline_left_ms(const hd_rpc_call *call);
 bool hd_rpc_call_cancelled(const hd_rpc_call *call);
 
 /* Registers fn(arg) to run once when the call is cancelled (client gone, deadline, server
- * shutdown) while a stream or async call is still open. Runs on a worker thread. The
- * owner must still end the call with hd_rpc_finish. One callback per call. */
+ * shutdown) while a stream or async call is still open. Runs on a worker thread (at once
+ * on the calling thread if the call is already cancelled). The owner must still end the
+ * call with hd_rpc_finish. One callback per call. */
 void hd_rpc_call_on_cancel(hd_rpc_call *call, void (*fn)(void *arg), void *arg);
 
 /* Queues msg (packed now; msg stays the caller's) on a server stream. Thread-safe.
