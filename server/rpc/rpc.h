@@ -71,23 +71,24 @@ typedef struct hd_rpc_method {
 } hd_rpc_method;
 
 /* Auth hook. token is the NUL-terminated value after "Bearer " in the `authorization`
- * metadata (calls without one are refused as UNAUTHENTICATED before the hook runs). Fills *who and returns HD_OK to allow the call,
- * HD_EUNAUTH (missing/bad token) or HD_EPERM (valid token lacking `permission`) with
- * detail in err. Called on worker threads concurrently: must be thread-safe. */
-typedef int (*hd_rpc_auth_fn)(void *ud, const char *token, uint32_t permission,
-                              hd_identity *who, hd_err *err);
+ * metadata (calls without one are refused as UNAUTHENTICATED before the hook runs).
+ * Fills *who and returns HD_OK to allow the call, HD_EUNAUTH (bad token) or HD_EPERM
+ * (valid token lacking `permission`) with detail in err. Called on worker threads
+ * concurrently: must be thread-safe. */
+typedef int (*hd_rpc_auth_fn)(void *ud, const char *token, uint32_t permission, hd_identity *who,
+                              hd_err *err);
 
 typedef struct hd_rpc_config {
-    const char *listen;          /* "host:port"; port 0 picks an ephemeral port */
-    int workers;                 /* worker threads, each with its own queue; 0 = cores */
-    const char *tls_cert_file;   /* PEM certificate chain; with tls_key_file enables TLS */
-    const char *tls_key_file;    /* PEM private key */
-    size_t max_message_bytes;    /* largest request accepted; 0 = 4 MiB */
-    int max_concurrent_calls;    /* beyond this new calls get RESOURCE_EXHAUSTED; 0 = 4096 */
-    int max_stream_queue;        /* queued, unsent stream messages per call; 0 = 1024 */
-    hd_rpc_auth_fn auth;         /* NULL = every non-open method is UNAUTHENTICATED */
+    const char *listen;        /* "host:port"; port 0 picks an ephemeral port */
+    int workers;               /* worker threads, each with its own queue; 0 = cores */
+    const char *tls_cert_file; /* PEM certificate chain; with tls_key_file enables TLS */
+    const char *tls_key_file;  /* PEM private key */
+    size_t max_message_bytes;  /* largest request accepted; 0 = 4 MiB */
+    int max_concurrent_calls;  /* beyond this new calls get RESOURCE_EXHAUSTED; 0 = 4096 */
+    int max_stream_queue;      /* queued, unsent stream messages per call; 0 = 1024 */
+    hd_rpc_auth_fn auth;       /* NULL = every non-open method is UNAUTHENTICATED */
     void *auth_ud;
-    void *app;                   /* returned by hd_rpc_call_app, borrowed */
+    void *app; /* returned by hd_rpc_call_app, borrowed */
 } hd_rpc_config;
 
 /* Creates a server (not yet listening). cfg's strings are copied. On success *out is an
