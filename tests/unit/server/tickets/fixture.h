@@ -1,0 +1,30 @@
+/* Test fixture for the ticket domain and its handlers: a fresh store per test, requests
+ * with sane defaults, and many creates submitted for group commit at once. */
+#ifndef HD_TESTS_TICKETS_FIXTURE_H
+#define HD_TESTS_TICKETS_FIXTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "helpdesk/v1/tickets.pb-c.h"
+#include "server/store/store.h"
+
+/* Returns an owned store (hd_store_close) opened with unsafe_nosync in a new directory under
+ * $TEST_TMPDIR; fails the test on error. */
+hd_store *tf_store_open(const char *tag);
+
+/* Fills *req with a valid request: subject, body and customer_email as given (NULLs keep
+ * "Printer on fire", "It is on fire." and "ada@example.com"). Strings are borrowed. */
+void tf_request(Helpdesk__V1__CreateTicketRequest *req, const char *subject, const char *body,
+                const char *email);
+
+/* Creates n tickets for customer_email "bulk@example.com" with hd_store_submit (so they are
+ * group-committed) and waits (bounded) for every acknowledgement; fails the test on any
+ * error. ids (may be NULL, n entries) get the new ticket ids in submit order. */
+void tf_create_many(hd_store *s, size_t n, uint64_t *ids);
+
+/* Moves ticket id to status (rewrites the record and its IDX_STATUS entry), standing in for
+ * the status transitions of a later step. Fails the test on error. */
+void tf_set_status(hd_store *s, uint64_t id, Helpdesk__V1__TicketStatus status);
+
+#endif
