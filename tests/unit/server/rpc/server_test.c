@@ -129,6 +129,55 @@ static int h_list(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_err *err)
     return HD_OK;
 }
 
+/* Async stream fed by a producer thread until the stream refuses more. */
+static pthread_t g_feed_thread;
+static int g_feed_last_rc;
+static int g_feed_sent;
+
+static void *feed_producer(void *arg)
+{
+    hd_rpc_call *call = arg;
+    int rc = HD_OK;
+    for (uint64_t i = 1; i <= 1000000; i++) {
+        Helpdesk__V1__Ticket t = HELPDESK__V1__TICKET__INIT;
+        Resp r = HELPDESK__V1__GET_TICKET_RESPONSE__INIT;
+        t.id = i;
+        r.ticket = &t;
+        rc = hd_rpc_stream_send(call, &r.base);
+        if (rc == HD_EFULL) {
+            struct timespec ts = {0, 1000000}; /* slow reader: back off, try again */
+            nanosleep(&ts, NULL);
+            i--;
+            continue;
+        }
+        if (rc != HD_OK)
+            break;
+        g_feed_sent++;
+    }
+    g_feed_last_rc = rc;
+    hd_err e;
+    hd_err_set(&e, HD_ECANCELED, "client went away");
+    hd_rpc_finish(call, &e);
+    return NULL;
+}
+
+static void feed_cancelled(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g_mu);
+    g_cancel_callbacks++;
+    pthread_mutex_unlock(&g_mu);
+}
+
+static int h_feed(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_err *err)
+{
+    (void)reqm;
+    hd_rpc_call_on_cancel(call, feed_cancelled, NULL);
+    if (pthread_create(&g_feed_thread, NULL, feed_producer, call) != 0)
+        return hd_err_set(err, HD_EINTERNAL, "pthread_create");
+    return HD_RPC_ASYNC;
+}
+
 /* Bidi: answers each request with id + 1000. */
 static int h_chat(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
                   hd_err *err)
@@ -159,6 +208,7 @@ static const hd_rpc_method methods[] = {
     {"/t.T/Async", HD_RPC_UNARY, REQ_DESC, RESP_DESC, h_async, NULL, HD_RPC_OPEN},
     {"/t.T/Hang", HD_RPC_UNARY, REQ_DESC, RESP_DESC, h_hang, NULL, HD_RPC_OPEN},
     {"/t.T/List", HD_RPC_SERVER_STREAM, REQ_DESC, RESP_DESC, NULL, h_list, HD_RPC_OPEN},
+    {"/t.T/Feed", HD_RPC_SERVER_STREAM, REQ_DESC, RESP_DESC, NULL, h_feed, HD_RPC_OPEN},
     {"/t.T/Chat", HD_RPC_BIDI, REQ_DESC, RESP_DESC, h_chat, NULL, HD_RPC_OPEN},
 };
 
@@ -474,6 +524,76 @@ static void stream_beyond_queue_limit_fails_with_resource_exhausted(void **state
     assert_int_equal(res.status, GRPC_STATUS_RESOURCE_EXHAUSTED);
     assert_true(res.nmsgs >= 4 && res.nmsgs < 1000);
     tc_result_clear(&res);
+}
+
+static void client_cancel_stops_async_stream_fed_from_another_thread(void **state)
+{
+    fixture *f = *state;
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_slice m = grpc_slice_from_static_string("/t.T/Feed");
+    grpc_call *call = grpc_channel_create_call(f->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, m, NULL,
+                                               tc_deadline_ms(20000), NULL);
+    size_t len;
+    unsigned char *b = req_bytes(1, NULL, &len);
+    grpc_slice sl = grpc_slice_from_copied_buffer((const char *)b, len);
+    free(b);
+    grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&sl, 1);
+    grpc_slice_unref(sl);
+    grpc_metadata_array imd, tmd;
+    grpc_metadata_array_init(&imd);
+    grpc_metadata_array_init(&tmd);
+    grpc_op ops[4];
+    memset(ops, 0, sizeof(ops));
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &imd;
+    assert_int_equal(grpc_call_start_batch(call, ops, 4, &ops, NULL), GRPC_CALL_OK);
+    assert_int_equal(grpc_completion_queue_pluck(cq, &ops, tc_deadline_ms(10000), NULL).type,
+                     GRPC_OP_COMPLETE);
+    grpc_byte_buffer_destroy(send);
+    for (int i = 0; i < 5; i++) {
+        grpc_byte_buffer *recv = NULL;
+        memset(ops, 0, sizeof(ops));
+        ops[0].op = GRPC_OP_RECV_MESSAGE;
+        ops[0].data.recv_message.recv_message = &recv;
+        assert_int_equal(grpc_call_start_batch(call, ops, 1, &ops, NULL), GRPC_CALL_OK);
+        grpc_event ev = grpc_completion_queue_pluck(cq, &ops, tc_deadline_ms(10000), NULL);
+        assert_int_equal(ev.type, GRPC_OP_COMPLETE);
+        assert_non_null(recv);
+        grpc_byte_buffer_destroy(recv);
+    }
+    grpc_call_cancel(call, NULL);
+    grpc_status_code st;
+    grpc_slice details;
+    memset(ops, 0, sizeof(ops));
+    ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[0].data.recv_status_on_client.trailing_metadata = &tmd;
+    ops[0].data.recv_status_on_client.status = &st;
+    ops[0].data.recv_status_on_client.status_details = &details;
+    assert_int_equal(grpc_call_start_batch(call, ops, 1, &ops, NULL), GRPC_CALL_OK);
+    assert_int_equal(grpc_completion_queue_pluck(cq, &ops, tc_deadline_ms(10000), NULL).type,
+                     GRPC_OP_COMPLETE);
+    assert_int_equal(st, GRPC_STATUS_CANCELLED);
+    pthread_join(g_feed_thread, NULL);
+    print_message("producer sent %d messages, then %s\n", g_feed_sent, hd_errname(g_feed_last_rc));
+    assert_int_equal(g_feed_last_rc, HD_ECANCELED);
+    assert_true(g_feed_sent >= 5);
+    wait_active(f->s, 0);
+    pthread_mutex_lock(&g_mu);
+    assert_int_equal(g_cancel_callbacks, 1);
+    pthread_mutex_unlock(&g_mu);
+    grpc_slice_unref(details);
+    grpc_metadata_array_destroy(&imd);
+    grpc_metadata_array_destroy(&tmd);
+    grpc_call_unref(call);
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(cq);
 }
 
 static void bidi_three_requests_get_three_responses(void **state)
@@ -825,6 +945,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(async_call_finishes_from_another_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(server_stream_sends_100_messages_then_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(stream_beyond_queue_limit_fails_with_resource_exhausted,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(client_cancel_stops_async_stream_fed_from_another_thread,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(bidi_three_requests_get_three_responses, setup, teardown),
         cmocka_unit_test_setup_teardown(expired_deadline_cancels_call_and_runs_callback, setup,
