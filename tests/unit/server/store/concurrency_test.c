@@ -35,6 +35,7 @@ typedef struct shared {
     atomic_long reads;
     atomic_int failures;
     atomic_long max_read_ns;
+    long max_reads; /* per reader; 0 = 10 million */
 } shared;
 
 typedef struct wctx {
@@ -68,8 +69,10 @@ static void *reader(void *arg)
 {
     shared *sh = arg;
     uint64_t x = (uint64_t)(uintptr_t)arg ^ 0x2545F4914F6CDD1Dull;
-    /* Bounded: stops when told, or after 10 million reads. */
-    for (long n = 0; !atomic_load(&sh->stop) && n < 10000000; n++) {
+    long limit = sh->max_reads ? sh->max_reads : 10000000;
+    /* Bounded: stops when told, or after `limit` reads (so readers on a small machine do
+     * not starve the writers of CPU). */
+    for (long n = 0; !atomic_load(&sh->stop) && n < limit; n++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         long t0 = now_ns();
         uint64_t key = ((x % WRITERS) << 32) | ((x >> 8) % PER_WRITER), v = 0;
@@ -91,7 +94,7 @@ static void writers_and_readers_together_lose_no_acknowledged_write(void **state
 {
     (void)state;
     char *dir = st_tmpdir("conc");
-    shared sh = {.s = st_open(dir, 64 << 10, 0)};
+    shared sh = {.s = st_open(dir, 64 << 10, 0), .max_reads = 20000};
     pthread_t wt[WRITERS], rt[READERS];
     wctx w[WRITERS];
     for (int i = 0; i < READERS; i++)
