@@ -311,8 +311,9 @@ static void one_request_id_submitted_eight_times_in_one_batch_makes_one_ticket(v
     for (int i = 0; i < N; i++) {
         assert_int_equal(it[i].args.ticket->id, it[0].args.ticket->id);
         replayed += it[i].args.replayed;
-        hd_arena_destroy(it[i].a);
     }
+    for (int i = 0; i < N; i++)
+        hd_arena_destroy(it[i].a);
     assert_int_equal(replayed, N - 1);
     assert_int_equal(table_count(f, HD_STORE_TICKETS), 1);
 }
@@ -476,8 +477,8 @@ static char *many_tags[33];
 static void m_tags_many(Helpdesk__V1__CreateTicketRequest *r, char *b)
 {
     for (int i = 0; i < 33; i++) {
-        snprintf(b + i * 8, 8, "t%d", i);
-        many_tags[i] = b + i * 8;
+        snprintf(b + i * 16, 16, "t%d", i);
+        many_tags[i] = b + i * 16;
     }
     r->n_tags = 33;
     r->tags = many_tags;
@@ -520,8 +521,8 @@ static void m_fields_many(Helpdesk__V1__CreateTicketRequest *r, char *b)
 {
     set_fields(r, 65);
     for (int i = 0; i < 65; i++) {
-        snprintf(b + i * 8, 8, "k%d", i);
-        cf_store[i].key = b + i * 8;
+        snprintf(b + i * 16, 16, "k%d", i);
+        cf_store[i].key = b + i * 16;
     }
 }
 static void m_field_key(Helpdesk__V1__CreateTicketRequest *r, char *b)
