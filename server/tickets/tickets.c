@@ -711,7 +711,26 @@ typedef struct id_list {
     size_t n, cap;
     size_t key_skip; /* bytes before the trailing u64 id in each key */
     hd_err *err;
+    hd_txn *txn; /* set to check each ticket's status (customer + status filter) */
+    hd_arena *a;
+    uint32_t status;
+    uint64_t visited; /* records read by the status check */
 } id_list;
+
+/* Whether ticket id has status l->status: a record read, for the customer + status case. */
+static int status_matches(id_list *l, uint64_t id)
+{
+    hd_key k;
+    ProtobufCMessage *m;
+    int rc = hd_store_get_msg(l->txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, id),
+                              &helpdesk__v1__ticket__descriptor, l->a, &m, l->err);
+    l->visited++;
+    if (rc == HD_ENOTFOUND)
+        return hd_err_set(l->err, HD_ECORRUPT, "index entry names missing ticket %" PRIu64, id);
+    if (rc < 0)
+        return rc;
+    return ((Helpdesk__V1__Ticket *)m)->status == l->status;
+}
 
 static int id_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
 {
@@ -720,14 +739,19 @@ static int id_cb(void *arg, const void *key, size_t klen, const void *val, size_
     uint64_t id;
     (void)val;
     (void)vlen;
-    if (klen != l->key_skip + 8 || l->n == l->cap)
+    if (klen != l->key_skip + 8)
         return hd_err_set(l->err, HD_ECORRUPT, "index key of %zu bytes", klen);
     hd_key_reader_init(&r, (const unsigned char *)key + l->key_skip, 8);
     int rc = hd_key_read_u64(&r, &id, l->err);
     if (rc < 0)
         return rc;
+    if (l->txn) {
+        rc = status_matches(l, id);
+        if (rc <= 0)
+            return rc;
+    }
     l->ids[l->n++] = id;
-    return 0;
+    return l->n == l->cap ? 1 : 0;
 }
 
 static int cmp_desc(const void *x, const void *y)
@@ -762,7 +786,7 @@ int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tick
 
     /* One more than a page tells whether another page follows. With a status filter each
      * priority's range is read separately (at most page+1 each) and merged by id. */
-    size_t nprio = status ? 5 : 1;
+    size_t nprio = status && !q->customer_id ? 5 : 1;
     l.cap = nprio * (page + 1);
     l.ids = hd_arena_alloc(a, l.cap * sizeof(uint64_t));
     if (!l.ids)
@@ -777,7 +801,21 @@ int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tick
         hd_table t = status ? HD_STORE_IDX_STATUS : HD_STORE_TICKETS;
         r.reverse = 1;
         r.limit = page + 1;
-        if (status) {
+        if (q->customer_id) {
+            t = HD_STORE_IDX_CUSTOMER;
+            hd_key_init(&prefix);
+            hd_key_u64(&prefix, q->customer_id);
+            r.prefix = &prefix;
+            l.key_skip = 8;
+            if (resume)
+                r.start = hd_tickets_key_customer(&k, q->customer_id, last_id);
+            if (status) {
+                r.limit = 0; /* the callback stops once a page (+1) matched */
+                l.txn = txn;
+                l.a = a;
+                l.status = status;
+            }
+        } else if (status) {
             hd_key_init(&prefix);
             hd_key_u32(hd_key_u32(&prefix, status), p);
             r.prefix = &prefix;
@@ -795,7 +833,7 @@ int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tick
             rc = (int)n;
             goto fail;
         }
-        out->visited += (uint64_t)n;
+        out->visited += (uint64_t)n + l.visited;
     }
     if (nprio > 1)
         qsort(l.ids, l.n, sizeof(uint64_t), cmp_desc);

@@ -163,6 +163,7 @@ int hd_tickets_get(hd_store *s, hd_arena *a, uint64_t id, const char *number,
 
 typedef struct hd_tickets_query {
     Helpdesk__V1__TicketStatus status; /* UNSPECIFIED = any */
+    uint64_t customer_id;              /* only this customer's tickets; 0 = everyone's */
     int32_t page_size;                 /* 0 = HD_TICKETS_PAGE_DEFAULT, max HD_TICKETS_PAGE_MAX */
     const char *page_token;            /* NULL or "" = first page */
 } hd_tickets_query;
@@ -174,11 +175,13 @@ typedef struct hd_tickets_page {
     uint64_t visited;            /* store entries read (index entries + records), for cost checks */
 } hd_tickets_page;
 
-/* Lists one page of tickets, newest first, optionally only those in q->status. Served from
- * TICKETS (no filter) or IDX_STATUS (filter): reads O(page_size) entries, never all
- * tickets. The page token is opaque text that encodes the filter and the last id returned.
- * Returns 0, HD_EINVAL ("page_size: ...", "page_token: ...", "status: ..."), HD_ECORRUPT,
- * HD_ENOMEM, HD_EFULL, HD_EIO. */
+/* Lists one page of tickets, newest first, optionally only those in q->status and/or of
+ * q->customer_id. Served from TICKETS (no filter), IDX_STATUS (status) or IDX_CUSTOMER
+ * (customer): reads O(page_size) entries, never all tickets; only customer + status reads
+ * the customer's entries until a page matches (O(that customer's tickets) at worst). The page token
+ * is opaque text that encodes the filter and the last id returned. Returns 0, HD_EINVAL
+ * ("page_size: ...", "page_token: ...", "status: ..."), HD_ECORRUPT, HD_ENOMEM, HD_EFULL, HD_EIO.
+ */
 int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tickets_page *out,
                     hd_err *err);
 

@@ -759,6 +759,54 @@ static void list_with_a_rare_status_reads_only_its_index_entries(void **state)
     free(ids);
 }
 
+static void list_for_a_customer_returns_only_their_tickets_with_optional_status(void **state)
+{
+    fx *f = *state;
+    Helpdesk__V1__CreateTicketRequest req;
+    uint64_t mine[10], cust = 0;
+    for (int i = 0; i < 20; i++) {
+        tf_request(&req, NULL, NULL, i % 2 ? "other@example.com" : "me@example.com");
+        Helpdesk__V1__Ticket *t = create(f, &req, NULL);
+        if (i % 2 == 0) {
+            mine[i / 2] = t->id;
+            cust = t->customer_id;
+        }
+    }
+    tf_set_status(f->s, mine[1], OPEN);
+    tf_set_status(f->s, mine[6], OPEN);
+    tf_set_status(f->s, mine[8], OPEN);
+    hd_tickets_query q = {.customer_id = cust, .page_size = 3};
+    hd_err err = {0};
+    size_t n = 0;
+    for (int guard = 0; guard < 10; guard++) {
+        hd_tickets_page p;
+        assert_ok(hd_tickets_list(f->s, f->a, &q, &p, &err), err);
+        assert_true(p.visited <= 2 * 4);
+        for (size_t i = 0; i < p.n_tickets; i++, n++) {
+            assert_int_equal(p.tickets[i]->customer_id, cust);
+            assert_int_equal(p.tickets[i]->id, mine[9 - n]);
+        }
+        if (!p.next_page_token[0])
+            break;
+        q.page_token = p.next_page_token;
+    }
+    assert_int_equal(n, 10);
+
+    q.status = OPEN;
+    q.page_size = 2;
+    q.page_token = NULL;
+    hd_tickets_page p;
+    assert_ok(hd_tickets_list(f->s, f->a, &q, &p, &err), err);
+    assert_int_equal(p.n_tickets, 2);
+    assert_int_equal(p.tickets[0]->id, mine[8]);
+    assert_int_equal(p.tickets[1]->id, mine[6]);
+    q.page_token = p.next_page_token;
+    assert_ok(hd_tickets_list(f->s, f->a, &q, &p, &err), err);
+    assert_int_equal(p.n_tickets, 1);
+    assert_int_equal(p.tickets[0]->id, mine[1]);
+    assert_string_equal(p.next_page_token, "");
+}
+
 static void bad_page_size_status_and_tokens_are_rejected(void **state)
 {
     fx *f = *state;
@@ -973,6 +1021,7 @@ int main(void)
         T(list_pages_120_tickets_as_50_50_20_newest_first_without_gaps),
         T(list_by_status_pages_only_matching_tickets_across_priorities),
         T(list_with_a_rare_status_reads_only_its_index_entries),
+        T(list_for_a_customer_returns_only_their_tickets_with_optional_status),
         T(bad_page_size_status_and_tokens_are_rejected),
         T(every_index_entry_points_at_a_ticket_with_those_values),
         T(rollups_count_creates_per_day_priority_and_status),
