@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "server/common/log.h"
@@ -54,6 +55,11 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     hd_rpc_server_shutdown(s, 1000);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
     hd_rpc_server_destroy(s);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    fprintf(stderr, "null_server: destroy took %ld ms\n",
+            (long)((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000));
     return 0;
 }

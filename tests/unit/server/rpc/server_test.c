@@ -14,6 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
@@ -796,6 +800,38 @@ static void shutdown_cancels_parked_calls_and_returns(void **state)
     hd_rpc_server_shutdown(f->s, 50); /* idempotent */
 }
 
+/* An HTTP/2 peer that completes the preface and then ignores everything, like a client
+ * that does not react to GOAWAY: it never closes its connection. */
+static int idle_http2_peer(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                                  "\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+    assert_int_equal(write(fd, preface, sizeof(preface) - 1), (ssize_t)(sizeof(preface) - 1));
+    char buf[256]; /* the server's SETTINGS: the transport is up */
+    assert_true(read(fd, buf, sizeof(buf)) > 0);
+    return fd;
+}
+
+static void shutdown_does_not_wait_grace_for_idle_connections(void **state)
+{
+    fixture *f = *state;
+    int fd = idle_http2_peer(hd_rpc_server_port(f->s));
+    gpr_timespec t0 = gpr_now(GPR_CLOCK_MONOTONIC);
+    hd_rpc_server_shutdown(f->s, 3000);
+    long long ms = (long long)gpr_time_to_millis(gpr_time_sub(gpr_now(GPR_CLOCK_MONOTONIC), t0));
+    close(fd);
+    print_message("shutdown with an idle connection took %lld ms (grace 3000)\n", ms);
+    assert_true(ms < 1000);
+}
+
 static void unreadable_tls_files_fail_start_with_path(void **state)
 {
     (void)state;
@@ -955,6 +991,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(calls_beyond_max_concurrent_are_resource_exhausted, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(shutdown_cancels_parked_calls_and_returns, setup, teardown),
+        cmocka_unit_test_setup_teardown(shutdown_does_not_wait_grace_for_idle_connections, setup,
+                                        teardown),
         cmocka_unit_test(unreadable_tls_files_fail_start_with_path),
         cmocka_unit_test(duplicate_or_bad_method_rows_are_rejected),
         cmocka_unit_test(bind_failure_is_eio_naming_address),
