@@ -36,6 +36,7 @@ struct hd_store {
     pthread_cond_t cv;  /* signals the writer: work or stop */
     hd_store__mut *head, *tail;
     int stopping;
+    int writer_idle; /* the writer is waiting on cv */
     pthread_t writer;
     int writer_started;
     hd_store__mut **batch; /* writer-owned scratch, max_batch entries */

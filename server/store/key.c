@@ -118,7 +118,7 @@ static int read_be(hd_key_reader *r, unsigned bytes, uint64_t *out, hd_err *err)
 
 int hd_key_read_u8(hd_key_reader *r, uint8_t *out, hd_err *err)
 {
-    uint64_t v;
+    uint64_t v = 0;
     int rc = read_be(r, 1, &v, err);
     if (rc == 0)
         *out = (uint8_t)v;
@@ -127,7 +127,7 @@ int hd_key_read_u8(hd_key_reader *r, uint8_t *out, hd_err *err)
 
 int hd_key_read_u32(hd_key_reader *r, uint32_t *out, hd_err *err)
 {
-    uint64_t v;
+    uint64_t v = 0;
     int rc = read_be(r, 4, &v, err);
     if (rc == 0)
         *out = (uint32_t)v;
@@ -141,7 +141,7 @@ int hd_key_read_u64(hd_key_reader *r, uint64_t *out, hd_err *err)
 
 int hd_key_read_i64(hd_key_reader *r, int64_t *out, hd_err *err)
 {
-    uint64_t v;
+    uint64_t v = 0;
     int rc = read_be(r, 8, &v, err);
     if (rc == 0)
         *out = (int64_t)(v ^ UINT64_C(0x8000000000000000));

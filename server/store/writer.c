@@ -105,6 +105,9 @@ static enum attempt_result attempt(hd_store *s, hd_store__mut **batch, size_t n,
                            "store: mutation failed without detail (%d)", rc);
             continue;
         }
+        /* Success: drop any detail a probe inside apply left behind (a lookup that found
+         * nothing), or the mutation would be acknowledged as failed after committing. */
+        hd_err_clear(&m->err);
         rc = mdb_txn_commit(t.txn);
         if (rc) {
             hd_store__mdb_err(&t, rc, &m->err, "store: nested commit");
@@ -221,7 +224,9 @@ void *hd_store__writer_main(void *arg)
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
             }
+            s->writer_idle = 1;
             pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+            s->writer_idle = 0;
         }
         if (hd_store__now_ms() >= next_check) {
             pthread_mutex_unlock(&s->mu);
@@ -274,7 +279,9 @@ int hd_store_submit(hd_store *s, hd_store_apply_fn apply, hd_store_done_fn done,
     else
         s->head = m;
     s->tail = m;
-    pthread_cond_signal(&s->cv);
+    /* A busy writer drains the queue before it waits again: no wake-up needed. */
+    if (s->writer_idle)
+        pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return 0;
 }
