@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -253,6 +254,105 @@ static void stopped_server_is_UNAVAILABLE(void **state)
     assert_int_equal(hd_client_exit_code(st.code), 5);
 }
 
+/* --- TLS ---------------------------------------------------------------------------- */
+
+typedef struct tls_fixture {
+    hd_rpc_server *srv;
+    hd_arena *arena;
+    char dir[512], cert[600], key[600], other[600];
+    char target[64];
+} tls_fixture;
+
+/* A self-signed certificate for 127.0.0.1/localhost, made with the openssl command. */
+static void make_cert(const char *cert, const char *key)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout '%s' -out '%s' -days 2 -subj /CN=localhost "
+             "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1",
+             key, cert);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int tls_setup(void **state)
+{
+    tls_fixture *f = calloc(1, sizeof(*f));
+    hd_err err;
+    const char *tmp = getenv("TEST_TMPDIR");
+    snprintf(f->dir, sizeof(f->dir), "%s/tlsXXXXXX", tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->cert, sizeof(f->cert), "%s/cert.pem", f->dir);
+    snprintf(f->key, sizeof(f->key), "%s/key.pem", f->dir);
+    snprintf(f->other, sizeof(f->other), "%s/other.pem", f->dir);
+    make_cert(f->cert, f->key);
+    char other_key[600];
+    snprintf(other_key, sizeof(other_key), "%s/other.key", f->dir);
+    make_cert(f->other, other_key);
+    hd_rpc_config cfg = {.listen = "127.0.0.1:0",
+                         .workers = 1,
+                         .auth = test_auth,
+                         .tls_cert_file = f->cert,
+                         .tls_key_file = f->key};
+    assert_int_equal(hd_rpc_server_create(&f->srv, &cfg, &err), HD_OK);
+    assert_int_equal(hd_rpc_server_add_methods(f->srv, methods, 1, &err), HD_OK);
+    assert_int_equal(hd_rpc_server_start(f->srv, &err), HD_OK);
+    snprintf(f->target, sizeof(f->target), "127.0.0.1:%d", hd_rpc_server_port(f->srv));
+    f->arena = hd_arena_create(0);
+    *state = f;
+    return 0;
+}
+
+static int tls_teardown(void **state)
+{
+    tls_fixture *f = *state;
+    hd_rpc_server_destroy(f->srv);
+    hd_arena_destroy(f->arena);
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static int tls_call(tls_fixture *f, int tls, const char *ca, hd_client_status *st)
+{
+    hd_client *cl = NULL;
+    hd_err err;
+    hd_client_opts o = {.target = f->target, .tls = tls, .ca_file = ca, .token = "good-token"};
+    assert_int_equal(hd_client_open(&cl, &o, &err), HD_OK);
+    Helpdesk__V1__GetTicketRequest req = HELPDESK__V1__GET_TICKET_REQUEST__INIT;
+    req.id = 2;
+    ProtobufCMessage *resp = NULL;
+    int rc = hd_client_unary(cl, "/test.v1.T/Echo", &req.base, GTR, f->arena, 3000, &resp, st);
+    if (rc == HD_OK)
+        assert_int_equal(((Helpdesk__V1__GetTicketRequest *)resp)->id, 27);
+    hd_client_close(cl);
+    return rc;
+}
+
+static void tls_client_trusting_the_ca_file_gets_through(void **state)
+{
+    tls_fixture *f = *state;
+    hd_client_status st;
+    assert_int_equal(tls_call(f, 1, f->cert, &st), HD_OK);
+}
+
+static void tls_client_with_another_ca_is_refused_UNAVAILABLE(void **state)
+{
+    tls_fixture *f = *state;
+    hd_client_status st;
+    assert_int_equal(tls_call(f, 1, f->other, &st), HD_EUNAVAIL);
+    assert_string_equal(st.name, "UNAVAILABLE");
+}
+
+static void plaintext_client_to_tls_server_is_UNAVAILABLE(void **state)
+{
+    tls_fixture *f = *state;
+    hd_client_status st;
+    assert_int_equal(tls_call(f, 0, NULL, &st), HD_EUNAVAIL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +368,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(server_stream_arrives_in_order_and_can_be_stopped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(stopped_server_is_UNAVAILABLE, setup, teardown),
+        cmocka_unit_test_setup_teardown(tls_client_trusting_the_ca_file_gets_through, tls_setup,
+                                        tls_teardown),
+        cmocka_unit_test_setup_teardown(tls_client_with_another_ca_is_refused_UNAVAILABLE,
+                                        tls_setup, tls_teardown),
+        cmocka_unit_test_setup_teardown(plaintext_client_to_tls_server_is_UNAVAILABLE, tls_setup,
+                                        tls_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
