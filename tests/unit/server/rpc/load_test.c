@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +62,57 @@ static int h_park(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMess
     return HD_RPC_ASYNC;
 }
 
+/* A finisher thread ending async calls after a short random delay, racing the clients'
+ * deadlines; the cancel callback only counts (the finisher still finishes, once). */
+#define FIN_Q 8192
+static hd_rpc_call *g_finq[FIN_Q];
+static int g_fin_head, g_fin_tail, g_fin_stop;
+static atomic_int g_fin_cancels;
+
+static void *finisher(void *arg)
+{
+    (void)arg;
+    unsigned seed = 12345;
+    for (;;) {
+        pthread_mutex_lock(&g_mu);
+        while (g_fin_head == g_fin_tail && !g_fin_stop)
+            pthread_cond_wait(&g_cv, &g_mu);
+        if (g_fin_head == g_fin_tail && g_fin_stop) {
+            pthread_mutex_unlock(&g_mu);
+            return NULL;
+        }
+        hd_rpc_call *call = g_finq[g_fin_head++ % FIN_Q];
+        pthread_mutex_unlock(&g_mu);
+        if (rand_r(&seed) % 4 == 0) {
+            struct timespec ts = {0, (long)(rand_r(&seed) % 3000) * 1000};
+            nanosleep(&ts, NULL);
+        }
+        hd_rpc_finish(call, NULL);
+    }
+}
+
+static void race_cancelled(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&g_fin_cancels, 1);
+}
+
+static int h_race(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
+                  hd_err *err)
+{
+    h_get(call, reqm, respm, err);
+    hd_rpc_call_on_cancel(call, race_cancelled, NULL);
+    pthread_mutex_lock(&g_mu);
+    g_finq[g_fin_tail++ % FIN_Q] = call;
+    pthread_cond_broadcast(&g_cv);
+    pthread_mutex_unlock(&g_mu);
+    return HD_RPC_ASYNC;
+}
+
 static const hd_rpc_method methods[] = {
     {"/t.T/Get", HD_RPC_UNARY, REQ_DESC, RESP_DESC, h_get, NULL, HD_RPC_OPEN},
     {"/t.T/Park", HD_RPC_UNARY, REQ_DESC, RESP_DESC, h_park, NULL, HD_RPC_OPEN},
+    {"/t.T/Race", HD_RPC_UNARY, REQ_DESC, RESP_DESC, h_race, NULL, HD_RPC_OPEN},
 };
 
 static hd_rpc_server *start_server(void)
@@ -74,7 +123,7 @@ static hd_rpc_server *start_server(void)
     memset(&cfg, 0, sizeof(cfg));
     cfg.listen = "127.0.0.1:0";
     assert_int_equal(hd_rpc_server_create(&s, &cfg, &err), HD_OK);
-    assert_int_equal(hd_rpc_server_add_methods(s, methods, 2, &err), HD_OK);
+    assert_int_equal(hd_rpc_server_add_methods(s, methods, 3, &err), HD_OK);
     assert_int_equal(hd_rpc_server_start(s, &err), HD_OK);
     return s;
 }
@@ -91,7 +140,7 @@ typedef struct slot {
 } slot;
 
 static void slot_start(grpc_channel *ch, grpc_completion_queue *cq, slot *c, const char *method,
-                       uint64_t id, int deadline_s)
+                       uint64_t id, int deadline_ms)
 {
     memset(c, 0, sizeof(*c));
     c->id = id;
@@ -105,7 +154,7 @@ static void slot_start(grpc_channel *ch, grpc_completion_queue *cq, slot *c, con
     grpc_slice_unref(sl);
     grpc_slice m = grpc_slice_from_static_string(method);
     c->call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, m, NULL,
-                                       tc_deadline_ms((deadline_s)*1000), NULL);
+                                       tc_deadline_ms(deadline_ms), NULL);
     grpc_metadata_array_init(&c->imd);
     grpc_metadata_array_init(&c->tmd);
     grpc_op ops[6];
@@ -169,7 +218,7 @@ static void ten_thousand_calls_over_64_streams_all_succeed(void **state)
     int done = 0, ok = 0;
     gpr_timespec t0 = gpr_now(GPR_CLOCK_MONOTONIC);
     for (int i = 0; i < SLOTS; i++)
-        slot_start(ch, cq, &slots[i], "/t.T/Get", next++, 60);
+        slot_start(ch, cq, &slots[i], "/t.T/Get", next++, 60000);
     while (done < TOTAL) {
         grpc_event ev = grpc_completion_queue_next(cq, tc_deadline_ms((60) * 1000), NULL);
         assert_int_equal(ev.type, GRPC_OP_COMPLETE);
@@ -177,7 +226,7 @@ static void ten_thousand_calls_over_64_streams_all_succeed(void **state)
         ok += slot_end(c);
         done++;
         if (next <= TOTAL)
-            slot_start(ch, cq, c, "/t.T/Get", next++, 60);
+            slot_start(ch, cq, c, "/t.T/Get", next++, 60000);
     }
     gpr_timespec dt = gpr_time_sub(gpr_now(GPR_CLOCK_MONOTONIC), t0);
     double secs = (double)dt.tv_sec + dt.tv_nsec / 1e9;
@@ -200,7 +249,7 @@ static void shutdown_with_64_calls_in_flight_exits_cleanly(void **state)
     g_parked = 0;
     pthread_mutex_unlock(&g_mu);
     for (int i = 0; i < SLOTS; i++)
-        slot_start(ch, cq, &slots[i], "/t.T/Park", (uint64_t)i + 1, 60);
+        slot_start(ch, cq, &slots[i], "/t.T/Park", (uint64_t)i + 1, 60000);
 
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -236,6 +285,59 @@ static void shutdown_with_64_calls_in_flight_exits_cleanly(void **state)
     hd_rpc_server_destroy(s);
 }
 
+static void async_finish_racing_deadlines_leaves_nothing_behind(void **state)
+{
+    (void)state;
+    enum { TOTAL = 3000, CONC = 16 };
+    hd_rpc_server *s = start_server();
+    pthread_t fin;
+    g_fin_head = g_fin_tail = g_fin_stop = 0;
+    atomic_store(&g_fin_cancels, 0);
+    assert_int_equal(pthread_create(&fin, NULL, finisher, NULL), 0);
+    grpc_channel *ch = tc_channel(hd_rpc_server_port(s));
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+    slot *slots = calloc(SLOTS, sizeof(*slots));
+    unsigned seed = 99;
+    uint64_t next = 1;
+    int done = 0, ok = 0, deadline = 0, other = 0;
+    for (int i = 0; i < CONC; i++)
+        slot_start(ch, cq, &slots[i], "/t.T/Race", next++, 1 + (int)(rand_r(&seed) % 20));
+    while (done < TOTAL) {
+        grpc_event ev = grpc_completion_queue_next(cq, tc_deadline_ms(60000), NULL);
+        assert_int_equal(ev.type, GRPC_OP_COMPLETE);
+        slot *c = ev.tag;
+        grpc_status_code st = c->status;
+        int good = slot_end(c);
+        if (st == GRPC_STATUS_OK && good)
+            ok++;
+        else if (st == GRPC_STATUS_DEADLINE_EXCEEDED)
+            deadline++;
+        else
+            other++;
+        done++;
+        if (next <= TOTAL)
+            slot_start(ch, cq, c, "/t.T/Race", next++, 1 + (int)(rand_r(&seed) % 20));
+    }
+    print_message("%d calls: %d OK, %d DEADLINE_EXCEEDED, %d other; %d cancel callbacks\n", done,
+                  ok, deadline, other, atomic_load(&g_fin_cancels));
+    assert_int_equal(other, 0);
+    assert_int_equal(ok + deadline, TOTAL);
+    pthread_mutex_lock(&g_mu);
+    g_fin_stop = 1;
+    pthread_cond_broadcast(&g_cv);
+    pthread_mutex_unlock(&g_mu);
+    pthread_join(fin, NULL); /* every call has been finished exactly once */
+    for (int i = 0; i < 500 && hd_rpc_server_active_calls(s) != 0; i++) {
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(hd_rpc_server_active_calls(s), 0);
+    drain_cq(cq);
+    free(slots);
+    grpc_channel_destroy(ch);
+    hd_rpc_server_destroy(s);
+}
+
 int main(void)
 {
     hd_log_set_level(HD_LOG_WARN);
@@ -243,6 +345,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ten_thousand_calls_over_64_streams_all_succeed),
         cmocka_unit_test(shutdown_with_64_calls_in_flight_exits_cleanly),
+        cmocka_unit_test(async_finish_racing_deadlines_leaves_nothing_behind),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     grpc_shutdown();
