@@ -1,0 +1,426 @@
+/* helpdeskd: opens the store, serves the Helpdesk API, health and reflection over gRPC, and
+ * shuts down gracefully on SIGTERM/SIGINT. Configuration: flags, then the environment
+ * (HELPDESK_LISTEN, HELPDESK_DATA), then defaults. See README.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/api/admin_api.h"
+#include "server/api/tickets_api.h"
+#include "server/app.h"
+#include "server/auth/auth.h"
+#include "server/common/log.h"
+#include "server/rpc/builtin/health.h"
+#include "server/rpc/builtin/reflection.h"
+#include "server/rpc/rpc.h"
+#include "server/store/store.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:7070"
+#define DEFAULT_DATA   "./var"
+#define DEFAULT_GRACE  5000
+
+typedef struct options {
+    const char *listen;
+    const char *data;
+    int workers;
+    const char *tls_cert;
+    const char *tls_key;
+    const char *log_level;
+    int grace_ms;
+    uint64_t map_max;
+    int unsafe_nosync;
+    const char *ready_file;
+    const char *restore;
+    size_t max_body;
+} options;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: helpdeskd [options]\n"
+            "  --listen HOST:PORT   address to serve on (env HELPDESK_LISTEN; default %s;\n"
+            "                       port 0 picks a free port)\n"
+            "  --data DIR           data directory (env HELPDESK_DATA; default %s)\n"
+            "  --workers N          serving threads (default: number of cores)\n"
+            "  --tls-cert FILE      PEM certificate chain; with --tls-key serves TLS\n"
+            "  --tls-key FILE       PEM private key\n"
+            "  --log-level LEVEL    debug, info, warn or error (default info)\n"
+            "  --grace-ms N         shutdown grace period for calls in flight (default %d)\n"
+            "  --map-max BYTES      largest the store may grow to (suffix K, M, G, T)\n"
+            "  --max-body BYTES     largest message body accepted (default 1M)\n"
+            "  --unsafe-nosync      skip fsync on commit: an OS crash may lose data (tests)\n"
+            "  --ready-file FILE    write HOST:PORT to FILE once serving\n"
+            "  --restore DIR        replace the data directory with the backup DIR and exit\n"
+            "  --version            print the version and exit\n"
+            "  --help               print this help and exit\n",
+            DEFAULT_LISTEN, DEFAULT_DATA, DEFAULT_GRACE);
+}
+
+/* Parses "123", "64K", "10M", "2G", "1T" into *out. Returns 0 or -1. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s == '-')
+        return -1;
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        break;
+    default:
+        return -1;
+    }
+    if (*end && end[1] != '\0' && strcmp(end + 1, "iB") != 0 && strcmp(end + 1, "B") != 0)
+        return -1;
+    if (shift && v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Returns 0 with *o filled, 1 when the program should exit 0 (help, version), 2 on a
+ * usage error (already reported). */
+static int parse_options(int argc, char **argv, options *o)
+{
+    enum {
+        O_LISTEN = 256,
+        O_DATA,
+        O_WORKERS,
+        O_TLS_CERT,
+        O_TLS_KEY,
+        O_LOG_LEVEL,
+        O_GRACE,
+        O_MAP_MAX,
+        O_MAX_BODY,
+        O_NOSYNC,
+        O_READY,
+        O_RESTORE,
+        O_VERSION,
+        O_HELP,
+    };
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"data", required_argument, NULL, O_DATA},
+        {"workers", required_argument, NULL, O_WORKERS},
+        {"tls-cert", required_argument, NULL, O_TLS_CERT},
+        {"tls-key", required_argument, NULL, O_TLS_KEY},
+        {"log-level", required_argument, NULL, O_LOG_LEVEL},
+        {"grace-ms", required_argument, NULL, O_GRACE},
+        {"map-max", required_argument, NULL, O_MAP_MAX},
+        {"max-body", required_argument, NULL, O_MAX_BODY},
+        {"unsafe-nosync", no_argument, NULL, O_NOSYNC},
+        {"ready-file", required_argument, NULL, O_READY},
+        {"restore", required_argument, NULL, O_RESTORE},
+        {"version", no_argument, NULL, O_VERSION},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof(*o));
+    o->grace_ms = DEFAULT_GRACE;
+    o->max_body = 1u << 20;
+    int c;
+    uint64_t size;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_LISTEN:
+            o->listen = optarg;
+            break;
+        case O_DATA:
+            o->data = optarg;
+            break;
+        case O_WORKERS:
+            if (parse_int(optarg, 1, 256, &o->workers) != 0) {
+                fprintf(stderr, "helpdeskd: --workers: want 1-256, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case O_TLS_CERT:
+            o->tls_cert = optarg;
+            break;
+        case O_TLS_KEY:
+            o->tls_key = optarg;
+            break;
+        case O_LOG_LEVEL:
+            o->log_level = optarg;
+            break;
+        case O_GRACE:
+            if (parse_int(optarg, 0, 3600000, &o->grace_ms) != 0) {
+                fprintf(stderr, "helpdeskd: --grace-ms: want 0-3600000, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case O_MAP_MAX:
+            if (parse_size(optarg, &o->map_max) != 0 || o->map_max < (1u << 20)) {
+                fprintf(stderr, "helpdeskd: --map-max: want a size >= 1M, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case O_MAX_BODY:
+            if (parse_size(optarg, &size) != 0 || size < 1024 || size > (64u << 20)) {
+                fprintf(stderr, "helpdeskd: --max-body: want 1K-64M, got '%s'\n", optarg);
+                return 2;
+            }
+            o->max_body = (size_t)size;
+            break;
+        case O_NOSYNC:
+            o->unsafe_nosync = 1;
+            break;
+        case O_READY:
+            o->ready_file = optarg;
+            break;
+        case O_RESTORE:
+            o->restore = optarg;
+            break;
+        case O_VERSION:
+            printf("helpdeskd %s\n", HD_VERSION);
+            return 1;
+        case O_HELP:
+            usage(stdout);
+            return 1;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "helpdeskd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (!!o->tls_cert != !!o->tls_key) {
+        fprintf(stderr, "helpdeskd: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if (!o->listen)
+        o->listen = getenv("HELPDESK_LISTEN");
+    if (!o->listen || !*o->listen)
+        o->listen = DEFAULT_LISTEN;
+    if (!o->data)
+        o->data = getenv("HELPDESK_DATA");
+    if (!o->data || !*o->data)
+        o->data = DEFAULT_DATA;
+    if (o->log_level) {
+        hd_log_level lv;
+        if (hd_log_parse_level(o->log_level, &lv) != HD_OK) {
+            fprintf(stderr, "helpdeskd: --log-level: want debug, info, warn or error\n");
+            return 2;
+        }
+        hd_log_set_level(lv);
+    }
+    return 0;
+}
+
+/* Writes "host:port\n" to path atomically (temp file + rename). */
+static int write_ready_file(const char *path, const char *addr, hd_err *err)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return hd_err_set(err, HD_EINVAL, "--ready-file: path too long");
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return hd_err_set(err, HD_EIO, "%s: %s", tmp, strerror(errno));
+    int ok = fprintf(f, "%s\n", addr) > 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return hd_err_set(err, HD_EIO, "%s: %s", path, strerror(errno));
+    }
+    return HD_OK;
+}
+
+/* "host:port" with the real port: the configured host part and the bound port. */
+static void bound_address(const char *listen, int port, char *out, size_t n)
+{
+    const char *colon = strrchr(listen, ':');
+    int hostlen = colon ? (int)(colon - listen) : (int)strlen(listen);
+    snprintf(out, n, "%.*s:%d", hostlen, listen, port);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int add_table(hd_rpc_server *srv, const hd_rpc_method *(*table)(size_t *), hd_err *err)
+{
+    size_t n;
+    const hd_rpc_method *m = table(&n);
+    return hd_rpc_server_add_methods(srv, m, n, err);
+}
+
+static int restore(const options *o)
+{
+    char moved[PATH_MAX];
+    hd_err err;
+    hd_err_clear(&err);
+    if (hd_store_restore(o->restore, o->data, moved, sizeof(moved), &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: restore failed: %s\n", err.detail);
+        return 1;
+    }
+    printf("restored %s into %s\n", o->restore, o->data);
+    if (moved[0])
+        printf("the previous data directory was moved to %s\n", moved);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int prc = parse_options(argc, argv, &o);
+    if (prc == 1)
+        return 0;
+    if (prc == 2)
+        return 2;
+    if (o.restore)
+        return restore(&o);
+
+    /* Block the stop signals before any thread exists (gRPC's threads inherit the mask);
+     * main waits for them with sigwait, so shutdown never runs in a signal handler. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int code = 1;
+    hd_err err;
+    hd_err_clear(&err);
+    hd_app app = {.start_ms = now_ms(), .max_body_bytes = o.max_body};
+    hd_rpc_server *srv = NULL;
+    hd_health *health = NULL;
+    char data_dir[PATH_MAX];
+
+    if (mkdir(o.data, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "helpdeskd: cannot create data directory %s: %s\n", o.data,
+                strerror(errno));
+        return 1;
+    }
+    if (!realpath(o.data, data_dir)) {
+        fprintf(stderr, "helpdeskd: data directory %s: %s\n", o.data, strerror(errno));
+        return 1;
+    }
+    app.data_dir = data_dir;
+
+    char store_dir[PATH_MAX + 8];
+    snprintf(store_dir, sizeof(store_dir), "%s/store", data_dir);
+    hd_store_opts so = {.path = store_dir, .map_max = o.map_max, .unsafe_nosync = o.unsafe_nosync};
+    if (hd_store_open(&app.store, &so, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: cannot open the store: %s\n", err.detail);
+        goto out;
+    }
+    if (hd_auth_open(&app.auth, app.store, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: auth: %s\n", err.detail);
+        goto out;
+    }
+    char token_file[PATH_MAX + 16];
+    snprintf(token_file, sizeof(token_file), "%s/admin.token", data_dir);
+    char token[HD_AUTH_TOKEN_TEXT_MAX];
+    int created = 0;
+    if (hd_auth_bootstrap(app.auth, token_file, token, sizeof(token), &created, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: bootstrap admin token: %s\n", err.detail);
+        goto out;
+    }
+    if (hd_reflection_init(&err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: reflection: %s\n", err.detail);
+        goto out;
+    }
+    if (hd_health_create(&health, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: health: %s\n", err.detail);
+        goto out;
+    }
+
+    hd_rpc_config cfg = {
+        .listen = o.listen,
+        .workers = o.workers,
+        .tls_cert_file = o.tls_cert,
+        .tls_key_file = o.tls_key,
+        .max_message_bytes = o.max_body + (64u << 10),
+        .auth = hd_auth_check,
+        .auth_ud = app.auth,
+        .app = &app,
+    };
+    size_t nhealth;
+    const hd_rpc_method *health_methods = hd_health_methods(health, &nhealth);
+    if (hd_rpc_server_create(&srv, &cfg, &err) != HD_OK ||
+        hd_rpc_server_add_methods(srv, health_methods, nhealth, &err) != HD_OK ||
+        add_table(srv, hd_reflection_methods, &err) != HD_OK ||
+        add_table(srv, hd_tickets_api_methods, &err) != HD_OK ||
+        add_table(srv, hd_admin_api_methods, &err) != HD_OK ||
+        hd_rpc_server_start(srv, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: cannot serve on %s: %s\n", o.listen, err.detail);
+        goto out;
+    }
+    hd_health_set(health, "", true);
+
+    char addr[300];
+    bound_address(o.listen, hd_rpc_server_port(srv), addr, sizeof(addr));
+    printf("helpdeskd listening on %s%s (data %s)\n", addr, o.tls_cert ? " with TLS" : "",
+           data_dir);
+    if (created)
+        printf("admin token: %s\n(also written to %s, mode 0600)\n", token, token_file);
+    fflush(stdout);
+    hd_log(HD_LOG_INFO, "listening", "address=%s data=%s tls=%s", addr, data_dir,
+           o.tls_cert ? "on" : "off");
+    if (o.ready_file && write_ready_file(o.ready_file, addr, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: %s\n", err.detail);
+        goto out;
+    }
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    hd_log(HD_LOG_INFO, "shutdown", "signal=%d grace_ms=%d active_calls=%d", sig, o.grace_ms,
+           hd_rpc_server_active_calls(srv));
+    hd_health_shutdown(health);
+    code = 0;
+
+out:
+    if (srv)
+        hd_rpc_server_shutdown(srv, o.grace_ms);
+    hd_rpc_server_destroy(srv);
+    hd_health_destroy(health);
+    hd_reflection_cleanup();
+    hd_auth_destroy(app.auth);
+    hd_store_close(app.store);
+    if (code == 0)
+        hd_log(HD_LOG_INFO, "stopped", NULL);
+    return code;
+}
