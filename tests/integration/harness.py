@@ -10,6 +10,7 @@ Run with Debian's /usr/bin/python3.
 
 import glob
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -108,6 +109,12 @@ def wait_for(predicate, timeout_s, what, interval_s=0.02):
         time.sleep(interval_s)
 
 
+def listening_address(stdout):
+    """The HOST:PORT of the first `helpdeskd listening on HOST:PORT[ ...]` line, else None."""
+    m = re.search(r"(?m)^helpdeskd listening on (\S+)", stdout)
+    return m.group(1) if m else None
+
+
 def sanitizer_report(text):
     """Returns the first sanitizer report line in text, else None."""
     for line in text.splitlines():
@@ -199,10 +206,7 @@ class Server:
 
     def _listening_line(self):
         self._check_alive()
-        for line in self.stdout().splitlines():
-            if line.startswith("helpdeskd listening on "):
-                return line.split()[-1]
-        return None
+        return listening_address(self.stdout())
 
     def stdout(self):
         with open(self.stdout_path, errors="replace") as f:
@@ -299,6 +303,19 @@ class ServerTestCase(unittest.TestCase):
         self.addCleanup(s.cleanup)
         s.start()
         return s
+
+
+def run_helpdeskd(args, timeout=60):
+    """Runs helpdeskd to completion (for --version, --restore...); returns CompletedProcess
+    with text stdout/stderr. Asserts no sanitizer report."""
+    p = subprocess.run([HELPDESKD] + list(args), capture_output=True, text=True,
+                       timeout=timeout, env=sanitizer_env(dict(os.environ)),
+                       stdin=subprocess.DEVNULL)
+    rep = sanitizer_report(p.stderr)
+    if rep:
+        raise AssertionError("sanitizer report from helpdeskd %s: %s\n%s" %
+                             (" ".join(args), rep, p.stderr[-6000:]))
+    return p
 
 
 def create_ticket_request(request_id="", subject="Printer on fire", body="It is on fire.",

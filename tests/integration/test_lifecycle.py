@@ -4,14 +4,13 @@ admin token, persistence across restarts and graceful shutdown under load."""
 import os
 import signal
 import stat
-import subprocess
 import threading
 import time
 
 import grpc
 
-from harness import (CREATE, GET, HEALTH, HELPDESKD, Server, ServerTestCase,
-                     create_ticket_request, health_pb2, tickets_pb2, unary)
+from harness import (CREATE, GET, HEALTH, Server, ServerTestCase, create_ticket_request,
+                     health_pb2, listening_address, run_helpdeskd, tickets_pb2, unary)
 
 
 def health(ch):
@@ -28,7 +27,7 @@ class CommandLine(ServerTestCase):
         self.assertNotEqual(s.port, 0)
         self.assertEqual(health(s.channel()), health_pb2.HealthCheckResponse.SERVING)
         s.stop()
-        self.assertIn("helpdeskd listening on %s\n" % text.strip(), s.stdout())
+        self.assertEqual(listening_address(s.stdout()), text.strip())
 
     def test_first_start_prints_the_admin_token_once_and_stores_it_0600(self):
         s = self.start_server()
@@ -70,17 +69,15 @@ class CommandLine(ServerTestCase):
     def test_version_and_help_exit_zero(self):
         for flag in ("--version", "--help"):
             with self.subTest(flag=flag):
-                p = subprocess.run([HELPDESKD, flag], capture_output=True, text=True,
-                                   timeout=30)
+                p = run_helpdeskd([flag])
                 self.assertEqual(p.returncode, 0, p.stderr)
                 self.assertTrue(p.stdout.strip(), "%s printed nothing" % flag)
-        p = subprocess.run([HELPDESKD, "--help"], capture_output=True, text=True, timeout=30)
+        p = run_helpdeskd(["--help"])
         for flag in ("--listen", "--data", "--ready-file", "--tls-cert", "--restore"):
             self.assertIn(flag, p.stdout)
 
     def test_unknown_flag_exits_non_zero(self):
-        p = subprocess.run([HELPDESKD, "--no-such-flag"], capture_output=True, text=True,
-                           timeout=30)
+        p = run_helpdeskd(["--no-such-flag"])
         self.assertNotEqual(p.returncode, 0)
 
 

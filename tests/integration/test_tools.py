@@ -12,8 +12,8 @@ import unittest
 
 import grpc
 
-from harness import (HEALTH, HELPDESKD, ROOT, STATS, admin_pb2, health_pb2, sanitizer_env,
-                     sanitizer_report, unary)
+from harness import (HEALTH, HELPDESKD, ROOT, STATS, admin_pb2, health_pb2,
+                     listening_address, sanitizer_env, sanitizer_report, unary)
 
 UP = os.path.join(ROOT, "tools", "up")
 DEPS = os.path.join(ROOT, "tools", "lib", "deps.sh")
@@ -38,10 +38,11 @@ class ToolsUp(unittest.TestCase):
             try:
                 line = lines.get(timeout=0.5)
             except queue.Empty:
-                self.assertIsNone(p.poll(), "tools/up exited early: %s" % p.stderr.read())
+                if p.poll() is not None:
+                    self.fail("tools/up exited early (%s): %s" % (p.returncode, p.stderr.read()))
                 continue
             if line.startswith("helpdeskd listening on "):
-                address = line.split()[-1]
+                address = listening_address(line)
             elif line.startswith("admin token: "):
                 token = line.split()[-1]
         self.assertIsNotNone(address, "no 'helpdeskd listening on' line within 60s")
