@@ -217,7 +217,7 @@ static void reader_check(hd_store *s)
         hd_log(HD_LOG_WARN, "store_reader_check_failed", "path=%s error=\"%s\"", s->path,
                mdb_strerror(rc));
     else
-        hd_log(dead ? HD_LOG_WARN : HD_LOG_DEBUG, "store_reader_check", "path=%s stale_cleared=%d",
+        hd_log(dead ? HD_LOG_WARN : HD_LOG_INFO, "store_reader_check", "path=%s stale_cleared=%d",
                s->path, dead);
 }
 

@@ -83,7 +83,10 @@ const char *hd_store_table_name(hd_table t);
 /* ---- Read transactions ------------------------------------------------------------------
  * Any thread, any number at once (up to max_readers), never waiting for the writer. A read
  * transaction sees one consistent snapshot. It may block only while the map is being grown
- * (a rare, short remap). End it promptly: it pins old pages. */
+ * (a rare, short remap). End it promptly: it pins old pages, and a map grow waits for every
+ * open read transaction. Hence two rules: a thread holds at most one read transaction at a
+ * time, and never waits for a write (hd_store_write, or a done callback) while holding one
+ * (the writer may need to grow the map first: deadlock). */
 
 /* Begins a snapshot read. Returns 0 with *out owned (end with hd_store_read_end), or
  * HD_EFULL (all reader slots used), HD_EIO. */

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -194,9 +197,62 @@ static void full_store_fails_only_writes_that_do_not_fit_and_keeps_reading(void 
     free(dir);
 }
 
-int main(void)
+/* Child mode: open the store at dir from a second process and grow its map by writing. */
+static int grow_child(const char *dir)
 {
+    hd_store_opts o = {.path = dir, .map_start = 64 << 10, .map_max = 64 << 20, .unsafe_nosync = 1};
+    hd_store *s = NULL;
+    hd_err err = {0};
+    if (hd_store_open(&s, &o, &err) != 0)
+        return 3;
+    for (int i = 0; i < 400; i++) {
+        blob_arg b = {5000 + (uint64_t)i, 1024};
+        if (hd_store_write(s, apply_blob, &b, &err) != 0)
+            return 4;
+    }
+    hd_store_close(s);
+    return 0;
+}
+
+static void map_grown_by_another_process_is_adopted_by_this_one(void **state)
+{
+    (void)state;
+    char *dir = st_tmpdir("resized");
+    hd_store *s = st_open(dir, 64 << 10, 64 << 20);
+    hd_err err = {0};
+    blob_arg b = {1, 100};
+    assert_int_equal(hd_store_write(s, apply_blob, &b, &err), 0);
+    hd_store_stats before;
+    assert_int_equal(hd_store_stats_get(s, &before, &err), 0);
+
+    char *const argv[] = {(char *)"growth_test", (char *)"--grow-child", dir, NULL};
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ), 0);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    /* Readers get MDB_MAP_RESIZED internally, adopt the new size and see the data. */
+    assert_true(blob_present(s, 5000, 1024));
+    assert_true(blob_present(s, 5399, 1024));
+    hd_store_stats after;
+    assert_int_equal(hd_store_stats_get(s, &after, &err), 0);
+    assert_true(after.map_size > before.map_size);
+    /* And this process can still write. */
+    b.key = 2;
+    assert_int_equal(hd_store_write(s, apply_blob, &b, &err), 0);
+    assert_true(blob_present(s, 2, 100));
+    hd_store_close(s);
+    free(dir);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--grow-child") == 0)
+        return grow_child(argv[2]);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(map_grown_by_another_process_is_adopted_by_this_one),
         cmocka_unit_test(store_grows_from_64k_under_concurrent_writes_and_keeps_every_ack),
         cmocka_unit_test(full_store_fails_only_writes_that_do_not_fit_and_keeps_reading),
     };
