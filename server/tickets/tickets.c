@@ -622,6 +622,7 @@ int hd_tickets_get(hd_store *s, hd_arena *a, uint64_t id, const char *number,
     msg_vec mv = {a, &helpdesk__v1__message__descriptor, NULL, 0, 0, 0, err};
     msg_vec ev = {a, &helpdesk__v1__ticket_event__descriptor, NULL, 0, 0, 0, err};
     bool by_number = number && number[0];
+    char upper[33];
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -632,6 +633,14 @@ int hd_tickets_get(hd_store *s, hd_arena *a, uint64_t id, const char *number,
     if (by_number && (strlen(number) > 32 || !hd_validate_printable_ascii(number, strlen(number))))
         return hd_err_set(err, HD_EINVAL, "number: must be at most 32 printable ASCII characters");
 
+    if (by_number) {
+        /* Numbers are matched case-insensitively: people type "tkt-000042". */
+        size_t n = strlen(number);
+        for (size_t i = 0; i <= n; i++)
+            upper[i] =
+                number[i] >= 'a' && number[i] <= 'z' ? (char)(number[i] - 'a' + 'A') : number[i];
+        number = upper;
+    }
     rc = hd_store_read_begin(s, &txn, err);
     if (rc < 0)
         return rc;

@@ -145,7 +145,7 @@ static void create_then_get_returns_ticket_first_message_and_created_event(void 
     assert_string_equal(ev->changes[0]->after, "TICKET_STATUS_NEW");
 }
 
-static void get_by_number_finds_the_ticket_and_unknown_ones_are_not_found(void **state)
+static void get_by_number_ignores_case_and_unknown_ones_are_not_found(void **state)
 {
     fx *f = *state;
     Helpdesk__V1__CreateTicketRequest req;
@@ -155,6 +155,8 @@ static void get_by_number_finds_the_ticket_and_unknown_ones_are_not_found(void *
     create(f, &req, NULL);
     Helpdesk__V1__Ticket *t2 = create(f, &req, NULL);
     assert_ok(hd_tickets_get(f->s, f->a, 0, "TKT-000002", &th, &err), err);
+    assert_int_equal(th.ticket->id, t2->id);
+    assert_ok(hd_tickets_get(f->s, f->a, 0, "tkt-000002", &th, &err), err);
     assert_int_equal(th.ticket->id, t2->id);
     assert_int_equal(hd_tickets_get(f->s, f->a, 99, NULL, &th, &err), HD_ENOTFOUND);
     assert_string_equal(err.detail, "ticket 99: not found");
@@ -1009,7 +1011,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(create_then_get_returns_ticket_first_message_and_created_event),
-        T(get_by_number_finds_the_ticket_and_unknown_ones_are_not_found),
+        T(get_by_number_ignores_case_and_unknown_ones_are_not_found),
         T(numbers_are_tkt_and_six_digits_and_unique),
         T(retry_with_same_request_id_returns_the_first_ticket),
         T(eight_concurrent_creates_with_one_request_id_make_one_ticket),
