@@ -578,6 +578,11 @@ int64_t hd_store_scan(hd_txn *txn, hd_table t, const hd_store_range *range, hd_s
     if ((r->prefix && r->prefix->overflow) || (r->start && r->start->overflow))
         return hd_err_set(err, HD_ETOOBIG, "%s: scan key longer than %d bytes", table_names[t],
                           HD_KEY_MAX);
+    if (r->prefix && r->start &&
+        (r->start->len < r->prefix->len ||
+         memcmp(r->start->buf, r->prefix->buf, r->prefix->len) != 0))
+        return hd_err_set(err, HD_EINVAL, "%s: scan start does not begin with the prefix",
+                          table_names[t]);
     rc = mdb_cursor_open(txn->txn, txn->s->dbi[t], &c);
     if (rc)
         return hd_store__mdb_err(txn, rc, err, table_names[t]);

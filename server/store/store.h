@@ -103,7 +103,8 @@ void hd_store_read_end(hd_txn *txn);
 /* A mutation. Runs on the writer thread inside a nested write transaction. Returns 0 to
  * keep its changes, or an hd_ error code (detail in err) to undo only them. Must be
  * replayable: the store may run it again (after growing the map, or when another mutation of
- * the batch is dropped), so no side effects outside txn except writing results into arg. */
+ * the batch is dropped), so no side effects outside txn except writing results into arg.
+ * Must not block, begin read transactions or call hd_store_write: use txn for reads too. */
 typedef int (*hd_store_apply_fn)(hd_txn *txn, void *arg, hd_err *err);
 
 /* Acknowledgement. Called once on the writer thread after the batch holding the mutation is
@@ -161,14 +162,15 @@ typedef int (*hd_store_scan_fn)(void *arg, const void *key, size_t klen, const v
 typedef struct hd_store_range {
     const hd_key *prefix; /* only keys starting with these bytes (NULL: all) */
     const hd_key *start;  /* forward: first key >= start; reverse: last key <= start (NULL:
-                             the first/last key within prefix) */
+                             the first/last key within prefix); must begin with prefix */
     int exclusive;        /* skip a key equal to start (resume after a page's last key) */
     int reverse;          /* descending key order */
     uint64_t limit;       /* at most this many callbacks (0: no limit) */
 } hd_store_range;
 
 /* Visits the entries of t in range, in key order. Returns the number of entries visited
- * (>= 0), or a negative code: the callback's, HD_ETOOBIG, HD_EIO. */
+ * (>= 0), or a negative code: the callback's, HD_EINVAL (start outside prefix), HD_ETOOBIG,
+ * HD_EIO. */
 int64_t hd_store_scan(hd_txn *txn, hd_table t, const hd_store_range *range, hd_store_scan_fn fn,
                       void *arg, hd_err *err);
 

@@ -14,17 +14,24 @@
 /* Grows the map (double, capped). Called with no transaction open. Returns 1 if it grew. */
 static int grow_map(hd_store *s)
 {
-    if (s->map_size >= s->map_max)
+    uint64_t next = 0;
+    int rc = 0;
+    /* Exclusive: no transaction of this process may be open while the map is remapped
+     * (and readers adopting another process's size write map_size under this lock too). */
+    pthread_rwlock_wrlock(&s->map_lock);
+    if (s->map_size >= s->map_max) {
+        pthread_rwlock_unlock(&s->map_lock);
         return 0;
-    uint64_t next = s->map_size * 2;
+    }
+    next = s->map_size * 2;
     if (next > s->map_max || next < s->map_size)
         next = s->map_max;
-    pthread_rwlock_wrlock(&s->map_lock);
-    int rc = mdb_env_set_mapsize(s->env, (size_t)next);
+    rc = mdb_env_set_mapsize(s->env, (size_t)next);
     if (rc == 0) {
         MDB_envinfo info;
         mdb_env_info(s->env, &info);
         s->map_size = info.me_mapsize;
+        next = s->map_size;
     }
     pthread_rwlock_unlock(&s->map_lock);
     if (rc) {
@@ -36,7 +43,7 @@ static int grow_map(hd_store *s)
     s->grows++;
     pthread_mutex_unlock(&s->mu);
     hd_log(HD_LOG_INFO, "store_map_grown", "path=%s map_size=%llu map_max=%llu", s->path,
-           (unsigned long long)s->map_size, (unsigned long long)s->map_max);
+           (unsigned long long)next, (unsigned long long)s->map_max);
     return 1;
 }
 

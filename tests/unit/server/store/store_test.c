@@ -210,6 +210,13 @@ static void scans_follow_prefix_start_direction_and_limit(void **state)
     none.reverse = 1;
     assert_int_equal(hd_store_scan(txn, HD_STORE_IDX_STATUS, &none, collect, &c, &err), 0);
 
+    /* A start outside the prefix is a caller error, not an empty page. */
+    hd_key_init(&start);
+    hd_key_u8(&start, 1);
+    hd_store_range outside = {.prefix = &pfx, .start = &start};
+    assert_int_equal(hd_store_scan(txn, HD_STORE_IDX_STATUS, &outside, collect, &c, &err),
+                     HD_EINVAL);
+
     uint64_t count = 0;
     assert_ok(hd_store_count(txn, HD_STORE_IDX_STATUS, &count, &err), err);
     assert_int_equal(count, 30);
