@@ -40,6 +40,36 @@ static void parent_of(const char *path, char *buf, size_t n)
         *slash = '\0';
 }
 
+/* A map grow must wait for the copy (it remaps what the copy reads), and while it waits new
+ * readers wait too. So before copying, grow the map until at most half of it is used (within
+ * the cap): writes during the copy then almost never need a grow. */
+static void pregrow(hd_store *s)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    pthread_rwlock_wrlock(&s->map_lock);
+    mdb_env_info(s->env, &info);
+    mdb_env_stat(s->env, &st);
+    uint64_t used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    uint64_t next = s->map_size;
+    int grew = 0;
+    while (used * 2 > next && next < s->map_max)
+        next = next * 2 > s->map_max ? s->map_max : next * 2;
+    if (next != s->map_size && mdb_env_set_mapsize(s->env, (size_t)next) == 0) {
+        mdb_env_info(s->env, &info);
+        s->map_size = info.me_mapsize;
+        grew = 1;
+        hd_log(HD_LOG_INFO, "store_map_grown", "path=%s map_size=%llu reason=backup", s->path,
+               (unsigned long long)s->map_size);
+    }
+    pthread_rwlock_unlock(&s->map_lock);
+    if (grew) {
+        pthread_mutex_lock(&s->mu);
+        s->grows++;
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
 int hd_store_backup(hd_store *s, const char *dest_dir, hd_store_backup_info *info, hd_err *err)
 {
     char tmp[PATH_MAX], parent[PATH_MAX], file[PATH_MAX + 16];
@@ -61,6 +91,7 @@ int hd_store_backup(hd_store *s, const char *dest_dir, hd_store_backup_info *inf
         goto fail;
     }
     made_tmp = 1;
+    pregrow(s);
     /* The copy reads the map, so it must not race a remap: hold the map lock shared. */
     pthread_rwlock_rdlock(&s->map_lock);
     rc = mdb_env_copy2(s->env, tmp, MDB_CP_COMPACT);

@@ -208,7 +208,9 @@ typedef struct hd_store_backup_info {
 
 /* Writes a compacted, consistent snapshot of the store to dest_dir while serving continues:
  * copies into <dest_dir>.tmp-XXXXXX, fsyncs and renames it to dest_dir. dest_dir must not
- * exist; its parent must. Map growth waits while a backup runs. info may be NULL. Returns 0,
+ * exist; its parent must. The map is first grown (within map_max) to at most half used,
+ * because a grow needed during the copy waits for it to finish, and new readers wait behind
+ * that grow. The calling thread must not hold a read transaction. info may be NULL. Returns 0,
  * HD_EEXIST, HD_ENOTFOUND (no parent), HD_EIO. */
 int hd_store_backup(hd_store *s, const char *dest_dir, hd_store_backup_info *info, hd_err *err);
 
