@@ -11,6 +11,7 @@
 #include "google/protobuf/timestamp.pb-c.h"
 #include "server/clock/clock.h"
 #include "server/rollup/rollup.h"
+#include "server/tickets/observer.h"
 #include "server/validate/validate.h"
 
 #define TAG_CHARS   "abcdefghijklmnopqrstuvwxyz0123456789_-"
@@ -366,43 +367,54 @@ static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
     return ev ? ev->name : "?";
 }
 
-static int put_created_event(hd_txn *txn, hd_tickets_create_args *args,
-                             const Helpdesk__V1__Ticket *t, hd_err *err)
-{
-    hd_arena *a = args->arena;
-    Helpdesk__V1__TicketEvent ev = HELPDESK__V1__TICKET_EVENT__INIT;
-    Helpdesk__V1__Actor actor = HELPDESK__V1__ACTOR__INIT;
+/* The CREATED event with its field changes, in one arena block (observers see it too). */
+typedef struct created_event {
+    Helpdesk__V1__TicketEvent ev;
+    Helpdesk__V1__Actor actor;
     Helpdesk__V1__FieldChange ch[3];
     Helpdesk__V1__FieldChange *chp[3];
+} created_event;
+
+static int put_created_event(hd_txn *txn, hd_tickets_create_args *args,
+                             const Helpdesk__V1__Ticket *t, Helpdesk__V1__TicketEvent **out,
+                             hd_err *err)
+{
+    hd_arena *a = args->arena;
+    created_event *ce = hd_arena_alloc(a, sizeof(*ce));
     hd_key k;
     int rc;
 
+    if (!ce)
+        return hd_err_set(err, HD_ENOMEM, "event: out of memory");
+    helpdesk__v1__ticket_event__init(&ce->ev);
+    helpdesk__v1__actor__init(&ce->actor);
     for (int i = 0; i < 3; i++) {
-        helpdesk__v1__field_change__init(&ch[i]);
-        chp[i] = &ch[i];
+        helpdesk__v1__field_change__init(&ce->ch[i]);
+        ce->chp[i] = &ce->ch[i];
     }
-    ch[0].field = (char *)"status";
-    ch[0].after = (char *)enum_name(&helpdesk__v1__ticket_status__descriptor, (int)t->status);
-    ch[1].field = (char *)"priority";
-    ch[1].after = (char *)enum_name(&helpdesk__v1__priority__descriptor, (int)t->priority);
-    ch[2].field = (char *)"subject";
-    ch[2].after = t->subject;
+    ce->ch[0].field = (char *)"status";
+    ce->ch[0].after = (char *)enum_name(&helpdesk__v1__ticket_status__descriptor, (int)t->status);
+    ce->ch[1].field = (char *)"priority";
+    ce->ch[1].after = (char *)enum_name(&helpdesk__v1__priority__descriptor, (int)t->priority);
+    ce->ch[2].field = (char *)"subject";
+    ce->ch[2].after = t->subject;
 
-    rc = hd_store_seq_next(txn, HD_TICKETS_SEQ_EVENT, &ev.id, err);
+    rc = hd_store_seq_next(txn, HD_TICKETS_SEQ_EVENT, &ce->ev.id, err);
     if (rc < 0)
         return rc;
-    ev.ticket_id = t->id;
-    ev.time = ts_new(a, args->now_ms);
-    if (!ev.time)
+    ce->ev.ticket_id = t->id;
+    ce->ev.time = ts_new(a, args->now_ms);
+    if (!ce->ev.time)
         return hd_err_set(err, HD_ENOMEM, "event: out of memory");
-    actor.kind = args->actor.kind;
-    actor.id = args->actor.id;
-    ev.actor = &actor;
-    ev.kind = HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_CREATED;
-    ev.n_changes = 3;
-    ev.changes = chp;
-    return hd_store_put_msg(txn, HD_STORE_EVENTS, hd_tickets_key_child(&k, t->id, ev.id), &ev.base,
-                            HD_STORE_NOOVERWRITE, err);
+    ce->actor.kind = args->actor.kind;
+    ce->actor.id = args->actor.id;
+    ce->ev.actor = &ce->actor;
+    ce->ev.kind = HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_CREATED;
+    ce->ev.n_changes = 3;
+    ce->ev.changes = ce->chp;
+    *out = &ce->ev;
+    return hd_store_put_msg(txn, HD_STORE_EVENTS, hd_tickets_key_child(&k, t->id, ce->ev.id),
+                            &ce->ev.base, HD_STORE_NOOVERWRITE, err);
 }
 
 static int put_indexes(hd_txn *txn, const Helpdesk__V1__Ticket *t, int64_t now_ms, hd_err *err)
@@ -473,6 +485,7 @@ int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
     hd_arena *a = args->arena;
     Helpdesk__V1__Ticket *t;
     Helpdesk__V1__Message msg = HELPDESK__V1__MESSAGE__INIT;
+    Helpdesk__V1__TicketEvent *ev = NULL;
     hd_key k;
     char number[24];
     uint64_t id;
@@ -534,13 +547,25 @@ int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
                           HD_STORE_NOOVERWRITE, err);
     if (rc < 0)
         return rc;
-    rc = put_created_event(txn, args, t, err);
+    rc = put_created_event(txn, args, t, &ev, err);
     if (rc < 0)
         return rc;
     rc = put_indexes(txn, t, args->now_ms, err);
     if (rc < 0)
         return rc;
     rc = put_rollups(txn, t, args->now_ms, err);
+    if (rc < 0)
+        return rc;
+    hd_ticket_change change = {
+        .txn = txn,
+        .arena = a,
+        .before = NULL,
+        .after = t,
+        .event = ev,
+        .message = &msg,
+        .now_ms = args->now_ms,
+    };
+    rc = hd_tickets_notify(&change, err);
     if (rc < 0)
         return rc;
     if (args->request_id[0]) {

@@ -133,8 +133,9 @@ int hd_tickets_create_prepare(hd_tickets_create_args *args, hd_arena *a,
  * store's writer thread: a request_id already in IDEMPOTENCY returns its ticket (replayed);
  * otherwise resolves the customer (HD_ENOTFOUND "customer_id: no customer 42"), or finds or
  * creates one by email, allocates the id and number and writes the ticket, its first
- * message, a CREATED event, every index entry, the rollups and the idempotency record.
- * Returns 0 or an hd_ error with detail; replayable. */
+ * message, a CREATED event, every index entry, the rollups and the idempotency record, then
+ * runs the registered observers (observer.h; before = NULL). Returns 0 or an hd_ error with
+ * detail (an observer's error undoes the whole create); replayable. */
 int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err);
 
 /* Runs hd_tickets_create_apply through the store and waits until it is durable. Returns 0

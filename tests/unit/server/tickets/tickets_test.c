@@ -15,6 +15,7 @@
 #include "server/clock/clock.h"
 #include "server/common/arena.h"
 #include "server/rollup/rollup.h"
+#include "server/tickets/observer.h"
 #include "server/tickets/tickets.h"
 #include "tests/unit/server/tickets/fixture.h"
 
@@ -55,6 +56,7 @@ static int teardown(void **state)
     hd_arena_destroy(f->a);
     free(f);
     hd_clock_set_test_ms(0);
+    hd_tickets_observers_clear();
     return 0;
 }
 
@@ -1006,6 +1008,66 @@ static void failed_create_leaves_no_trace(void **state)
     assert_false(ok.replayed);
 }
 
+/* ---- observers ---- */
+
+typedef struct seen_change {
+    int calls;
+    uint64_t ticket_id;
+    int had_before;
+    int event_kind;
+    char body[32];
+    int64_t now_ms;
+    int fail_on_call; /* 1-based call that fails; 0 = never */
+} seen_change;
+
+static int observe(void *ud, const hd_ticket_change *c, hd_err *err)
+{
+    seen_change *sc = ud;
+    sc->calls++;
+    sc->ticket_id = c->after->id;
+    sc->had_before = c->before != NULL;
+    sc->event_kind = (int)c->event->kind;
+    snprintf(sc->body, sizeof(sc->body), "%s", c->message ? c->message->body : "");
+    sc->now_ms = c->now_ms;
+    /* Observers write in the same txn: this lands or vanishes with the ticket. */
+    int rc = hd_rollup_add(c->txn, "test.observed", 0, 0, 1, err);
+    if (rc)
+        return rc;
+    if (sc->calls == sc->fail_on_call)
+        return hd_err_set(err, HD_EFULL, "observer: refusing call %d", sc->calls);
+    return 0;
+}
+
+static void observers_see_each_create_in_its_transaction_and_can_veto_it(void **state)
+{
+    fx *f = *state;
+    seen_change sc = {.fail_on_call = 2};
+    Helpdesk__V1__CreateTicketRequest req;
+    hd_tickets_create_args args;
+    hd_err err = {0};
+    assert_int_equal(hd_tickets_observe(observe, &sc), 0);
+    tf_request(&req, NULL, "Observed body", NULL);
+    Helpdesk__V1__Ticket *t = create(f, &req, NULL);
+    assert_int_equal(sc.calls, 1);
+    assert_int_equal(sc.ticket_id, t->id);
+    assert_false(sc.had_before);
+    assert_int_equal(sc.event_kind, HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_CREATED);
+    assert_string_equal(sc.body, "Observed body");
+    assert_int_equal(sc.now_ms, T0);
+
+    /* A failing observer undoes the whole create, its own write included. */
+    assert_ok(hd_tickets_create_prepare(&args, f->a, &req, NULL, NULL, &err), err);
+    assert_int_equal(hd_tickets_create(f->s, &args, &err), HD_EFULL);
+    assert_string_equal(err.detail, "observer: refusing call 2");
+    assert_int_equal(table_count(f, HD_STORE_TICKETS), 1);
+    hd_txn *txn;
+    uint64_t v = 0;
+    assert_ok(hd_store_read_begin(f->s, &txn, &err), err);
+    assert_ok(hd_rollup_get(txn, "test.observed", 0, 0, &v, &err), err);
+    hd_store_read_end(txn);
+    assert_int_equal(v, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1028,6 +1090,7 @@ int main(void)
         T(every_index_entry_points_at_a_ticket_with_those_values),
         T(rollups_count_creates_per_day_priority_and_status),
         T(failed_create_leaves_no_trace),
+        T(observers_see_each_create_in_its_transaction_and_can_veto_it),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
