@@ -217,6 +217,19 @@ static void log_call(hd_rpc_call *c)
     hd_rpc_server *s = c->s;
     grpc_status_code st = c->logged_status ? c->sent_status : GRPC_STATUS_CANCELLED;
     int code = c->logged_status ? c->sent_code : HD_ECANCELED;
+    const char *detail = c->final_detail;
+    if (c->close_cancelled || !c->logged_status) {
+        /* Our status (if any) never reached the client: log what it saw instead. */
+        if (hd_rpc_call_deadline_left_ms(c) <= 0) {
+            st = GRPC_STATUS_DEADLINE_EXCEEDED;
+            code = HD_ETIMEDOUT;
+            detail = "deadline exceeded";
+        } else {
+            st = GRPC_STATUS_CANCELLED;
+            code = HD_ECANCELED;
+            detail = atomic_load(&s->shutting_down) ? "server shutdown" : "cancelled by client";
+        }
+    }
     hd_log_level lvl = st == GRPC_STATUS_OK ? HD_LOG_DEBUG : HD_LOG_INFO;
     if (st == GRPC_STATUS_INTERNAL)
         lvl = HD_LOG_ERROR;
@@ -244,14 +257,13 @@ static void log_call(hd_rpc_call *c)
                qmethod, hd_rpc_status_name(st), hd_errname(code), us,
                c->request_id[0] ? c->request_id : "-", qpeer);
     } else {
-        hd_log_quote(qdetail, sizeof(qdetail), c->final_detail[0] ? c->final_detail : "-");
+        hd_log_quote(qdetail, sizeof(qdetail), detail[0] ? detail : "-");
         hd_log(lvl, "rpc",
                "method=%s status=%s code=%s latency_us=%lld request_id=%s peer=%s detail=%s",
                qmethod, hd_rpc_status_name(st), hd_errname(code), us,
                c->request_id[0] ? c->request_id : "-", qpeer, qdetail);
     }
     gpr_free(peer);
-    (void)s;
 }
 
 static void ctx_free(hd_rpc_call *c)

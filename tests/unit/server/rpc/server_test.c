@@ -627,6 +627,13 @@ static void bidi_three_requests_get_three_responses(void **state)
 static void expired_deadline_cancels_call_and_runs_callback(void **state)
 {
     fixture *f = *state;
+    char path[600];
+    const char *tmp = getenv("TEST_TMPDIR");
+    snprintf(path, sizeof(path), "%s/rpc-deadline-log.%d", tmp ? tmp : "/tmp", (int)getpid());
+    FILE *fp = fopen(path, "w+");
+    assert_non_null(fp);
+    hd_log_set_level(HD_LOG_INFO);
+    hd_log_set_fd(fileno(fp));
     tc_result res;
     size_t len;
     unsigned char *b = req_bytes(1, NULL, &len);
@@ -639,6 +646,16 @@ static void expired_deadline_cancels_call_and_runs_callback(void **state)
     print_message("handler saw %lld ms left\n", (long long)left);
     assert_true(left > 0 && left <= 300);
     wait_active(f->s, 0);
+    hd_log_set_fd(2);
+    hd_log_set_level(HD_LOG_WARN);
+    char buf[4096];
+    rewind(fp);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    unlink(path);
+    /* The log says what the client saw, not the code the owner finished with. */
+    assert_non_null(strstr(buf, "method=/t.T/Hang status=DEADLINE_EXCEEDED code=HD_ETIMEDOUT"));
     pthread_mutex_lock(&g_mu);
     assert_int_equal(g_cancel_callbacks, 1);
     pthread_mutex_unlock(&g_mu);
