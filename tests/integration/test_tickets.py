@@ -107,7 +107,7 @@ class Tickets(ServerTestCase):
         with concurrent.futures.ThreadPoolExecutor(max_workers=streams) as pool:
             done = sum(pool.map(worker, range(streams)))
         secs = time.monotonic() - t0
-        print("\n  load: %d calls, %d streams, %.2fs, %.0f calls/s" %
+        print("\n  load: %d calls, %d streams, %.2fs, %.0f calls/s " %
               (done, streams, secs, done / secs), end="")
         self.assertEqual(errors[:5], [])
         self.assertEqual(done, total)
