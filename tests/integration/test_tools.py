@@ -24,8 +24,9 @@ class ToolsUp(unittest.TestCase):
         tmp = tempfile.TemporaryDirectory(prefix="hd-up-")
         self.addCleanup(tmp.cleanup)
         data = os.path.join(tmp.name, "data")
-        # The quickstart, minus the build (tools/test built the binary already).
-        env = sanitizer_env(dict(os.environ, HELPDESK_DATA=data, HELPDESK_LISTEN="127.0.0.1:0",
+        # The quickstart, minus the build (tools/test built the binary already). A relative
+        # HELPDESK_DATA means the caller's directory, as for helpdeskd itself.
+        env = sanitizer_env(dict(os.environ, HELPDESK_DATA="data", HELPDESK_LISTEN="127.0.0.1:0",
                                  HELPDESK_UP_NO_BUILD="1", HELPDESKD=HELPDESKD))
         p = subprocess.Popen([UP], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.DEVNULL, env=env, cwd=tmp.name, text=True)
