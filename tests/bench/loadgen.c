@@ -90,6 +90,7 @@ typedef struct lg_stream {
     grpc_slice details;
     const char *error_string;
     grpc_byte_buffer *send_buf, *recv_buf;
+    grpc_slice auth; /* "Bearer <token>", made once per stream, referenced per call */
     uint64_t start_ns;
     int measured;
     uint64_t seq;
@@ -240,10 +241,8 @@ static int stream_start(lg_stream *s)
     s->details = grpc_empty_slice();
     s->md_count = 0;
     if (run->o->token) {
-        char auth[600];
-        snprintf(auth, sizeof(auth), "Bearer %s", run->o->token);
         s->md[0].key = grpc_slice_from_static_string("authorization");
-        s->md[0].value = grpc_slice_from_copied_string(auth);
+        s->md[0].value = grpc_slice_ref(s->auth);
         s->md_count = 1;
     }
 
@@ -387,6 +386,12 @@ static int run_scenario(lg_op op, const lg_opts *o, lg_channel *channels, const 
                 w->streams[k].channel = &channels[c];
                 w->streams[k].index = (unsigned)k;
                 w->streams[k].details = grpc_empty_slice();
+                w->streams[k].auth = grpc_empty_slice();
+                if (o->token) {
+                    char auth[600];
+                    snprintf(auth, sizeof(auth), "Bearer %s", o->token);
+                    w->streams[k].auth = grpc_slice_from_copied_string(auth);
+                }
             }
         }
     }
@@ -424,8 +429,10 @@ fail:
             grpc_completion_queue_destroy(w->cq);
         }
         if (w->streams) {
-            for (size_t i = 0; i < w->nstreams; i++)
+            for (size_t i = 0; i < w->nstreams; i++) {
                 grpc_slice_unref(w->streams[i].details);
+                grpc_slice_unref(w->streams[i].auth);
+            }
         }
         free(w->streams);
         hd_hist_destroy(w->hist);
@@ -636,6 +643,7 @@ int main(int argc, char **argv)
             break;
         case 'k':
             o.token = optarg;
+            bad = strlen(optarg) == 0 || strlen(optarg) > 512;
             break;
         case 'K':
             bad = read_token_file(&o, optarg);
