@@ -518,6 +518,7 @@ static int authenticate(hd_rpc_call *c, hd_err *err)
     if (!c->s->auth)
         return hd_err_set(err, HD_EUNAUTH, "authorization: no authentication configured");
     int rc = c->s->auth(c->s->auth_ud, token, m->permission, &c->who, err);
+    explicit_bzero(token, n); /* no bearer secrets left on worker stacks */
     if (rc == HD_OK)
         return HD_OK;
     if (err->code != rc)
