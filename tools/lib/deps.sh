@@ -12,7 +12,7 @@ HD_PKGS_BUILD=(
 )
 
 # What running helpdeskd and operating it (mdb_stat, mdb_copy) needs beyond the build.
-HD_PKGS_RUN=(lmdb-utils)
+HD_PKGS_RUN=(lmdb-utils tzdata)
 
 # What tools/test needs beyond build + run: unit tests, sanitizers and fuzzers, format
 # check, the integration suites' peers (Python gRPC client, IMAP, SMTP, XLSX reader,
