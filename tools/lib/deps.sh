@@ -63,10 +63,13 @@ hd_deps_install() {
     fi
     # shellcheck disable=SC2086 # one package name per word
     hd_log "tools: installing missing packages:" $missing
-    hd__as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
+    # A fresh machine may still be running its own apt (unattended-upgrades): wait for the
+    # dpkg lock instead of failing.
+    hd__as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+        update -q || return 1
     # shellcheck disable=SC2086
-    hd__as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-        --no-install-recommends $missing </dev/null || return 1
+    hd__as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+        install -y -q --no-install-recommends $missing </dev/null || return 1
     # Second look: a package that still is not there is an error worth stopping for.
     missing=$(hd_deps_missing "$@")
     if [ -n "$missing" ]; then
