@@ -563,6 +563,40 @@ int32_t hd_tz_offset(const hd_tz *tz, int64_t utc_s, int *is_dst)
     return off;
 }
 
+static int64_t rule_next(const tz_rule *r, int64_t t)
+{
+    if (!r->has_dst)
+        return INT64_MAX;
+    int64_t y, best = INT64_MAX;
+    int mo, dd;
+    hd_tz_civil_from_days(floor_div(t + r->std_off, 86400), &y, &mo, &dd);
+    for (int64_t yy = y - 1; yy <= y + 2; yy++) {
+        int64_t a = rule_local(&r->start, yy) - r->std_off;
+        int64_t b = rule_local(&r->end, yy) - r->dst_off;
+        if (a > t && a < best)
+            best = a;
+        if (b > t && b < best)
+            best = b;
+    }
+    return best;
+}
+
+int64_t hd_tz_next_transition(const hd_tz *tz, int64_t utc_s)
+{
+    if (tz->n_trans > 0 && utc_s < tz->trans[tz->n_trans - 1]) {
+        size_t lo = 0, hi = tz->n_trans - 1; /* first transition > utc_s is in [lo, hi] */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (tz->trans[mid] > utc_s)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        return tz->trans[lo];
+    }
+    return tz->has_rule ? rule_next(&tz->rule, utc_s) : INT64_MAX;
+}
+
 void hd_tz_to_local(const hd_tz *tz, int64_t utc_s, hd_tz_civil *out)
 {
     int d;

@@ -75,6 +75,11 @@ const char *hd_tz_name(const hd_tz *tz);
  * gets whether DST is in effect. */
 int32_t hd_tz_offset(const hd_tz *tz, int64_t utc_s, int *is_dst);
 
+/* Returns the first instant after utc_s at which the zone's offset may change (a transition
+ * of the table or of the footer rule), or INT64_MAX when it never changes again. Lets
+ * callers walk constant-offset pieces of time (business hours, cron schedules). */
+int64_t hd_tz_next_transition(const hd_tz *tz, int64_t utc_s);
+
 /* Converts instant utc_s (Unix seconds) to local civil time in *out (all fields set). */
 void hd_tz_to_local(const hd_tz *tz, int64_t utc_s, hd_tz_civil *out);
 

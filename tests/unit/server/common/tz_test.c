@@ -144,6 +144,31 @@ static void posix_rule_zone_matches_the_named_zone(void **s)
     hd_tz_free(b);
 }
 
+static void offset_is_constant_until_the_next_transition(void **s)
+{
+    (void)s;
+    for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+        hd_tz *tz = NULL;
+        hd_err err;
+        assert_int_equal(hd_tz_load(&tz, zones[z], NULL, &err), 0);
+        for (int i = 0; i < 2000; i++) {
+            int64_t t = (int64_t)(next_rand() % 4200000000ULL);
+            int64_t n = hd_tz_next_transition(tz, t);
+            assert_true(n > t);
+            if (n == INT64_MAX)
+                continue;
+            int32_t o = hd_tz_offset(tz, t, NULL);
+            for (int k = 0; k < 50; k++) {
+                int64_t u = t + (int64_t)(next_rand() % (uint64_t)(n - t));
+                if (hd_tz_offset(tz, u, NULL) != o)
+                    fail_msg("%s: offset changes at %lld before next transition %lld", zones[z],
+                             (long long)u, (long long)n);
+            }
+        }
+        hd_tz_free(tz);
+    }
+}
+
 static void unknown_and_hostile_zone_names_are_refused(void **s)
 {
     (void)s;
@@ -192,6 +217,7 @@ int main(void)
         cmocka_unit_test(london_spring_gap_resolves_to_the_jump_and_autumn_fold_to_either_pass),
         cmocka_unit_test(new_york_far_future_uses_the_footer_rule),
         cmocka_unit_test(posix_rule_zone_matches_the_named_zone),
+        cmocka_unit_test(offset_is_constant_until_the_next_transition),
         cmocka_unit_test(unknown_and_hostile_zone_names_are_refused),
         cmocka_unit_test(shared_cache_returns_one_zone_per_name),
         cmocka_unit_test(civil_day_helpers_agree_over_a_million_days),
