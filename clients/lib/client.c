@@ -304,18 +304,18 @@ int hd_client_open(hd_client **out, const hd_client_opts *opts, hd_err *err)
     }
     cl->target = dup_str(opts->target);
     if (!cl->target)
-        goto fail_nomem;
+        goto nomem;
     if (opts->token) {
         size_t len = strlen(opts->token) + sizeof("Bearer ");
         cl->auth = malloc(len);
         if (!cl->auth)
-            goto fail_nomem;
+            goto nomem;
         snprintf(cl->auth, len, "Bearer %s", opts->token);
     }
     if (opts->request_id) {
         cl->request_id = dup_str(opts->request_id);
         if (!cl->request_id)
-            goto fail_nomem;
+            goto nomem;
     }
 
     creds = opts->tls ? grpc_ssl_credentials_create(ca, NULL, NULL, NULL)
@@ -341,7 +341,7 @@ int hd_client_open(hd_client **out, const hd_client_opts *opts, hd_err *err)
     *out = cl;
     return HD_OK;
 
-fail_nomem:
+nomem:
     rc = hd_err_set(err, HD_ENOMEM, "client: out of memory");
 fail:
     free(ca);
