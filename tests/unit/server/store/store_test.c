@@ -103,6 +103,38 @@ static void nooverwrite_put_fails_with_exists_and_undoes_the_mutation(void **sta
     free(dir);
 }
 
+/* Looks a key up first (not found: err gets HD_ENOTFOUND detail), then writes it. */
+static int apply_probe_then_put(hd_txn *txn, void *arg, hd_err *err)
+{
+    kv_arg *a = arg;
+    uint64_t v;
+    int rc = st_get_u64(txn, a->t, a->key, &v, err);
+    if (rc != HD_ENOTFOUND)
+        return rc ? rc : hd_err_set(err, HD_EEXIST, "key already there");
+    return st_put_u64(txn, a->t, a->key, a->val, err);
+}
+
+/* Regression: a successful mutation whose apply left a probe's detail in err was
+ * acknowledged as failed although it committed. */
+static void successful_mutation_is_acknowledged_ok_even_after_a_failed_lookup(void **state)
+{
+    (void)state;
+    char *dir = st_tmpdir("probe");
+    hd_store *s = st_open(dir, 0, 0);
+    hd_err err = {0};
+    kv_arg a = {HD_STORE_IDEMPOTENCY, 9, 900, 0};
+    assert_ok(hd_store_write(s, apply_probe_then_put, &a, &err), err);
+    assert_int_equal(err.code, 0);
+    uint64_t v = 0;
+    assert_int_equal(st_read_u64(s, HD_STORE_IDEMPOTENCY, 9, &v), 0);
+    assert_int_equal(v, 900);
+    hd_store_stats st;
+    assert_ok(hd_store_stats_get(s, &st, &err), err);
+    assert_int_equal(st.mutations, 1);
+    hd_store_close(s);
+    free(dir);
+}
+
 /* ---- scans ---- */
 
 static int apply_fill_index(hd_txn *txn, void *arg, hd_err *err)
@@ -601,6 +633,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(put_get_del_round_trip_and_missing_keys_are_not_found),
         cmocka_unit_test(nooverwrite_put_fails_with_exists_and_undoes_the_mutation),
+        cmocka_unit_test(successful_mutation_is_acknowledged_ok_even_after_a_failed_lookup),
         cmocka_unit_test(scans_follow_prefix_start_direction_and_limit),
         cmocka_unit_test(sequences_count_from_one_and_survive_reopen),
         cmocka_unit_test(messages_pack_on_put_and_unpack_into_the_arena),
