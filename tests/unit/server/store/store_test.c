@@ -135,6 +135,40 @@ static void successful_mutation_is_acknowledged_ok_even_after_a_failed_lookup(vo
     free(dir);
 }
 
+static void stats_report_map_tables_readers_and_writes(void **state)
+{
+    (void)state;
+    char *dir = st_tmpdir("stats");
+    hd_store *s = st_open(dir, 1 << 20, 8 << 20);
+    hd_err err = {0};
+    kv_arg a = {HD_STORE_STAFF, 1, 1, 0};
+    assert_ok(hd_store_write(s, apply_kv, &a, &err), err);
+    a.key = 2;
+    assert_ok(hd_store_write(s, apply_kv, &a, &err), err);
+    hd_txn *r[3];
+    for (int i = 0; i < 3; i++)
+        assert_ok(hd_store_read_begin(s, &r[i], &err), err);
+    hd_store_stats st;
+    assert_ok(hd_store_stats_get(s, &st, &err), err);
+    for (int i = 0; i < 3; i++)
+        hd_store_read_end(r[i]);
+    assert_int_equal(st.map_size, 1 << 20);
+    assert_int_equal(st.map_max, 8 << 20);
+    assert_int_equal(st.page_size, (uint64_t)sysconf(_SC_PAGESIZE));
+    assert_true(st.used_pages > 2);
+    assert_int_equal(st.entries[HD_STORE_STAFF], 2);
+    assert_int_equal(st.entries[HD_STORE_META], 1);
+    assert_int_equal(st.readers_used, 3);
+    assert_int_equal(st.readers_max, 256);
+    assert_int_equal(st.commits, 2);
+    assert_int_equal(st.mutations, 2);
+    assert_int_equal(st.last_batch, 1);
+    assert_int_equal(st.schema_version, HD_STORE_SCHEMA_VERSION);
+    assert_string_equal(hd_store_table_name(HD_STORE_IDX_SLADUE), "idx_sladue");
+    hd_store_close(s);
+    free(dir);
+}
+
 /* ---- scans ---- */
 
 static int apply_fill_index(hd_txn *txn, void *arg, hd_err *err)
@@ -634,6 +668,7 @@ int main(void)
         cmocka_unit_test(put_get_del_round_trip_and_missing_keys_are_not_found),
         cmocka_unit_test(nooverwrite_put_fails_with_exists_and_undoes_the_mutation),
         cmocka_unit_test(successful_mutation_is_acknowledged_ok_even_after_a_failed_lookup),
+        cmocka_unit_test(stats_report_map_tables_readers_and_writes),
         cmocka_unit_test(scans_follow_prefix_start_direction_and_limit),
         cmocka_unit_test(sequences_count_from_one_and_survive_reopen),
         cmocka_unit_test(messages_pack_on_put_and_unpack_into_the_arena),
