@@ -40,7 +40,9 @@
     XX(IDX_NUMBER, "idx_number")       /* human number -> ticket id */                             \
     XX(IDX_EMAIL, "idx_email")         /* customer email -> customer id */                         \
     XX(IDX_MSGID, "idx_msgid")         /* Message-ID -> ticket id */                               \
-    XX(IDX_SLADUE, "idx_sladue")       /* due time + ticket id + target */
+    XX(IDX_SLADUE, "idx_sladue")       /* due time + ticket id + target */                         \
+    XX(DRAFTS, "drafts")               /* ticket id + draft id -> reply draft */                   \
+    XX(IDX_CATEGORY, "idx_category")   /* category + ticket id */
 
 typedef enum hd_table {
 #define HD__STORE_TABLE_ENUM(id, name) HD_STORE_##id,

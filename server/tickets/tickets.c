@@ -11,6 +11,7 @@
 #include "google/protobuf/timestamp.pb-c.h"
 #include "server/clock/clock.h"
 #include "server/rollup/rollup.h"
+#include "server/tickets/change.h"
 #include "server/tickets/observer.h"
 #include "server/validate/validate.h"
 
@@ -417,31 +418,14 @@ static int put_created_event(hd_txn *txn, hd_tickets_create_args *args,
                             &ce->ev.base, HD_STORE_NOOVERWRITE, err);
 }
 
-static int put_indexes(hd_txn *txn, const Helpdesk__V1__Ticket *t, int64_t now_ms, hd_err *err)
+static int put_indexes(hd_txn *txn, const Helpdesk__V1__Ticket *t, hd_err *err)
 {
     hd_key k;
-    int rc;
-    rc = put_id(txn, HD_STORE_IDX_NUMBER, hd_tickets_key_number(&k, t->number), t->id,
-                HD_STORE_NOOVERWRITE, err);
+    int rc = put_id(txn, HD_STORE_IDX_NUMBER, hd_tickets_key_number(&k, t->number), t->id,
+                    HD_STORE_NOOVERWRITE, err);
     if (rc < 0)
         return rc;
-    rc = hd_store_put(txn, HD_STORE_IDX_STATUS,
-                      hd_tickets_key_status(&k, (uint32_t)t->status, (uint32_t)t->priority, t->id),
-                      "", 0, 0, err);
-    if (rc < 0)
-        return rc;
-    rc = hd_store_put(txn, HD_STORE_IDX_CUSTOMER,
-                      hd_tickets_key_customer(&k, t->customer_id, t->id), "", 0, 0, err);
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < t->n_tags; i++) {
-        rc = hd_store_put(txn, HD_STORE_IDX_TAG, hd_tickets_key_tag(&k, t->tags[i], t->id), "", 0,
-                          0, err);
-        if (rc < 0)
-            return rc;
-    }
-    return hd_store_put(txn, HD_STORE_IDX_UPDATED, hd_tickets_key_updated(&k, now_ms, t->id), "", 0,
-                        0, err);
+    return hd_tickets_index_move(txn, NULL, t, err);
 }
 
 static int put_rollups(hd_txn *txn, const Helpdesk__V1__Ticket *t, int64_t now_ms, hd_err *err)
@@ -495,6 +479,7 @@ int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
     args->ticket = NULL;
     args->replayed = false;
     args->customer_created = false;
+    hd_tickets_committed_reset(&args->committed);
 
     if (args->request_id[0]) {
         hd_tickets_key_idem(&k, HD_TICKETS_IDEM_CREATE, args->request_id);
@@ -530,6 +515,7 @@ int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
     t->n_custom_fields = args->n_custom_fields;
     t->custom_fields = args->custom_fields;
     t->message_count = 1;
+    t->follow_up_of = args->follow_up_of;
 
     rc = hd_store_seq_next(txn, HD_TICKETS_SEQ_MESSAGE, &msg.id, err);
     if (rc < 0)
@@ -550,7 +536,7 @@ int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
     rc = put_created_event(txn, args, t, &ev, err);
     if (rc < 0)
         return rc;
-    rc = put_indexes(txn, t, args->now_ms, err);
+    rc = put_indexes(txn, t, err);
     if (rc < 0)
         return rc;
     rc = put_rollups(txn, t, args->now_ms, err);
@@ -568,6 +554,10 @@ int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
     rc = hd_tickets_notify(&change, err);
     if (rc < 0)
         return rc;
+    args->committed.events[0] = ev;
+    args->committed.before[0] = NULL;
+    args->committed.after[0] = t;
+    args->committed.n = 1;
     if (args->request_id[0]) {
         rc = put_id(txn, HD_STORE_IDEMPOTENCY,
                     hd_tickets_key_idem(&k, HD_TICKETS_IDEM_CREATE, args->request_id), t->id,

@@ -53,6 +53,20 @@ typedef struct hd_tickets_limits {
     size_t body_max; /* bytes of a message body (default HD_TICKETS_BODY_MAX_DEFAULT) */
 } hd_tickets_limits;
 
+/* Most events one mutation may commit (e.g. merge: source and target). */
+#define HD_TICKETS_COMMITTED_MAX 8
+
+/* The events a mutation committed, in order, with the tickets before and after. Lives in
+ * the mutation's argument; everything it points to is in the mutation's arena (borrowed
+ * until that arena resets). The owner resets it at the start of every apply (applies are
+ * replayed) and reads it in the done callback when the code is 0 (change.h, bus.h). */
+typedef struct hd_tickets_committed {
+    size_t n;
+    const Helpdesk__V1__TicketEvent *events[HD_TICKETS_COMMITTED_MAX];
+    const Helpdesk__V1__Ticket *before[HD_TICKETS_COMMITTED_MAX]; /* NULL for a created one */
+    const Helpdesk__V1__Ticket *after[HD_TICKETS_COMMITTED_MAX];
+} hd_tickets_committed;
+
 /* Who acts, for the audit trail. */
 typedef struct hd_tickets_actor {
     Helpdesk__V1__ActorKind kind;
@@ -111,13 +125,15 @@ typedef struct hd_tickets_create_args {
     Helpdesk__V1__CustomField **custom_fields;
     size_t n_custom_fields;
     hd_tickets_actor actor;
-    int64_t now_ms;  /* create time, from hd_clock_now_ms at prepare */
-    hd_arena *arena; /* results are built here by apply on the writer thread */
+    int64_t now_ms;        /* create time, from hd_clock_now_ms at prepare */
+    hd_arena *arena;       /* results are built here by apply on the writer thread */
+    uint64_t follow_up_of; /* closed ticket this one follows up, 0 = none (set after prepare) */
 
     /* Result, valid once the mutation succeeded (apply returned 0 / done got code 0). */
-    Helpdesk__V1__Ticket *ticket; /* borrowed until the arena resets */
-    bool replayed;                /* request_id seen before: ticket is the first one's */
-    bool customer_created;        /* customer_email was new */
+    Helpdesk__V1__Ticket *ticket;   /* borrowed until the arena resets */
+    bool replayed;                  /* request_id seen before: ticket is the first one's */
+    bool customer_created;          /* customer_email was new */
+    hd_tickets_committed committed; /* the CREATED event, for publishing (empty if replayed) */
 } hd_tickets_create_args;
 
 /* Validates req and fills *args (zeroed first). req must stay valid (borrowed) until the
