@@ -22,9 +22,9 @@ typedef struct hd_compose_attachment {
 
 /* What to compose; every string is borrowed for the call. NULL strings = absent. */
 typedef struct hd_compose_msg {
-    const char *from_addr;  /* required */
+    const char *from_addr; /* required */
     const char *from_name;
-    const char *const *to;  /* at least one of to/cc */
+    const char *const *to; /* at least one of to/cc */
     size_t n_to;
     const char *const *cc;
     size_t n_cc;

@@ -14,9 +14,9 @@ typedef struct hd_smtp_conf {
     const char *url;      /* "smtp://host:port" (STARTTLS when tls) or "smtps://host:port" */
     const char *username; /* NULL or "" = no AUTH */
     const char *password;
-    bool tls;             /* require TLS (STARTTLS on smtp://); off only for loopback tests */
-    const char *ca_file;  /* NULL = system CAs */
-    long timeout_ms;      /* whole transaction; 0 = 30 s */
+    bool tls;            /* require TLS (STARTTLS on smtp://); off only for loopback tests */
+    const char *ca_file; /* NULL = system CAs */
+    long timeout_ms;     /* whole transaction; 0 = 30 s */
 } hd_smtp_conf;
 
 /* Outcome detail of a failed send, so callers can decide between retry and dead letter. */
@@ -31,8 +31,8 @@ typedef struct hd_smtp_result {
  * fails hd_validate_email, e.g. one carrying CR/LF; nothing is sent), HD_EUNAVAIL
  * (connection, TLS or temporary 4xx failure), HD_EPERM (authentication refused) or HD_EIO
  * (permanent 5xx rejection); detail has the server's reply. */
-int hd_smtp_send(const hd_smtp_conf *conf, const char *from, const char *const *rcpt,
-                 size_t n_rcpt, const char *data, size_t len, hd_smtp_result *res, hd_err *err);
+int hd_smtp_send(const hd_smtp_conf *conf, const char *from, const char *const *rcpt, size_t n_rcpt,
+                 const char *data, size_t len, hd_smtp_result *res, hd_err *err);
 
 /* Connects (and authenticates when configured) without sending mail, for "test connection".
  * Returns 0 or an error as hd_smtp_send. */

@@ -1,0 +1,51 @@
+/* Key builders of the mail room's records (see keys.h). */
+#include "server/mail/keys.h"
+
+hd_key *hd_mailkey_mailbox(hd_key *k, uint64_t mailbox_id)
+{
+    hd_key_init(k);
+    return hd_key_u64(hd_key_u8(k, HD_MAILKEY_MAILBOX), mailbox_id);
+}
+
+hd_key *hd_mailkey_state(hd_key *k, uint64_t mailbox_id)
+{
+    hd_key_init(k);
+    return hd_key_u64(hd_key_u8(k, HD_MAILKEY_STATE), mailbox_id);
+}
+
+hd_key *hd_mailkey_ingest(hd_key *k, uint64_t mailbox_id, uint32_t uid_validity, uint32_t uid)
+{
+    hd_key_init(k);
+    hd_key_u64(hd_key_u8(k, HD_MAILKEY_INGEST), mailbox_id);
+    return hd_key_u32(hd_key_u32(k, uid_validity), uid);
+}
+
+hd_key *hd_mailkey_participant(hd_key *k, uint64_t ticket_id, const char *addr)
+{
+    hd_key_init(k);
+    return hd_key_str(hd_key_u64(hd_key_u8(k, HD_MAILKEY_PARTICIPANT), ticket_id), addr);
+}
+
+hd_key *hd_mailkey_thread(hd_key *k, uint64_t ticket_id, uint64_t seq)
+{
+    hd_key_init(k);
+    return hd_key_u64(hd_key_u64(hd_key_u8(k, HD_MAILKEY_THREAD), ticket_id), seq);
+}
+
+hd_key *hd_mailkey_undeliverable(hd_key *k, const char *addr)
+{
+    hd_key_init(k);
+    return hd_key_str(hd_key_u8(k, HD_MAILKEY_UNDELIVERABLE), addr);
+}
+
+hd_key *hd_mailkey_msgid(hd_key *k, const char *message_id)
+{
+    hd_key_init(k);
+    return hd_key_str(k, message_id);
+}
+
+hd_key *hd_mailkey_outbox(hd_key *k, uint64_t id)
+{
+    hd_key_init(k);
+    return hd_key_u64(k, id);
+}

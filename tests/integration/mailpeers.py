@@ -1,0 +1,233 @@
+"""Real mail peers for tests, on 127.0.0.1 and ephemeral ports: a Dovecot IMAP server with
+one test user (Maildir under a temp dir) and an aiosmtpd SMTP sink that records every
+message it accepts. Run with Debian's /usr/bin/python3 (needs dovecot-imapd and
+python3-aiosmtpd).
+
+    with Dovecot() as imap:            # imap.port, imap.user, imap.password
+        imap.deliver(raw_bytes)        # appears as unseen in INBOX (Maildir/new)
+    with SmtpSink() as smtp:           # smtp.port
+        smtp.wait_for(1, timeout_s=10) # -> list of (mail_from, rcpt_tos, data bytes)
+"""
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+DOVECOT = "/usr/sbin/dovecot"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _wait_port(port, timeout_s, proc=None, what="port"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("%s exited early with %s" % (what, proc.returncode))
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("%s on port %d did not open in %ss" % (what, port, timeout_s))
+
+
+class Dovecot:
+    """Dovecot 2.3 with its own config: plaintext login on loopback, passwd-file users."""
+
+    def __init__(self, user="support", password="s3cret"):
+        self.user = user
+        self.password = password
+        self.dir = tempfile.mkdtemp(prefix="hd-dovecot-")
+        os.chmod(self.dir, 0o755)
+        self.home = os.path.join(self.dir, "home", user)
+        self.port = free_port()
+        self.proc = None
+        self._seq = 0
+
+    @property
+    def maildir(self):
+        return os.path.join(self.home, "Maildir")
+
+    def url(self):
+        return "imap://127.0.0.1:%d" % self.port
+
+    def start(self):
+        nobody = pwd.getpwnam("nobody")
+        # Dovecot never runs mail processes as root: the test user's mail belongs to nobody.
+        uid, gid = (nobody.pw_uid, nobody.pw_gid) if os.getuid() == 0 else (os.getuid(),
+                                                                          os.getgid())
+        self._owner = (uid, gid)
+        for sub in ("new", "cur", "tmp"):
+            os.makedirs(os.path.join(self.maildir, sub), exist_ok=True)
+        for root, dirs, _ in os.walk(os.path.join(self.dir, "home")):
+            os.chown(root, uid, gid)
+        for d in ("base", "state"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        with open(os.path.join(self.dir, "users"), "w") as f:
+            f.write("%s:{PLAIN}%s:%d:%d::%s\n" % (self.user, self.password, uid, gid, self.home))
+        conf = os.path.join(self.dir, "dovecot.conf")
+        with open(conf, "w") as f:
+            f.write("""
+protocols = imap
+listen = 127.0.0.1
+base_dir = {d}/base
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = nobody
+default_login_user = nobody
+default_internal_group = {grp}
+mail_location = maildir:~/Maildir
+first_valid_uid = 1
+first_valid_gid = 1
+mail_privileged_group =
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {d}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = {d}/users
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service stats {{
+  unix_listener stats-reader {{
+    user = nobody
+  }}
+  unix_listener stats-writer {{
+    user = nobody
+  }}
+}}
+""".format(d=self.dir, port=self.port, grp=_group_name(nobody.pw_gid)))
+        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        _wait_port(self.port, 20, self.proc, "dovecot")
+        return self
+
+    def deliver(self, raw):
+        """Places one message (bytes) in INBOX as new and unseen; returns its file path."""
+        self._seq += 1
+        name = "%d.M%dP%d.hdtest" % (int(time.time()), self._seq, os.getpid())
+        tmp = os.path.join(self.maildir, "tmp", name)
+        with open(tmp, "wb") as f:
+            f.write(raw)
+        os.chown(tmp, *self._owner)
+        dst = os.path.join(self.maildir, "new", name)
+        os.rename(tmp, dst)
+        return dst
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "dovecot.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def _group_name(gid):
+    import grp
+    return grp.getgrgid(gid).gr_name
+
+
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1 that keeps every accepted message; `fail_next` makes the next
+    N transactions answer 451 (temporary) so retry paths can be tested."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.messages = []
+        self.fail_next = 0
+        self.fail_code = "451 4.3.0 try again later"
+        self._cv = threading.Condition()
+        self._controller = None
+
+    def start(self):
+        from aiosmtpd.controller import Controller
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                with sink._cv:
+                    if sink.fail_next > 0:
+                        sink.fail_next -= 1
+                        return sink.fail_code
+                    sink.messages.append(
+                        (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+                    sink._cv.notify_all()
+                return "250 OK"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def url(self):
+        return "smtp://127.0.0.1:%d" % self.port
+
+    def wait_for(self, n, timeout_s=10):
+        """Waits until at least n messages arrived; returns a copy of the list."""
+        deadline = time.monotonic() + timeout_s
+        with self._cv:
+            while len(self.messages) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("SMTP sink: %d of %d messages after %ss" %
+                                       (len(self.messages), n, timeout_s))
+                self._cv.wait(left)
+            return list(self.messages)
+
+    def stop(self):
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
