@@ -79,7 +79,8 @@ typedef struct hd_staff_actor {
 int hd_staff_create(hd_store *s, hd_arena *a, const Helpdesk__V1__CreateStaffRequest *req,
                     const hd_staff_actor *actor, Helpdesk__V1__Staff **out, hd_err *err);
 
-/* Applies the fields named in mask (NULL or empty = name, role, group_ids, capacity, active)
+/* Applies the fields named in mask (name, role, group_ids, capacity, active; NULL or empty =
+ * all but active)
  * from upd to member upd->id, and sets the password when password is non-empty.
  * Returns 0 with *out, HD_EINVAL, HD_ENOTFOUND, or a store error. */
 int hd_staff_update(hd_store *s, hd_arena *a, const Helpdesk__V1__Staff *upd,

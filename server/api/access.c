@@ -1,0 +1,140 @@
+/* Object-level ticket access: one scope per call (a staff or customer lookup), then a pure
+ * check per ticket (a second customer lookup only for organization sharing). */
+#include "server/api/access.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "helpdesk/v1/auth.pb-c.h"
+#include "server/api/perm.h"
+#include "server/customers/customers.h"
+#include "server/staff/staff.h"
+
+int hd_access_scope_load(hd_access_scope *out, hd_txn *txn, const hd_identity *who, hd_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->kind = who->kind;
+    out->id = who->id;
+    out->role = who->role;
+    out->scopes = who->scopes;
+    int rc = HD_OK;
+    switch (who->kind) {
+    case HD_PRINCIPAL_STAFF: {
+        if (who->id == 0) { /* the bootstrap admin has no staff record */
+            out->all_tickets = who->role == HELPDESK__V1__ROLE__ROLE_ADMIN;
+            return HD_OK;
+        }
+        hd_arena *a = hd_arena_create(1024);
+        if (!a)
+            return hd_err_set(err, HD_ENOMEM, "access: out of memory");
+        Helpdesk__V1__Staff *s = NULL;
+        rc = hd_staff_get(txn, a, who->id, &s, err);
+        if (rc == HD_ENOTFOUND || (rc == HD_OK && !s->active))
+            rc = hd_err_set(err, HD_EUNAUTH, "staff %" PRIu64 ": not an active member", who->id);
+        if (rc == HD_OK) {
+            out->role = (int)s->role;
+            out->all_tickets = s->role == HELPDESK__V1__ROLE__ROLE_ADMIN ||
+                               s->role == HELPDESK__V1__ROLE__ROLE_MANAGER;
+            for (size_t i = 0; i < s->n_group_ids && out->n_groups < HD_ACCESS_GROUPS_MAX; i++)
+                out->groups[out->n_groups++] = s->group_ids[i];
+        }
+        hd_arena_destroy(a);
+        return rc;
+    }
+    case HD_PRINCIPAL_SERVICE:
+        out->all_tickets = (who->scopes & hd_perm_bit(HD_PERM_TICKET_READ)) != 0;
+        return HD_OK;
+    case HD_PRINCIPAL_CUSTOMER:
+        return hd_customers_shared_org(txn, who->id, &out->organization_id, err);
+    default:
+        return hd_err_set(err, HD_EUNAUTH, "no caller identity");
+    }
+}
+
+static bool in_groups(const hd_access_scope *s, uint64_t g)
+{
+    for (size_t i = 0; i < s->n_groups; i++)
+        if (s->groups[i] == g)
+            return true;
+    return false;
+}
+
+static int not_found(const Helpdesk__V1__Ticket *t, hd_err *err)
+{
+    return hd_err_set(err, HD_ENOTFOUND, "ticket %" PRIu64 ": not found", t->id);
+}
+
+static int customer_check(const hd_access_scope *s, hd_txn *txn, const Helpdesk__V1__Ticket *t,
+                          hd_access_op op, hd_err *err)
+{
+    if (op == HD_ACCESS_NOTES || op == HD_ACCESS_MANAGE)
+        return t->customer_id == s->id
+                   ? hd_err_set(err, HD_EPERM, "ticket %" PRIu64 ": customers may not do this",
+                                t->id)
+                   : not_found(t, err);
+    if (t->customer_id == s->id)
+        return HD_OK;
+    if (op != HD_ACCESS_READ || s->organization_id == 0 || !txn)
+        return not_found(t, err);
+    uint64_t org = 0;
+    int rc = hd_customers_shared_org(txn, t->customer_id, &org, err);
+    if (rc != HD_OK)
+        return rc;
+    return org == s->organization_id ? HD_OK : not_found(t, err);
+}
+
+int hd_access_ticket_scope(const hd_access_scope *s, hd_txn *txn, const Helpdesk__V1__Ticket *t,
+                           hd_access_op op, hd_err *err)
+{
+    switch (s->kind) {
+    case HD_PRINCIPAL_CUSTOMER:
+        return customer_check(s, txn, t, op, err);
+    case HD_PRINCIPAL_SERVICE: {
+        uint32_t need = op == HD_ACCESS_READ ? HD_PERM_TICKET_READ : HD_PERM_TICKET_WRITE;
+        if (op == HD_ACCESS_NOTES && (s->scopes & hd_perm_bit(HD_PERM_TICKET_READ)))
+            return HD_OK;
+        if (s->scopes & hd_perm_bit(need))
+            return HD_OK;
+        return hd_err_set(err, HD_EPERM, "ticket %" PRIu64 ": token lacks scope %s", t->id,
+                          hd_perm_name(need));
+    }
+    case HD_PRINCIPAL_STAFF:
+        if (s->all_tickets)
+            return HD_OK;
+        if (s->role == HELPDESK__V1__ROLE__ROLE_AGENT &&
+            ((t->assignee_id && t->assignee_id == s->id) ||
+             (t->group_id && in_groups(s, t->group_id))))
+            return HD_OK;
+        return hd_err_set(err, HD_EPERM,
+                          "ticket %" PRIu64 ": agent %" PRIu64 " is not in group %" PRIu64
+                          " nor the assignee",
+                          t->id, s->id, t->group_id);
+    default:
+        return hd_err_set(err, HD_EUNAUTH, "no caller identity");
+    }
+}
+
+int hd_access_ticket(hd_store *store, const hd_identity *who, const Helpdesk__V1__Ticket *t,
+                     hd_access_op op, hd_err *err)
+{
+    hd_txn *txn;
+    int rc = hd_store_read_begin(store, &txn, err);
+    if (rc != HD_OK)
+        return rc;
+    hd_access_scope s;
+    rc = hd_access_scope_load(&s, txn, who, err);
+    if (rc == HD_OK)
+        rc = hd_access_ticket_scope(&s, txn, t, op, err);
+    hd_store_read_end(txn);
+    return rc;
+}
+
+bool hd_access_sees_notes(const hd_identity *who)
+{
+    return who->kind == HD_PRINCIPAL_STAFF || who->kind == HD_PRINCIPAL_SERVICE;
+}
+
+uint64_t hd_access_list_customer(const hd_identity *who)
+{
+    return who->kind == HD_PRINCIPAL_CUSTOMER ? who->id : 0;
+}
