@@ -15,7 +15,11 @@
 #include <sodium.h>
 
 #include "server/api/perm.h"
+#include "server/audit/audit.h"
+#include "server/auth/password.h"
+#include "server/clock/clock.h"
 #include "server/common/log.h"
+#include "server/staff/staff.h"
 
 #define KEY_SETTING       "token_hash_key"
 #define BOOTSTRAP_SETTING "bootstrap_admin_token"
@@ -29,9 +33,7 @@ struct hd_auth {
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return hd_clock_now_ms();
 }
 
 static void setting_key(hd_key *k, const char *name)
@@ -137,8 +139,11 @@ typedef struct issue_arg {
     unsigned char hash[crypto_generichash_BYTES];
     int64_t now;
     const char *bootstrap; /* when set: settings flag to check and set in the same txn */
-    uint64_t id;           /* out */
-    int skipped;           /* out: bootstrap flag was already set */
+    const char *action;    /* audit action ("token.issue", "auth.login") */
+    int actor_kind;        /* helpdesk.v1.ActorKind of who issues it */
+    uint64_t actor_id;
+    uint64_t id; /* out */
+    int skipped; /* out: bootstrap flag was already set */
 } issue_arg;
 
 static int issue_apply(hd_txn *txn, void *argp, hd_err *err)
@@ -181,8 +186,12 @@ static int issue_apply(hd_txn *txn, void *argp, hd_err *err)
         setting_key(&k, arg->bootstrap);
         uint64_t be = arg->id;
         rc = hd_store_put(txn, HD_STORE_SETTINGS, &k, &be, sizeof(be), 0, err);
+        if (rc != HD_OK)
+            return rc;
     }
-    return rc;
+    return hd_audit_append(txn, arg->actor_kind, arg->actor_id,
+                           arg->action ? arg->action : "token.issue", "token", arg->id, rec.name,
+                           arg->now, err);
 }
 
 static int new_secret(const hd_auth *a, char *text, size_t n, unsigned char hash[], hd_err *err)
@@ -203,13 +212,15 @@ static int new_secret(const hd_auth *a, char *text, size_t n, unsigned char hash
                : hd_err_set(err, HD_EINTERNAL, "token: generated secret did not verify");
 }
 
-static int issue(hd_auth *a, const Helpdesk__V1__ApiToken *tmpl, const char *bootstrap, char *text,
-                 size_t n, issue_arg *arg, hd_err *err)
+static int issue(hd_auth *a, const Helpdesk__V1__ApiToken *tmpl, const char *action, int actor_kind,
+                 uint64_t actor_id, char *text, size_t n, issue_arg *arg, hd_err *err)
 {
     memset(arg, 0, sizeof(*arg));
     arg->tmpl = tmpl;
+    arg->action = action;
+    arg->actor_kind = actor_kind;
+    arg->actor_id = actor_id;
     arg->now = now_ms();
-    arg->bootstrap = bootstrap;
     int rc = new_secret(a, text, n, arg->hash, err);
     if (rc != HD_OK)
         return rc;
@@ -222,8 +233,15 @@ static int issue(hd_auth *a, const Helpdesk__V1__ApiToken *tmpl, const char *boo
 int hd_auth_issue(hd_auth *a, const Helpdesk__V1__ApiToken *tmpl, char *text, size_t n,
                   uint64_t *id, hd_err *err)
 {
+    return hd_auth_issue_by(a, tmpl, HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM, 0, text, n, id,
+                            err);
+}
+
+int hd_auth_issue_by(hd_auth *a, const Helpdesk__V1__ApiToken *tmpl, int actor_kind,
+                     uint64_t actor_id, char *text, size_t n, uint64_t *id, hd_err *err)
+{
     issue_arg arg;
-    int rc = issue(a, tmpl, NULL, text, n, &arg, err);
+    int rc = issue(a, tmpl, NULL, actor_kind, actor_id, text, n, &arg, err);
     if (rc == HD_OK && id)
         *id = arg.id;
     return rc;
@@ -286,6 +304,8 @@ int hd_auth_bootstrap(hd_auth *a, const char *token_file, char *text, size_t n, 
     arg.tmpl = &tmpl;
     arg.now = now_ms();
     arg.bootstrap = BOOTSTRAP_SETTING;
+    arg.action = "token.bootstrap";
+    arg.actor_kind = HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM;
     rc = new_secret(a, text, n, arg.hash, err);
     if (rc != HD_OK)
         return rc;
@@ -315,6 +335,23 @@ static int64_t ts_ms(const Google__Protobuf__Timestamp *t)
     return t->seconds * 1000 + t->nanos / 1000000;
 }
 
+/* For a staff member's token: refuses it once the member is deactivated or gone, and takes
+ * the member's current role (a demotion applies at once). The bootstrap admin (principal 0)
+ * has no record. */
+static int staff_current(hd_txn *txn, hd_arena *arena, Helpdesk__V1__ApiToken *t, hd_err *err)
+{
+    if (t->principal_kind != HELPDESK__V1__PRINCIPAL_KIND__PRINCIPAL_KIND_STAFF ||
+        t->principal_id == 0)
+        return HD_OK;
+    Helpdesk__V1__Staff *s = NULL;
+    int rc = hd_staff_get(txn, arena, t->principal_id, &s, err);
+    if (rc == HD_ENOTFOUND || (rc == HD_OK && !s->active))
+        return hd_err_set(err, HD_EUNAUTH, "staff member deactivated");
+    if (rc == HD_OK)
+        t->role = s->role;
+    return rc;
+}
+
 int hd_auth_check(void *ud, const char *token, uint32_t permission, hd_identity *who, hd_err *err)
 {
     hd_auth *a = ud;
@@ -325,8 +362,8 @@ int hd_auth_check(void *ud, const char *token, uint32_t permission, hd_identity 
     if (token_hash(a, token, hash) != HD_OK)
         return hd_err_set(err, HD_EUNAUTH, "invalid token");
 
-    /* A token record is small: unpack into a stack buffer through a fixed arena. */
-    hd_arena *arena = hd_arena_create(1024);
+    /* A token record (and a staff record) is small: one arena block. */
+    hd_arena *arena = hd_arena_create(2048);
     if (!arena)
         return hd_err_set(err, HD_ENOMEM, "auth: out of memory");
     hd_txn *txn = NULL;
@@ -338,6 +375,8 @@ int hd_auth_check(void *ud, const char *token, uint32_t permission, hd_identity 
     ProtobufCMessage *m = NULL;
     rc = hd_store_get_msg(txn, HD_STORE_TOKENS, &k, &helpdesk__v1__api_token__descriptor, arena, &m,
                           err);
+    if (rc == HD_OK)
+        rc = staff_current(txn, arena, (Helpdesk__V1__ApiToken *)m, err);
     hd_store_read_end(txn);
     if (rc == HD_ENOTFOUND) {
         rc = hd_err_set(err, HD_EUNAUTH, "invalid token");
@@ -403,48 +442,254 @@ int hd_auth_allows(const hd_identity *who, uint32_t permission)
 typedef struct revoke_arg {
     uint64_t id;
     int64_t now;
+    int actor_kind;
+    uint64_t actor_id;
+    hd_arena *arena;             /* result memory; NULL = no result wanted */
+    Helpdesk__V1__ApiToken *out; /* the revoked record */
 } revoke_arg;
 
-static int revoke_apply(hd_txn *txn, void *argp, hd_err *err)
+/* Reads the record of token id through its 'i' entry into arena; *hash gets the hash. */
+static int token_by_id(hd_txn *txn, hd_arena *arena, uint64_t id,
+                       unsigned char hash[crypto_generichash_BYTES], Helpdesk__V1__ApiToken **out,
+                       hd_err *err)
 {
-    revoke_arg *arg = argp;
     hd_key k;
-    id_key(&k, arg->id);
+    id_key(&k, id);
     const void *v;
     size_t n;
     int rc = hd_store_get(txn, HD_STORE_TOKENS, &k, &v, &n, err);
     if (rc == HD_ENOTFOUND)
-        return hd_err_set(err, HD_ENOTFOUND, "token %llu: no such token",
-                          (unsigned long long)arg->id);
+        return hd_err_set(err, HD_ENOTFOUND, "token %llu: no such token", (unsigned long long)id);
     if (rc != HD_OK)
         return rc;
     if (n != crypto_generichash_BYTES)
-        return hd_err_set(err, HD_ECORRUPT, "token %llu: bad index entry",
-                          (unsigned long long)arg->id);
-    unsigned char hash[crypto_generichash_BYTES];
+        return hd_err_set(err, HD_ECORRUPT, "token %llu: bad index entry", (unsigned long long)id);
     memcpy(hash, v, n);
     hash_key(&k, hash);
-    hd_arena *arena = hd_arena_create(1024);
-    if (!arena)
-        return hd_err_set(err, HD_ENOMEM, "auth: out of memory");
     ProtobufCMessage *m = NULL;
     rc = hd_store_get_msg(txn, HD_STORE_TOKENS, &k, &helpdesk__v1__api_token__descriptor, arena, &m,
                           err);
-    if (rc == HD_OK) {
-        Helpdesk__V1__ApiToken *t = (Helpdesk__V1__ApiToken *)m;
-        Google__Protobuf__Timestamp when = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-        when.seconds = arg->now / 1000;
-        when.nanos = (int32_t)(arg->now % 1000) * 1000000;
-        if (!t->revoke_time)
-            t->revoke_time = &when;
+    if (rc == HD_OK)
+        *out = (Helpdesk__V1__ApiToken *)m;
+    return rc;
+}
+
+static int revoke_apply(hd_txn *txn, void *argp, hd_err *err)
+{
+    revoke_arg *arg = argp;
+    unsigned char hash[crypto_generichash_BYTES];
+    hd_arena *arena = arg->arena ? arg->arena : hd_arena_create(1024);
+    if (!arena)
+        return hd_err_set(err, HD_ENOMEM, "auth: out of memory");
+    Helpdesk__V1__ApiToken *t = NULL;
+    int rc = token_by_id(txn, arena, arg->id, hash, &t, err);
+    if (rc == HD_OK && !t->revoke_time) {
+        Google__Protobuf__Timestamp *when = hd_arena_alloc(arena, sizeof(*when));
+        if (!when) {
+            rc = hd_err_set(err, HD_ENOMEM, "auth: out of memory");
+            goto out;
+        }
+        google__protobuf__timestamp__init(when);
+        when->seconds = arg->now / 1000;
+        when->nanos = (int32_t)(arg->now % 1000) * 1000000;
+        t->revoke_time = when;
+        hd_key k;
+        hash_key(&k, hash);
         rc = hd_store_put_msg(txn, HD_STORE_TOKENS, &k, &t->base, 0, err);
+        if (rc == HD_OK)
+            rc = hd_audit_append(txn, arg->actor_kind, arg->actor_id, "token.revoke", "token",
+                                 arg->id, t->name, arg->now, err);
     }
-    hd_arena_destroy(arena);
+    if (rc == HD_OK && arg->arena)
+        arg->out = t;
+out:
+    if (!arg->arena)
+        hd_arena_destroy(arena);
     return rc;
 }
 
 int hd_auth_revoke(hd_auth *a, uint64_t id, hd_err *err)
 {
-    revoke_arg arg = {.id = id, .now = now_ms()};
-    return hd_store_write(a->store, revoke_apply, &arg, err);
+    return hd_auth_revoke_by(a, id, HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM, 0, NULL, NULL,
+                             err);
+}
+
+int hd_auth_revoke_by(hd_auth *a, uint64_t id, int actor_kind, uint64_t actor_id, hd_arena *arena,
+                      Helpdesk__V1__ApiToken **out, hd_err *err)
+{
+    revoke_arg arg = {
+        .id = id, .now = now_ms(), .actor_kind = actor_kind, .actor_id = actor_id, .arena = arena};
+    int rc = hd_store_write(a->store, revoke_apply, &arg, err);
+    if (rc == HD_OK && out)
+        *out = arg.out;
+    return rc;
+}
+
+int hd_auth_token_get(hd_auth *a, hd_arena *arena, uint64_t id, Helpdesk__V1__ApiToken **out,
+                      hd_err *err)
+{
+    hd_txn *txn;
+    unsigned char hash[crypto_generichash_BYTES];
+    int rc = hd_store_read_begin(a->store, &txn, err);
+    if (rc != HD_OK)
+        return rc;
+    rc = token_by_id(txn, arena, id, hash, out, err);
+    hd_store_read_end(txn);
+    return rc;
+}
+
+/* --- listing ----------------------------------------------------------------------- */
+
+typedef struct list_ctx {
+    hd_txn *txn;
+    hd_arena *arena;
+    bool include_inactive;
+    int64_t now;
+    Helpdesk__V1__ApiToken **v;
+    size_t n, cap;
+    hd_err *err;
+} list_ctx;
+
+static int list_entry(void *argp, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    list_ctx *c = argp;
+    (void)key;
+    (void)klen;
+    if (vlen != crypto_generichash_BYTES)
+        return hd_err_set(c->err, HD_ECORRUPT, "tokens: bad index entry");
+    hd_key k;
+    hash_key(&k, val);
+    ProtobufCMessage *m = NULL;
+    int rc = hd_store_get_msg(c->txn, HD_STORE_TOKENS, &k, &helpdesk__v1__api_token__descriptor,
+                              c->arena, &m, c->err);
+    if (rc != HD_OK)
+        return rc;
+    Helpdesk__V1__ApiToken *t = (Helpdesk__V1__ApiToken *)m;
+    bool live = !t->revoke_time && (!t->expire_time || ts_ms(t->expire_time) > c->now);
+    if (!live && !c->include_inactive)
+        return 0;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 32;
+        Helpdesk__V1__ApiToken **v = hd_arena_alloc(c->arena, cap * sizeof(*v));
+        if (!v)
+            return hd_err_set(c->err, HD_ENOMEM, "auth: out of memory");
+        if (c->n)
+            memcpy(v, c->v, c->n * sizeof(*v));
+        c->v = v;
+        c->cap = cap;
+    }
+    c->v[c->n++] = t;
+    return 0;
+}
+
+int hd_auth_list(hd_auth *a, hd_arena *arena, bool include_inactive, Helpdesk__V1__ApiToken ***out,
+                 size_t *n, hd_err *err)
+{
+    list_ctx c = {
+        .arena = arena, .include_inactive = include_inactive, .now = now_ms(), .err = err};
+    hd_key prefix;
+    hd_key_init(&prefix);
+    hd_key_u8(&prefix, 'i');
+    hd_store_range range = {.prefix = &prefix};
+    int rc = hd_store_read_begin(a->store, &c.txn, err);
+    if (rc != HD_OK)
+        return rc;
+    int64_t got = hd_store_scan(c.txn, HD_STORE_TOKENS, &range, list_entry, &c, err);
+    hd_store_read_end(c.txn);
+    if (got < 0)
+        return (int)got;
+    *out = c.v;
+    *n = c.n;
+    return HD_OK;
+}
+
+/* --- login ------------------------------------------------------------------------- */
+
+typedef struct fail_arg {
+    const char *email;
+    int64_t now;
+} fail_arg;
+
+static int login_failed_apply(hd_txn *txn, void *argp, hd_err *err)
+{
+    fail_arg *f = argp;
+    return hd_audit_append(txn, HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM, 0, "auth.login_failed",
+                           "staff", 0, f->email, f->now, err);
+}
+
+/* Reads the staff member and password hash for email into arena; leaves *hash NULL and
+ * *staff NULL when either is missing. */
+static int login_lookup(hd_auth *a, hd_arena *arena, const char *email, Helpdesk__V1__Staff **staff,
+                        const char **hash, hd_err *err)
+{
+    *staff = NULL;
+    *hash = NULL;
+    hd_txn *txn;
+    int rc = hd_store_read_begin(a->store, &txn, err);
+    if (rc != HD_OK)
+        return rc;
+    uint64_t id = 0;
+    rc = hd_staff_find_email(txn, email, &id, err);
+    if (rc == HD_OK)
+        rc = hd_staff_get(txn, arena, id, staff, err);
+    if (rc == HD_OK) {
+        hd_key k;
+        ProtobufCMessage *m = NULL;
+        rc = hd_store_get_msg(txn, HD_STORE_STAFF, hd_staff_key_credential(&k, id),
+                              &helpdesk__v1__staff_credential__descriptor, arena, &m, err);
+        if (rc == HD_OK)
+            *hash = ((Helpdesk__V1__StaffCredential *)m)->password_hash;
+    }
+    hd_store_read_end(txn);
+    if (rc == HD_ENOTFOUND) {
+        hd_err_clear(err);
+        rc = HD_OK;
+    }
+    return rc;
+}
+
+int hd_auth_login(hd_auth *a, hd_arena *arena, const char *email, const char *password,
+                  int64_t ttl_ms, char *text, size_t n, Helpdesk__V1__ApiToken **info, hd_err *err)
+{
+    Helpdesk__V1__Staff *staff = NULL;
+    const char *hash = NULL;
+    size_t pn = password ? strlen(password) : 0;
+    int rc = HD_OK;
+    if (!email || strlen(email) > HD_STAFF_EMAIL_MAX || pn > HD_PASSWORD_MAX)
+        hash = NULL; /* still pay for one verification below */
+    else
+        rc = login_lookup(a, arena, email, &staff, &hash, err);
+    if (rc != HD_OK)
+        return rc;
+    /* Always one argon2id verification: against the real hash, or a dummy one. */
+    int ok = hd_password_verify(hash, pn <= HD_PASSWORD_MAX ? password : "");
+    if (!ok || !staff || !staff->active) {
+        char shown[HD_STAFF_EMAIL_MAX + 1];
+        snprintf(shown, sizeof(shown), "%s", email ? email : "");
+        fail_arg f = {.email = shown, .now = now_ms()};
+        rc = hd_store_write(a->store, login_failed_apply, &f, err);
+        if (rc != HD_OK)
+            return rc;
+        return hd_err_set(err, HD_EUNAUTH, "login: wrong email or password");
+    }
+    Helpdesk__V1__ApiToken tmpl = HELPDESK__V1__API_TOKEN__INIT;
+    Google__Protobuf__Timestamp exp = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    int64_t until = now_ms() + (ttl_ms > 0 ? ttl_ms : HD_AUTH_SESSION_TTL_MS);
+    exp.seconds = until / 1000;
+    exp.nanos = (int32_t)(until % 1000) * 1000000;
+    tmpl.name = hd_arena_printf(arena, "session %s", staff->email);
+    tmpl.principal_kind = HELPDESK__V1__PRINCIPAL_KIND__PRINCIPAL_KIND_STAFF;
+    tmpl.principal_id = staff->id;
+    tmpl.role = staff->role;
+    tmpl.expire_time = &exp;
+    if (!tmpl.name)
+        return hd_err_set(err, HD_ENOMEM, "auth: out of memory");
+    issue_arg arg;
+    rc = issue(a, &tmpl, "auth.login", HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_STAFF, staff->id, text,
+               n, &arg, err);
+    if (rc != HD_OK)
+        return rc;
+    if (info)
+        rc = hd_auth_token_get(a, arena, arg.id, info, err);
+    return rc;
 }

@@ -1,9 +1,11 @@
 /* Tokens: random 256-bit secrets handed to staff, services and customers, stored only as
  * a keyed BLAKE2b hash (libsodium) so the check per call is one hash and one B-tree lookup.
- * Also the server's bootstrap admin token. Passwords (argon2id) come with AuthService. */
+ * Also the server's bootstrap admin token, staff password login (argon2id, password.h),
+ * listing and revoking, each audited (server/audit). */
 #ifndef HD_AUTH_AUTH_H
 #define HD_AUTH_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,8 +50,40 @@ int hd_auth_check(void *ud, const char *token, uint32_t permission, hd_identity 
  * everything; the table is in auth.c. */
 int hd_auth_allows(const hd_identity *who, uint32_t permission);
 
-/* Revokes the token with id at the current time. Returns 0, HD_ENOTFOUND or a store error.
- * The next call presenting it is refused. */
+/* Revokes the token with id at the current time (audited as the system). Returns 0,
+ * HD_ENOTFOUND or a store error. The next call presenting it is refused. */
 int hd_auth_revoke(hd_auth *a, uint64_t id, hd_err *err);
+
+/* Lifetime of a login session token. */
+#define HD_AUTH_SESSION_TTL_MS (12 * 3600 * 1000LL)
+
+/* hd_auth_issue with the issuer recorded in the audit event (actor_kind is a
+ * helpdesk.v1.ActorKind). Returns as hd_auth_issue. */
+int hd_auth_issue_by(hd_auth *a, const Helpdesk__V1__ApiToken *tmpl, int actor_kind,
+                     uint64_t actor_id, char *text, size_t n, uint64_t *id, hd_err *err);
+
+/* hd_auth_revoke with the revoker recorded; when arena is set, *out gets the revoked record
+ * (arena memory, borrowed until it resets). Revoking twice keeps the first time. */
+int hd_auth_revoke_by(hd_auth *a, uint64_t id, int actor_kind, uint64_t actor_id, hd_arena *arena,
+                      Helpdesk__V1__ApiToken **out, hd_err *err);
+
+/* Reads the record of token id (no secret) into arena memory. Returns 0, HD_ENOTFOUND. */
+int hd_auth_token_get(hd_auth *a, hd_arena *arena, uint64_t id, Helpdesk__V1__ApiToken **out,
+                      hd_err *err);
+
+/* Every token record by ascending id (never secrets; revoked and expired ones only when
+ * include_inactive), in arena memory: *out borrowed until the arena resets. Returns 0 or a
+ * store error. */
+int hd_auth_list(hd_auth *a, hd_arena *arena, bool include_inactive, Helpdesk__V1__ApiToken ***out,
+                 size_t *n, hd_err *err);
+
+/* Staff password login. Always runs exactly one argon2id verification (a dummy hash for an
+ * unknown email), so unknown email, wrong password and deactivated member cost the same and
+ * fail alike: HD_EUNAUTH "login: wrong email or password" (audited as auth.login_failed).
+ * On success issues a session token (ttl_ms, 0 = HD_AUTH_SESSION_TTL_MS) for the member's
+ * role, writes its secret into text (n >= HD_AUTH_TOKEN_TEXT_MAX) and the record into *info
+ * (arena memory; info may be NULL). Not on the writer thread. */
+int hd_auth_login(hd_auth *a, hd_arena *arena, const char *email, const char *password,
+                  int64_t ttl_ms, char *text, size_t n, Helpdesk__V1__ApiToken **info, hd_err *err);
 
 #endif

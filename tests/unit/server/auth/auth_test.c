@@ -14,6 +14,8 @@
 
 #include "server/api/perm.h"
 #include "server/auth/auth.h"
+#include "server/auth/password.h"
+#include "server/staff/staff.h"
 #include "server/store/store.h"
 
 typedef struct fixture {
@@ -111,20 +113,192 @@ static uint64_t issue(fixture *f, Helpdesk__V1__ApiToken *tmpl, char *text)
     return id;
 }
 
+/* Creates a staff member with role and password (may be NULL); returns its id. */
+static uint64_t make_staff(fixture *f, const char *email, int role, const char *password)
+{
+    hd_arena *a = hd_arena_create(1024);
+    Helpdesk__V1__CreateStaffRequest req = HELPDESK__V1__CREATE_STAFF_REQUEST__INIT;
+    req.email = (char *)email;
+    req.name = (char *)"Test Member";
+    req.role = role;
+    req.password = (char *)(password ? password : "");
+    Helpdesk__V1__Staff *s = NULL;
+    hd_err err;
+    int rc = hd_staff_create(f->store, a, &req, NULL, &s, &err);
+    if (rc != HD_OK)
+        fail_msg("hd_staff_create: %s: %s", hd_errname(rc), err.detail);
+    uint64_t id = s->id;
+    hd_arena_destroy(a);
+    return id;
+}
+
 static void agent_token_reads_tickets_but_is_denied_admin(void **state)
 {
     fixture *f = *state;
+    uint64_t sid = make_staff(f, "alice@example.com", HELPDESK__V1__ROLE__ROLE_AGENT, NULL);
     Helpdesk__V1__ApiToken t = HELPDESK__V1__API_TOKEN__INIT;
     t.name = (char *)"alice";
     t.principal_kind = HELPDESK__V1__PRINCIPAL_KIND__PRINCIPAL_KIND_STAFF;
-    t.principal_id = 7;
+    t.principal_id = sid;
     t.role = HELPDESK__V1__ROLE__ROLE_AGENT;
     char text[HD_AUTH_TOKEN_TEXT_MAX];
     issue(f, &t, text);
     hd_identity who;
     assert_int_equal(check(f, text, HD_PERM_TICKET_WRITE, &who), HD_OK);
-    assert_int_equal(who.id, 7);
+    assert_int_equal(who.id, sid);
     assert_int_equal(check(f, text, HD_PERM_ADMIN, &who), HD_EPERM);
+}
+
+static void staff_token_follows_role_changes_and_dies_with_deactivation(void **state)
+{
+    fixture *f = *state;
+    uint64_t sid = make_staff(f, "bob@example.com", HELPDESK__V1__ROLE__ROLE_AGENT, NULL);
+    Helpdesk__V1__ApiToken t = HELPDESK__V1__API_TOKEN__INIT;
+    t.name = (char *)"bob";
+    t.principal_kind = HELPDESK__V1__PRINCIPAL_KIND__PRINCIPAL_KIND_STAFF;
+    t.principal_id = sid;
+    t.role = HELPDESK__V1__ROLE__ROLE_AGENT;
+    char text[HD_AUTH_TOKEN_TEXT_MAX];
+    issue(f, &t, text);
+    hd_identity who;
+    assert_int_equal(check(f, text, HD_PERM_STAFF_WRITE, &who), HD_EPERM);
+
+    hd_arena *a = hd_arena_create(1024);
+    hd_err err;
+    Helpdesk__V1__Staff upd = HELPDESK__V1__STAFF__INIT, *out = NULL;
+    upd.id = sid;
+    upd.role = HELPDESK__V1__ROLE__ROLE_MANAGER;
+    const char *mask[] = {"role"};
+    assert_int_equal(hd_staff_update(f->store, a, &upd, mask, 1, NULL, NULL, &out, &err), HD_OK);
+    assert_int_equal(check(f, text, HD_PERM_STAFF_WRITE, &who), HD_OK);
+    assert_int_equal(who.role, HELPDESK__V1__ROLE__ROLE_MANAGER);
+
+    assert_int_equal(hd_staff_deactivate(f->store, a, sid, NULL, &out, &err), HD_OK);
+    assert_false(out->active);
+    assert_int_equal(check(f, text, HD_PERM_TICKET_READ, &who), HD_EUNAUTH);
+    hd_arena_destroy(a);
+}
+
+static int login(fixture *f, const char *email, const char *pw, char *text, hd_err *err)
+{
+    hd_arena *a = hd_arena_create(1024);
+    Helpdesk__V1__ApiToken *info = NULL;
+    int rc = hd_auth_login(f->auth, a, email, pw, 0, text, HD_AUTH_TOKEN_TEXT_MAX, &info, err);
+    if (rc == HD_OK) {
+        assert_non_null(info);
+        assert_non_null(info->expire_time);
+    }
+    hd_arena_destroy(a);
+    return rc;
+}
+
+static void login_with_the_right_password_gives_a_working_session(void **state)
+{
+    fixture *f = *state;
+    uint64_t sid =
+        make_staff(f, "Carol@Example.com", HELPDESK__V1__ROLE__ROLE_AGENT, "correct horse battery");
+    char text[HD_AUTH_TOKEN_TEXT_MAX];
+    hd_err err;
+    assert_int_equal(login(f, "carol@example.COM", "correct horse battery", text, &err), HD_OK);
+    hd_identity who;
+    assert_int_equal(check(f, text, HD_PERM_TICKET_READ, &who), HD_OK);
+    assert_int_equal(who.kind, HD_PRINCIPAL_STAFF);
+    assert_int_equal(who.id, sid);
+}
+
+static void unknown_user_and_wrong_password_fail_alike(void **state)
+{
+    fixture *f = *state;
+    make_staff(f, "dave@example.com", HELPDESK__V1__ROLE__ROLE_AGENT, "correct horse battery");
+    make_staff(f, "nopw@example.com", HELPDESK__V1__ROLE__ROLE_AGENT, NULL);
+    char text[HD_AUTH_TOKEN_TEXT_MAX];
+    hd_err e1, e2, e3;
+    assert_int_equal(login(f, "dave@example.com", "wrong horse battery", text, &e1), HD_EUNAUTH);
+    assert_int_equal(login(f, "nobody@example.com", "wrong horse battery", text, &e2), HD_EUNAUTH);
+    assert_int_equal(login(f, "nopw@example.com", "", text, &e3), HD_EUNAUTH);
+    assert_string_equal(e1.detail, e2.detail);
+    assert_string_equal(e1.detail, e3.detail);
+}
+
+static double elapsed_ms(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* Unknown users are verified against a dummy hash: both misses run one argon2id. The bound is
+ * loose (shared machines jitter) but a skipped verification is ~1000x faster and fails it. */
+static void unknown_user_costs_as_much_as_a_wrong_password(void **state)
+{
+    fixture *f = *state;
+    make_staff(f, "erin@example.com", HELPDESK__V1__ROLE__ROLE_AGENT, "correct horse battery");
+    char text[HD_AUTH_TOKEN_TEXT_MAX];
+    hd_err err;
+    double known = 1e18, unknown = 1e18;
+    for (int i = 0; i < 3; i++) {
+        struct timespec t0, t1, t2;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(login(f, "erin@example.com", "wrong password!", text, &err), HD_EUNAUTH);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        assert_int_equal(login(f, "ghost@example.com", "wrong password!", text, &err), HD_EUNAUTH);
+        clock_gettime(CLOCK_MONOTONIC, &t2);
+        double k = elapsed_ms(&t0, &t1), u = elapsed_ms(&t1, &t2);
+        known = k < known ? k : known;
+        unknown = u < unknown ? u : unknown;
+    }
+    print_message("min wrong-password %.1f ms, min unknown-user %.1f ms\n", known, unknown);
+    assert_true(unknown > known * 0.5);
+    assert_true(known > unknown * 0.5);
+}
+
+static void password_hashes_are_argon2id_at_owasp_minimum_or_above(void **state)
+{
+    (void)state;
+    char h[HD_PASSWORD_HASH_MAX];
+    hd_err err;
+    assert_int_equal(hd_password_hash(h, sizeof(h), "correct horse battery", &err), HD_OK);
+    assert_true(strncmp(h, "$argon2id$", 10) == 0);
+    unsigned m = 0, t = 0, p = 0;
+    assert_int_equal(sscanf(h, "$argon2id$v=19$m=%u,t=%u,p=%u$", &m, &t, &p), 3);
+    assert_true(m >= 19456);
+    assert_true(t >= 2);
+    assert_true(p >= 1);
+    assert_true(hd_password_verify(h, "correct horse battery"));
+    assert_false(hd_password_verify(h, "correct horse batterY"));
+    assert_false(hd_password_verify(NULL, "correct horse battery"));
+    assert_int_equal(hd_password_validate("password", "short", &err), HD_EINVAL);
+}
+
+static void listed_tokens_never_carry_secrets_and_revoked_ones_hide(void **state)
+{
+    fixture *f = *state;
+    Helpdesk__V1__ApiToken t = HELPDESK__V1__API_TOKEN__INIT;
+    char *scopes[] = {(char *)"tickets.read"};
+    t.name = (char *)"svc";
+    t.principal_kind = HELPDESK__V1__PRINCIPAL_KIND__PRINCIPAL_KIND_SERVICE;
+    t.scopes = scopes;
+    t.n_scopes = 1;
+    char text[HD_AUTH_TOKEN_TEXT_MAX];
+    uint64_t a1 = issue(f, &t, text);
+    uint64_t a2 = issue(f, &t, text);
+    hd_arena *a = hd_arena_create(1024);
+    hd_err err;
+    Helpdesk__V1__ApiToken **v = NULL, *rev = NULL;
+    size_t n = 0;
+    assert_int_equal(hd_auth_revoke_by(f->auth, a1, 2, 5, a, &rev, &err), HD_OK);
+    assert_non_null(rev->revoke_time);
+    assert_int_equal(hd_auth_list(f->auth, a, false, &v, &n, &err), HD_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0]->id, a2);
+    assert_int_equal(hd_auth_list(f->auth, a, true, &v, &n, &err), HD_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = protobuf_c_message_get_packed_size(&v[i]->base);
+        uint8_t *buf = hd_arena_alloc(a, len + 1);
+        protobuf_c_message_pack(&v[i]->base, buf);
+        for (size_t j = 0; j + 3 <= len; j++)
+            assert_false(memcmp(buf + j, "hd_", 3) == 0);
+    }
+    hd_arena_destroy(a);
 }
 
 static void service_token_holds_only_its_scopes(void **state)
@@ -239,6 +413,17 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(agent_token_reads_tickets_but_is_denied_admin, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(staff_token_follows_role_changes_and_dies_with_deactivation,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(login_with_the_right_password_gives_a_working_session,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_user_and_wrong_password_fail_alike, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(unknown_user_costs_as_much_as_a_wrong_password, setup,
+                                        teardown),
+        cmocka_unit_test(password_hashes_are_argon2id_at_owasp_minimum_or_above),
+        cmocka_unit_test_setup_teardown(listed_tokens_never_carry_secrets_and_revoked_ones_hide,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(service_token_holds_only_its_scopes, setup, teardown),
         cmocka_unit_test_setup_teardown(customer_token_never_reaches_staff_or_admin_methods, setup,
                                         teardown),
