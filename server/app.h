@@ -9,16 +9,18 @@
 
 typedef struct hd_store hd_store;
 typedef struct hd_auth hd_auth;
+typedef struct hd_tickets_bus hd_tickets_bus;
 
 /* Version string of this build. */
 #define HD_VERSION "0.1.0"
 
 typedef struct hd_app {
-    hd_store *store;         /* the LMDB store (server/store/store.h) */
-    hd_auth *auth;           /* tokens (server/auth/auth.h) */
-    const char *data_dir;    /* absolute path of the data directory */
-    int64_t start_ms;        /* wall-clock start time, ms since the epoch */
-    size_t max_body_bytes;   /* largest message body accepted (default 1 MiB) */
+    hd_store *store;       /* the LMDB store (server/store/store.h) */
+    hd_auth *auth;         /* tokens (server/auth/auth.h) */
+    const char *data_dir;  /* absolute path of the data directory */
+    int64_t start_ms;      /* wall-clock start time, ms since the epoch */
+    size_t max_body_bytes; /* largest message body accepted (default 1 MiB) */
+    hd_tickets_bus *bus;   /* committed ticket events (server/tickets/bus.h) */
 } hd_app;
 
 #endif

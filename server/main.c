@@ -16,6 +16,7 @@
 #include "server/api/admin_api.h"
 #include "server/api/tickets_api.h"
 #include "server/app.h"
+#include "server/tickets/bus.h"
 #include "server/auth/auth.h"
 #include "server/common/log.h"
 #include "server/rpc/builtin/health.h"
@@ -347,6 +348,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: cannot open the store: %s\n", err.detail);
         goto out;
     }
+    if (hd_tickets_bus_create(&app.bus, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: tickets bus: %s\n", err.detail);
+        goto out;
+    }
     if (hd_auth_open(&app.auth, app.store, &err) != HD_OK) {
         fprintf(stderr, "helpdeskd: auth: %s\n", err.detail);
         goto out;
@@ -413,6 +418,7 @@ int main(int argc, char **argv)
     code = 0;
 
 out:
+    hd_tickets_bus_close(app.bus); /* ends WatchTickets streams, which never end on their own */
     if (srv)
         hd_rpc_server_shutdown(srv, o.grace_ms);
     hd_rpc_server_destroy(srv);
@@ -420,6 +426,7 @@ out:
     hd_reflection_cleanup();
     hd_auth_destroy(app.auth);
     hd_store_close(app.store);
+    hd_tickets_bus_destroy(app.bus);
     if (code == 0)
         hd_log(HD_LOG_INFO, "stopped", NULL);
     return code;

@@ -1,8 +1,9 @@
-/* TicketService handlers. CreateTicket goes through the store's group commit: the handler
- * prepares the mutation in the call's arena, submits it and returns HD_RPC_ASYNC; the
- * store's acknowledgement fills the response and finishes the call. Reads run on the
- * worker thread from one snapshot each. A customer principal only sees and opens tickets
- * of its own; other customers' tickets look absent (NOT_FOUND), not forbidden. */
+/* TicketService handlers. Every mutation goes through the store's group commit: the handler
+ * prepares it in the call's arena, submits it and returns HD_RPC_ASYNC; the store's
+ * acknowledgement fills the response, publishes the committed events on the bus
+ * (WatchTickets) and finishes the call. Reads run on the worker thread from one snapshot
+ * each. A customer principal only sees and touches tickets of its own; other customers'
+ * tickets look absent (NOT_FOUND), not forbidden; customers never see notes or drafts. */
 #include "server/api/tickets_api.h"
 
 #include <inttypes.h>
@@ -13,7 +14,12 @@
 #include "server/app.h"
 #include "server/common/log.h"
 #include "server/store/store.h"
+#include "server/tickets/bus.h"
+#include "server/tickets/note.h"
+#include "server/tickets/rating.h"
+#include "server/tickets/reply.h"
 #include "server/tickets/tickets.h"
+#include "server/tickets/update.h"
 
 static hd_tickets_actor actor_of(const hd_identity *who)
 {
@@ -37,25 +43,74 @@ static hd_tickets_actor actor_of(const hd_identity *who)
     return a;
 }
 
-/* The store's mutation argument first, so the same pointer serves apply and done. */
-typedef struct create_ctx {
-    hd_tickets_create_args args;
+/* One submitted mutation: the store calls mut_apply and mut_done with this. */
+typedef struct mut_ctx mut_ctx;
+struct mut_ctx {
     hd_rpc_call *call;
-    Helpdesk__V1__Ticket *resp;
-} create_ctx;
+    hd_app *app;
+    hd_store_apply_fn apply; /* the domain mutation */
+    void *args;              /* its argument */
+    hd_tickets_committed *committed;
+    void (*fill)(mut_ctx *c); /* fills resp from args once durable */
+    ProtobufCMessage *resp;
+};
 
-/* Runs on the store's writer thread once the ticket is durable or the mutation failed. */
-static void create_done(void *arg, const hd_err *err)
+static int mut_apply(hd_txn *txn, void *arg, hd_err *err)
 {
-    create_ctx *c = arg;
+    mut_ctx *c = arg;
+    return c->apply(txn, c->args, err);
+}
+
+/* Runs on the store's writer thread once the change is durable or the mutation failed. */
+static void mut_done(void *arg, const hd_err *err)
+{
+    mut_ctx *c = arg;
     if (err->code == HD_OK) {
-        *c->resp = *c->args.ticket;
-        if (hd_log_enabled(HD_LOG_DEBUG))
-            hd_log(HD_LOG_DEBUG, "ticket_created",
-                   "ticket=%" PRIu64 " number=%s replayed=%d rid=%s", c->resp->id, c->resp->number,
-                   (int)c->args.replayed, hd_rpc_call_request_id(c->call));
+        c->fill(c);
+        hd_tickets_bus_publish(c->app->bus, c->committed);
     }
     hd_rpc_finish(c->call, err);
+}
+
+/* Submits apply(args) for group commit; returns HD_RPC_ASYNC or an error. */
+static int mut_submit(hd_rpc_call *call, hd_store_apply_fn apply, void *args,
+                      hd_tickets_committed *committed, void (*fill)(mut_ctx *c),
+                      ProtobufCMessage *resp, hd_err *err)
+{
+    hd_app *app = hd_rpc_call_app(call);
+    mut_ctx *c = hd_arena_calloc(hd_rpc_call_arena(call), 1, sizeof(*c));
+    if (!c)
+        return hd_err_set(err, HD_ENOMEM, "out of memory");
+    c->call = call;
+    c->app = app;
+    c->apply = apply;
+    c->args = args;
+    c->committed = committed;
+    c->fill = fill;
+    c->resp = resp;
+    int rc = hd_store_submit(app->store, mut_apply, mut_done, c, err);
+    return rc < 0 ? rc : HD_RPC_ASYNC;
+}
+
+/* Allocates a zeroed mutation argument in the call's arena. */
+static void *args_new(hd_rpc_call *call, size_t n)
+{
+    return hd_arena_calloc(hd_rpc_call_arena(call), 1, n);
+}
+
+static bool is_customer(const hd_rpc_call *call)
+{
+    return hd_rpc_call_identity(call)->kind == HD_PRINCIPAL_CUSTOMER;
+}
+
+static void fill_created(mut_ctx *c)
+{
+    hd_tickets_create_args *args = c->args;
+    *(Helpdesk__V1__Ticket *)c->resp = *args->ticket;
+    if (hd_log_enabled(HD_LOG_DEBUG))
+        hd_log(HD_LOG_DEBUG, "ticket_created", "ticket=%" PRIu64 " number=%s replayed=%d rid=%s",
+               args->ticket->id, args->ticket->number, (int)args->replayed,
+               hd_rpc_call_request_id(c->call));
 }
 
 static int create_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
@@ -67,8 +122,8 @@ static int create_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Protob
     const hd_identity *who = hd_rpc_call_identity(call);
     hd_tickets_actor actor = actor_of(who);
     hd_tickets_limits lim = {.body_max = app->max_body_bytes};
-    create_ctx *c = hd_arena_calloc(a, 1, sizeof(*c));
-    if (!c)
+    hd_tickets_create_args *args = args_new(call, sizeof(*args));
+    if (!args)
         return hd_err_set(err, HD_ENOMEM, "create: out of memory");
 
     if (who->kind == HD_PRINCIPAL_CUSTOMER) {
@@ -83,15 +138,11 @@ static int create_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Protob
         own->customer_id = who->id;
         req = own;
     }
-    int rc = hd_tickets_create_prepare(&c->args, a, req, &lim, &actor, err);
+    int rc = hd_tickets_create_prepare(args, a, req, &lim, &actor, err);
     if (rc < 0)
         return rc;
-    c->call = call;
-    c->resp = (Helpdesk__V1__Ticket *)respm;
-    rc = hd_store_submit(app->store, hd_tickets_create_apply, create_done, c, err);
-    if (rc < 0)
-        return rc;
-    return HD_RPC_ASYNC;
+    return mut_submit(call, hd_tickets_create_apply, args, &args->committed, fill_created, respm,
+                      err);
 }
 
 static int get_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
@@ -113,8 +164,14 @@ static int get_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufC
     resp->ticket = th.ticket;
     resp->n_messages = th.n_messages;
     resp->messages = th.messages;
+    hd_tickets_actor viewer = actor_of(who);
+    hd_tickets_thread_redact(&th, &viewer);
     resp->n_events = th.n_events;
     resp->events = th.events;
+    resp->n_notes = th.n_notes;
+    resp->notes = th.notes;
+    resp->n_drafts = th.n_drafts;
+    resp->drafts = th.drafts;
     return HD_OK;
 }
 
@@ -141,6 +198,242 @@ static int list_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobu
     return HD_OK;
 }
 
+/* ---- Working on tickets ---------------------------------------------------------------- */
+
+static void fill_updated(mut_ctx *c)
+{
+    *(Helpdesk__V1__Ticket *)c->resp = *((hd_tickets_update_args *)c->args)->ticket;
+}
+
+static int update_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
+                         hd_err *err)
+{
+    const Helpdesk__V1__UpdateTicketRequest *req = (const Helpdesk__V1__UpdateTicketRequest *)reqm;
+    hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
+    hd_tickets_update_args *args = args_new(call, sizeof(*args));
+    if (!args)
+        return hd_err_set(err, HD_ENOMEM, "update: out of memory");
+    if (is_customer(call))
+        return hd_err_set(err, HD_EPERM, "ticket: customers cannot change ticket fields");
+    int rc = hd_tickets_update_prepare(args, hd_rpc_call_arena(call), req, &actor, err);
+    if (rc < 0)
+        return rc;
+    return mut_submit(call, hd_tickets_update_apply, args, &args->committed, fill_updated, respm,
+                      err);
+}
+
+static void fill_reply(mut_ctx *c)
+{
+    hd_tickets_reply_args *args = c->args;
+    Helpdesk__V1__ReplyToTicketResponse *resp = (Helpdesk__V1__ReplyToTicketResponse *)c->resp;
+    resp->ticket = args->ticket;
+    resp->message = (Helpdesk__V1__Message *)args->message;
+    resp->draft = args->draft;
+    resp->follow_up = args->follow_up;
+}
+
+static int submit_reply(hd_rpc_call *call, hd_tickets_reply_args *args, ProtobufCMessage *respm,
+                        hd_err *err)
+{
+    return mut_submit(call, hd_tickets_reply_apply, args, &args->committed, fill_reply, respm, err);
+}
+
+static int reply_to_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
+                           hd_err *err)
+{
+    const Helpdesk__V1__ReplyToTicketRequest *req =
+        (const Helpdesk__V1__ReplyToTicketRequest *)reqm;
+    hd_app *app = hd_rpc_call_app(call);
+    hd_arena *a = hd_rpc_call_arena(call);
+    hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
+    hd_tickets_reply_args *args = args_new(call, sizeof(*args));
+    int rc;
+    if (!args)
+        return hd_err_set(err, HD_ENOMEM, "reply: out of memory");
+    if (is_customer(call)) {
+        if (req->mode == HELPDESK__V1__REPLY_MODE__REPLY_MODE_DRAFT)
+            return hd_err_set(err, HD_EPERM, "mode: customers cannot keep drafts");
+        rc = hd_tickets_customer_message_prepare(args, a, req->ticket_id, req->body,
+                                                 app->max_body_bytes, &actor, err);
+    } else {
+        rc = hd_tickets_reply_prepare(args, a, req, app->max_body_bytes, &actor, err);
+    }
+    if (rc < 0)
+        return rc;
+    return submit_reply(call, args, respm, err);
+}
+
+static int update_draft(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
+                        hd_err *err)
+{
+    hd_app *app = hd_rpc_call_app(call);
+    hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
+    hd_tickets_reply_args *args = args_new(call, sizeof(*args));
+    if (!args)
+        return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
+    if (is_customer(call))
+        return hd_err_set(err, HD_EPERM, "draft: staff only");
+    int rc = hd_tickets_draft_update_prepare(args, hd_rpc_call_arena(call),
+                                             (const Helpdesk__V1__UpdateDraftRequest *)reqm,
+                                             app->max_body_bytes, &actor, err);
+    if (rc < 0)
+        return rc;
+    return submit_reply(call, args, respm, err);
+}
+
+static int finish_draft(hd_rpc_call *call, hd_tickets_reply_op op, uint64_t ticket_id,
+                        uint64_t draft_id, ProtobufCMessage *respm, hd_err *err)
+{
+    hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
+    hd_tickets_reply_args *args = args_new(call, sizeof(*args));
+    if (!args)
+        return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
+    if (is_customer(call))
+        return hd_err_set(err, HD_EPERM, "draft: staff only");
+    int rc = hd_tickets_draft_prepare(args, hd_rpc_call_arena(call), op, ticket_id, draft_id,
+                                      &actor, err);
+    if (rc < 0)
+        return rc;
+    return submit_reply(call, args, respm, err);
+}
+
+static int send_draft(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
+                      hd_err *err)
+{
+    const Helpdesk__V1__SendDraftRequest *req = (const Helpdesk__V1__SendDraftRequest *)reqm;
+    return finish_draft(call, HD_TICKETS_REPLY_DRAFT_SEND, req->ticket_id, req->draft_id, respm,
+                        err);
+}
+
+static void fill_nothing(mut_ctx *c)
+{
+    (void)c;
+}
+
+static int discard_draft(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
+                         hd_err *err)
+{
+    const Helpdesk__V1__DiscardDraftRequest *req = (const Helpdesk__V1__DiscardDraftRequest *)reqm;
+    hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
+    hd_tickets_reply_args *args = args_new(call, sizeof(*args));
+    if (!args)
+        return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
+    if (is_customer(call))
+        return hd_err_set(err, HD_EPERM, "draft: staff only");
+    int rc = hd_tickets_draft_prepare(args, hd_rpc_call_arena(call), HD_TICKETS_REPLY_DRAFT_DISCARD,
+                                      req->ticket_id, req->draft_id, &actor, err);
+    if (rc < 0)
+        return rc;
+    return mut_submit(call, hd_tickets_reply_apply, args, &args->committed, fill_nothing, respm,
+                      err);
+}
+
+static void fill_note(mut_ctx *c)
+{
+    *(Helpdesk__V1__Note *)c->resp = *((hd_tickets_note_args *)c->args)->note;
+}
+
+static int add_note(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
+                    hd_err *err)
+{
+    hd_app *app = hd_rpc_call_app(call);
+    hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
+    hd_tickets_note_args *args = args_new(call, sizeof(*args));
+    if (!args)
+        return hd_err_set(err, HD_ENOMEM, "note: out of memory");
+    if (is_customer(call))
+        return hd_err_set(err, HD_EPERM, "note: internal notes are for staff only");
+    int rc = hd_tickets_note_prepare(args, hd_rpc_call_arena(call),
+                                     (const Helpdesk__V1__AddNoteRequest *)reqm,
+                                     app->max_body_bytes, &actor, err);
+    if (rc < 0)
+        return rc;
+    return mut_submit(call, hd_tickets_note_apply, args, &args->committed, fill_note, respm, err);
+}
+
+static void fill_rated(mut_ctx *c)
+{
+    *(Helpdesk__V1__Ticket *)c->resp = *((hd_tickets_rate_args *)c->args)->ticket;
+}
+
+static int rate_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
+                       hd_err *err)
+{
+    hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
+    hd_tickets_rate_args *args = args_new(call, sizeof(*args));
+    if (!args)
+        return hd_err_set(err, HD_ENOMEM, "rating: out of memory");
+    int rc = hd_tickets_rate_prepare(args, hd_rpc_call_arena(call),
+                                     (const Helpdesk__V1__RateTicketRequest *)reqm, &actor, err);
+    if (rc < 0)
+        return rc;
+    return mut_submit(call, hd_tickets_rate_apply, args, &args->committed, fill_rated, respm, err);
+}
+
+/* ---- WatchTickets ---------------------------------------------------------------------- */
+
+/* One watcher, in the call's arena. The call ends exactly once: by whoever removes the
+ * watcher from the bus (the bus dropping it, or the cancel callback unsubscribing it). */
+typedef struct watch_ctx {
+    hd_rpc_call *call;
+    hd_tickets_bus *bus;
+    uint64_t id;
+} watch_ctx;
+
+static int watch_deliver(void *ud, const Helpdesk__V1__TicketEvent *ev,
+                         const Helpdesk__V1__Ticket *t)
+{
+    watch_ctx *w = ud;
+    Helpdesk__V1__WatchTicketsResponse r = HELPDESK__V1__WATCH_TICKETS_RESPONSE__INIT;
+    r.event = (Helpdesk__V1__TicketEvent *)ev;
+    r.ticket = (Helpdesk__V1__Ticket *)t;
+    return hd_rpc_stream_send(w->call, &r.base);
+}
+
+static void watch_dropped(void *ud, int code)
+{
+    watch_ctx *w = ud;
+    hd_err e;
+    if (code == HD_EFULL)
+        hd_err_set(&e, HD_EFULL, "watch: the client fell too far behind; events were dropped");
+    else if (code == HD_EUNAVAIL)
+        hd_err_set(&e, HD_EUNAVAIL, "watch: server is stopping");
+    else
+        hd_err_set(&e, code, "watch: ended (%s)", hd_strerror(code));
+    hd_rpc_finish(w->call, &e);
+}
+
+static void watch_cancelled(void *ud)
+{
+    watch_ctx *w = ud;
+    hd_err e;
+    if (hd_tickets_bus_unsubscribe(w->bus, w->id)) {
+        hd_err_set(&e, HD_ECANCELED, "watch: cancelled");
+        hd_rpc_finish(w->call, &e);
+    }
+}
+
+static int watch_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_err *err)
+{
+    const Helpdesk__V1__WatchTicketsRequest *req = (const Helpdesk__V1__WatchTicketsRequest *)reqm;
+    hd_app *app = hd_rpc_call_app(call);
+    hd_tickets_watch_filter f = {.assignee_id = req->assignee_id, .group_id = req->group_id};
+    watch_ctx *w = hd_arena_calloc(hd_rpc_call_arena(call), 1, sizeof(*w));
+    if (!w)
+        return hd_err_set(err, HD_ENOMEM, "watch: out of memory");
+    if (is_customer(call))
+        return hd_err_set(err, HD_EPERM, "watch: staff and services only");
+    w->call = call;
+    w->bus = app->bus;
+    if (!w->bus)
+        return hd_err_set(err, HD_EUNAVAIL, "watch: no event bus");
+    int rc = hd_tickets_bus_subscribe(w->bus, &f, watch_deliver, watch_dropped, w, &w->id, err);
+    if (rc < 0)
+        return rc;
+    hd_rpc_call_on_cancel(call, watch_cancelled, w);
+    return HD_RPC_ASYNC;
+}
+
 static const hd_rpc_method methods[] = {
     {
         .path = "/helpdesk.v1.TicketService/CreateTicket",
@@ -164,6 +457,70 @@ static const hd_rpc_method methods[] = {
         .request = &helpdesk__v1__list_tickets_request__descriptor,
         .response = &helpdesk__v1__list_tickets_response__descriptor,
         .unary = list_tickets,
+        .permission = HD_PERM_TICKET_READ,
+    },
+    {
+        .path = "/helpdesk.v1.TicketService/UpdateTicket",
+        .kind = HD_RPC_UNARY,
+        .request = &helpdesk__v1__update_ticket_request__descriptor,
+        .response = &helpdesk__v1__ticket__descriptor,
+        .unary = update_ticket,
+        .permission = HD_PERM_TICKET_WRITE,
+    },
+    {
+        .path = "/helpdesk.v1.TicketService/ReplyToTicket",
+        .kind = HD_RPC_UNARY,
+        .request = &helpdesk__v1__reply_to_ticket_request__descriptor,
+        .response = &helpdesk__v1__reply_to_ticket_response__descriptor,
+        .unary = reply_to_ticket,
+        .permission = HD_PERM_TICKET_WRITE,
+    },
+    {
+        .path = "/helpdesk.v1.TicketService/UpdateDraft",
+        .kind = HD_RPC_UNARY,
+        .request = &helpdesk__v1__update_draft_request__descriptor,
+        .response = &helpdesk__v1__reply_to_ticket_response__descriptor,
+        .unary = update_draft,
+        .permission = HD_PERM_TICKET_WRITE,
+    },
+    {
+        .path = "/helpdesk.v1.TicketService/SendDraft",
+        .kind = HD_RPC_UNARY,
+        .request = &helpdesk__v1__send_draft_request__descriptor,
+        .response = &helpdesk__v1__reply_to_ticket_response__descriptor,
+        .unary = send_draft,
+        .permission = HD_PERM_TICKET_WRITE,
+    },
+    {
+        .path = "/helpdesk.v1.TicketService/DiscardDraft",
+        .kind = HD_RPC_UNARY,
+        .request = &helpdesk__v1__discard_draft_request__descriptor,
+        .response = &helpdesk__v1__discard_draft_response__descriptor,
+        .unary = discard_draft,
+        .permission = HD_PERM_TICKET_WRITE,
+    },
+    {
+        .path = "/helpdesk.v1.TicketService/AddNote",
+        .kind = HD_RPC_UNARY,
+        .request = &helpdesk__v1__add_note_request__descriptor,
+        .response = &helpdesk__v1__note__descriptor,
+        .unary = add_note,
+        .permission = HD_PERM_TICKET_WRITE,
+    },
+    {
+        .path = "/helpdesk.v1.TicketService/RateTicket",
+        .kind = HD_RPC_UNARY,
+        .request = &helpdesk__v1__rate_ticket_request__descriptor,
+        .response = &helpdesk__v1__ticket__descriptor,
+        .unary = rate_ticket,
+        .permission = HD_PERM_TICKET_WRITE,
+    },
+    {
+        .path = "/helpdesk.v1.TicketService/WatchTickets",
+        .kind = HD_RPC_SERVER_STREAM,
+        .request = &helpdesk__v1__watch_tickets_request__descriptor,
+        .response = &helpdesk__v1__watch_tickets_response__descriptor,
+        .stream = watch_tickets,
         .permission = HD_PERM_TICKET_READ,
     },
 };

@@ -12,11 +12,9 @@
 #include "server/clock/clock.h"
 #include "server/rollup/rollup.h"
 #include "server/tickets/change.h"
+#include "server/tickets/fields.h"
 #include "server/tickets/observer.h"
 #include "server/validate/validate.h"
-
-#define TAG_CHARS   "abcdefghijklmnopqrstuvwxyz0123456789_-"
-#define FIELD_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
 
 /* Page tokens: "t1" + 2 hex digits of the status filter + 16 hex digits of the last id. */
 #define TOKEN_PREFIX "t1"
@@ -113,74 +111,10 @@ const char *hd_tickets_number(char *buf, size_t n, uint64_t id)
 
 /* ---- Validation ------------------------------------------------------------------------ */
 
-/* Checks a UTF-8, single-line text field of at most max characters. */
-static int check_line(const char *field, const char *s, size_t max, bool required, hd_err *err)
-{
-    size_t n = strlen(s);
-    if (n == 0 && required)
-        return hd_err_set(err, HD_EINVAL, "%s: required", field);
-    if (!hd_validate_utf8(s, n))
-        return hd_err_set(err, HD_EINVAL, "%s: not valid UTF-8", field);
-    if (!hd_validate_single_line(s, n))
-        return hd_err_set(err, HD_EINVAL, "%s: must not contain CR or LF", field);
-    if (hd_validate_utf8_chars(s, n) > max)
-        return hd_err_set(err, HD_EINVAL, "%s: longer than %zu characters", field, max);
-    return 0;
-}
-
-static bool enum_known(const ProtobufCEnumDescriptor *d, int v)
-{
-    return protobuf_c_enum_descriptor_get_value(d, v) != NULL;
-}
-
 static int check_tags(hd_tickets_create_args *args, hd_arena *a,
                       const Helpdesk__V1__CreateTicketRequest *req, hd_err *err)
 {
-    if (req->n_tags > HD_TICKETS_TAGS_MAX)
-        return hd_err_set(err, HD_EINVAL, "tags: more than %d tags", HD_TICKETS_TAGS_MAX);
-    args->tags = hd_arena_calloc(a, req->n_tags + 1, sizeof(char *));
-    if (!args->tags)
-        return hd_err_set(err, HD_ENOMEM, "tags: out of memory");
-    for (size_t i = 0; i < req->n_tags; i++) {
-        const char *t = req->tags[i];
-        size_t n = strlen(t);
-        bool dup = false;
-        if (n == 0 || n > HD_TICKETS_TAG_MAX || !hd_validate_charset(t, n, TAG_CHARS))
-            return hd_err_set(err, HD_EINVAL, "tags[%zu]: must be 1-%d characters of [a-z0-9_-]", i,
-                              HD_TICKETS_TAG_MAX);
-        for (size_t j = 0; j < args->n_tags; j++)
-            dup = dup || strcmp(args->tags[j], t) == 0;
-        if (!dup)
-            args->tags[args->n_tags++] = req->tags[i];
-    }
-    return 0;
-}
-
-static int check_fields(const Helpdesk__V1__CreateTicketRequest *req, hd_err *err)
-{
-    if (req->n_custom_fields > HD_TICKETS_FIELDS_MAX)
-        return hd_err_set(err, HD_EINVAL, "custom_fields: more than %d fields",
-                          HD_TICKETS_FIELDS_MAX);
-    for (size_t i = 0; i < req->n_custom_fields; i++) {
-        const Helpdesk__V1__CustomField *f = req->custom_fields[i];
-        size_t kn = strlen(f->key), vn = strlen(f->value);
-        if (kn == 0 || kn > HD_TICKETS_FIELD_KEY_MAX ||
-            !hd_validate_charset(f->key, kn, FIELD_CHARS))
-            return hd_err_set(err, HD_EINVAL,
-                              "custom_fields[%zu].key: must be 1-%d characters of [a-z0-9_]", i,
-                              HD_TICKETS_FIELD_KEY_MAX);
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(req->custom_fields[j]->key, f->key) == 0)
-                return hd_err_set(err, HD_EINVAL, "custom_fields[%zu].key: duplicate \"%s\"", i,
-                                  f->key);
-        }
-        if (vn > HD_TICKETS_FIELD_VALUE_MAX)
-            return hd_err_set(err, HD_EINVAL, "custom_fields[%zu].value: longer than %d bytes", i,
-                              HD_TICKETS_FIELD_VALUE_MAX);
-        if (!hd_validate_utf8(f->value, vn))
-            return hd_err_set(err, HD_EINVAL, "custom_fields[%zu].value: not valid UTF-8", i);
-    }
-    return 0;
+    return hd_tickets__check_tags(a, req->tags, req->n_tags, &args->tags, &args->n_tags, err);
 }
 
 static int check_customer(hd_tickets_create_args *args, hd_arena *a,
@@ -193,7 +127,8 @@ static int check_customer(hd_tickets_create_args *args, hd_arena *a,
                           "customer_id: set either customer_id or customer_email, not both");
     if (!req->customer_id && !n)
         return hd_err_set(err, HD_EINVAL, "customer_id: customer_id or customer_email is required");
-    rc = check_line("customer_name", req->customer_name, HD_TICKETS_NAME_MAX, false, err);
+    rc = hd_tickets__check_line("customer_name", req->customer_name, HD_TICKETS_NAME_MAX, false,
+                                err);
     if (rc < 0)
         return rc;
     args->customer_id = req->customer_id;
@@ -239,35 +174,31 @@ int hd_tickets_create_prepare(hd_tickets_create_args *args, hd_arena *a,
     rc = check_customer(args, a, req, err);
     if (rc < 0)
         return rc;
-    rc = check_line("subject", req->subject, HD_TICKETS_SUBJECT_MAX, true, err);
+    rc = hd_tickets__check_line("subject", req->subject, HD_TICKETS_SUBJECT_MAX, true, err);
     if (rc < 0)
         return rc;
     args->subject = req->subject;
 
-    n = strlen(req->body);
-    if (n == 0)
-        return hd_err_set(err, HD_EINVAL, "body: required");
-    if (n > body_max)
-        return hd_err_set(err, HD_EINVAL, "body: longer than %zu bytes", body_max);
-    if (!hd_validate_utf8(req->body, n))
-        return hd_err_set(err, HD_EINVAL, "body: not valid UTF-8");
+    rc = hd_tickets__check_body("body", req->body, body_max, err);
+    if (rc < 0)
+        return rc;
     args->body = req->body;
 
-    if (!enum_known(&helpdesk__v1__priority__descriptor, (int)req->priority))
+    if (!hd_tickets__enum_known(&helpdesk__v1__priority__descriptor, (int)req->priority))
         return hd_err_set(err, HD_EINVAL, "priority: unknown value %d", (int)req->priority);
-    if (!enum_known(&helpdesk__v1__channel__descriptor, (int)req->channel))
+    if (!hd_tickets__enum_known(&helpdesk__v1__channel__descriptor, (int)req->channel))
         return hd_err_set(err, HD_EINVAL, "channel: unknown value %d", (int)req->channel);
     args->priority = req->priority ? req->priority : HELPDESK__V1__PRIORITY__PRIORITY_NORMAL;
     args->channel = req->channel ? req->channel : HELPDESK__V1__CHANNEL__CHANNEL_API;
 
-    rc = check_line("category", req->category, HD_TICKETS_CATEGORY_MAX, false, err);
+    rc = hd_tickets__check_line("category", req->category, HD_TICKETS_CATEGORY_MAX, false, err);
     if (rc < 0)
         return rc;
     args->category = req->category;
     rc = check_tags(args, a, req, err);
     if (rc < 0)
         return rc;
-    rc = check_fields(req, err);
+    rc = hd_tickets__check_custom_fields(req->custom_fields, req->n_custom_fields, err);
     if (rc < 0)
         return rc;
     args->custom_fields = req->custom_fields;
@@ -636,6 +567,8 @@ int hd_tickets_get(hd_store *s, hd_arena *a, uint64_t id, const char *number,
     ProtobufCMessage *m;
     msg_vec mv = {a, &helpdesk__v1__message__descriptor, NULL, 0, 0, 0, err};
     msg_vec ev = {a, &helpdesk__v1__ticket_event__descriptor, NULL, 0, 0, 0, err};
+    msg_vec nv = {a, &helpdesk__v1__note__descriptor, NULL, 0, 0, 0, err};
+    msg_vec dv = {a, &helpdesk__v1__draft__descriptor, NULL, 0, 0, 0, err};
     bool by_number = number && number[0];
     char upper[33];
     int rc;
@@ -682,11 +615,21 @@ int hd_tickets_get(hd_store *s, hd_arena *a, uint64_t id, const char *number,
     rc = read_children(txn, HD_STORE_EVENTS, id, &ev, err);
     if (rc < 0)
         goto fail;
+    rc = read_children(txn, HD_STORE_NOTES, id, &nv, err);
+    if (rc < 0)
+        goto fail;
+    rc = read_children(txn, HD_STORE_DRAFTS, id, &dv, err);
+    if (rc < 0)
+        goto fail;
     hd_store_read_end(txn);
     out->messages = (Helpdesk__V1__Message **)mv.items;
     out->n_messages = mv.n;
     out->events = (Helpdesk__V1__TicketEvent **)ev.items;
     out->n_events = ev.n;
+    out->notes = (Helpdesk__V1__Note **)nv.items;
+    out->n_notes = nv.n;
+    out->drafts = (Helpdesk__V1__Draft **)dv.items;
+    out->n_drafts = dv.n;
     return 0;
 fail:
     hd_store_read_end(txn);
@@ -800,7 +743,7 @@ int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tick
     out->next_page_token = "";
     if (q->page_size < 0 || q->page_size > HD_TICKETS_PAGE_MAX)
         return hd_err_set(err, HD_EINVAL, "page_size: must be 0-%d", HD_TICKETS_PAGE_MAX);
-    if (!enum_known(&helpdesk__v1__ticket_status__descriptor, (int)q->status))
+    if (!hd_tickets__enum_known(&helpdesk__v1__ticket_status__descriptor, (int)q->status))
         return hd_err_set(err, HD_EINVAL, "status: unknown value %d", (int)q->status);
     if (resume) {
         rc = token_decode(q->page_token, status, &last_id, err);

@@ -167,14 +167,26 @@ typedef struct hd_tickets_thread {
     size_t n_messages;
     Helpdesk__V1__TicketEvent **events; /* oldest first */
     size_t n_events;
+    Helpdesk__V1__Note **notes; /* internal notes, oldest first */
+    size_t n_notes;
+    Helpdesk__V1__Draft **drafts; /* reply drafts, oldest first */
+    size_t n_drafts;
 } hd_tickets_thread;
 
-/* Reads the ticket with id (when non-zero) or number, with its messages and events, from
+/* Reads the ticket with id (when non-zero) or number, with its messages, events, notes and
+ * drafts (unfiltered: pass the result through hd_tickets_thread_redact for a viewer), from
  * one snapshot into a. Exactly one of id / number ("" or NULL = unset) must be given.
  * Returns 0, HD_EINVAL ("id: ..."), HD_ENOTFOUND ("ticket 42: not found"), HD_ECORRUPT,
  * HD_ENOMEM, HD_EFULL (no reader slot), HD_EIO. */
 int hd_tickets_get(hd_store *s, hd_arena *a, uint64_t id, const char *number,
                    hd_tickets_thread *out, hd_err *err);
+
+/* Removes from th what viewer may not see (view.c): customers (and a NULL viewer) get no
+ * notes, no drafts and only the events about public facts (CREATED, STATUS_CHANGED,
+ * MESSAGE_ADDED, RATED, FOLLOW_UP, MERGED), with internal fields (tags, custom fields,
+ * assignee, group) removed from their changes; staff get every event and draft, and the
+ * notes hd_tickets_note_visible allows. Arrays are filtered in place. */
+void hd_tickets_thread_redact(hd_tickets_thread *th, const hd_tickets_actor *viewer);
 
 /* ---- List ------------------------------------------------------------------------------ */
 

@@ -1,0 +1,37 @@
+/* Where a sent staff reply goes out by email: the reply mutation calls
+ * hd_tickets_outbox_enqueue inside its transaction for tickets of the EMAIL channel. The
+ * mail room owns the OUTBOX record (mail.proto OutboxMessage) and may install its own
+ * enqueue function at start-up (threading headers, mailbox choice); until it does, a
+ * built-in writer stores a PENDING OutboxMessage addressed to the ticket's customer. */
+#ifndef HD_TICKETS_OUTBOX_HOOK_H
+#define HD_TICKETS_OUTBOX_HOOK_H
+
+#include <stdint.h>
+
+#include "helpdesk/v1/tickets.pb-c.h"
+#include "server/common/arena.h"
+#include "server/common/err.h"
+#include "server/store/store.h"
+
+/* Sequence of outbox ids (shared with the mail room). */
+#define HD_TICKETS_SEQ_OUTBOX "outbox"
+
+/* Queues mail m of ticket t (both borrowed for the call) in txn. Runs on the writer thread
+ * inside the reply's transaction; must be replayable. Returns 0 or an hd_ error that fails
+ * the reply. */
+typedef int (*hd_tickets_outbox_fn)(void *ud, hd_txn *txn, hd_arena *a,
+                                    const Helpdesk__V1__Ticket *t, const Helpdesk__V1__Message *m,
+                                    int64_t now_ms, hd_err *err);
+
+/* Installs fn (NULL restores the built-in writer). Only at start-up, before mutations run. */
+void hd_tickets_outbox_set(hd_tickets_outbox_fn fn, void *ud);
+
+/* Queues the reply through the installed function or the built-in writer, which stores an
+ * OutboxMessage (kind REPLY, to the customer's email, subject and body of the reply, a fixed
+ * rfc_message_id "<number>.<message id>@helpdesk.invalid", state PENDING, due now) under a
+ * new id from HD_TICKETS_SEQ_OUTBOX. Returns 0, HD_ENOTFOUND (customer record missing),
+ * HD_ENOMEM or the store's errors. */
+int hd_tickets_outbox_enqueue(hd_txn *txn, hd_arena *a, const Helpdesk__V1__Ticket *t,
+                              const Helpdesk__V1__Message *m, int64_t now_ms, hd_err *err);
+
+#endif

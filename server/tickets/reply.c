@@ -1,0 +1,351 @@
+/* Replies, drafts and customer messages (see reply.h). */
+#include "server/tickets/reply.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/clock/clock.h"
+#include "server/tickets/change.h"
+#include "server/tickets/fields.h"
+#include "server/tickets/lifecycle.h"
+#include "server/tickets/outbox_hook.h"
+
+/* Most merged_into hops followed for a customer message (merges never form cycles). */
+#define MERGE_HOPS_MAX 8
+
+#define ST(x)  HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_##x
+#define EVK(x) HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_##x
+
+static void set_common(hd_tickets_reply_args *args, hd_arena *a, hd_tickets_reply_op op,
+                       uint64_t ticket_id, const hd_tickets_actor *actor)
+{
+    memset(args, 0, sizeof(*args));
+    args->op = op;
+    args->arena = a;
+    args->ticket_id = ticket_id;
+    args->actor.kind = actor ? actor->kind : HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM;
+    args->actor.id = actor ? actor->id : 0;
+    args->now_ms = hd_clock_now_ms();
+}
+
+static int check_status_after(Helpdesk__V1__TicketStatus s, hd_err *err)
+{
+    if (s == ST(UNSPECIFIED) || s == ST(OPEN) || s == ST(PENDING) || s == ST(SOLVED))
+        return 0;
+    return hd_err_set(err, HD_EINVAL, "status_after: must be OPEN, PENDING or SOLVED");
+}
+
+int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
+                             const Helpdesk__V1__ReplyToTicketRequest *req, size_t body_max,
+                             const hd_tickets_actor *actor, hd_err *err)
+{
+    hd_tickets_reply_op op;
+    int rc;
+    switch (req->mode) {
+    case HELPDESK__V1__REPLY_MODE__REPLY_MODE_UNSPECIFIED:
+    case HELPDESK__V1__REPLY_MODE__REPLY_MODE_SEND:
+        op = HD_TICKETS_REPLY_SEND;
+        break;
+    case HELPDESK__V1__REPLY_MODE__REPLY_MODE_DRAFT:
+        op = HD_TICKETS_REPLY_DRAFT;
+        break;
+    default:
+        return hd_err_set(err, HD_EINVAL, "mode: unknown value %d", (int)req->mode);
+    }
+    set_common(args, a, op, req->ticket_id, actor);
+    if (!req->ticket_id)
+        return hd_err_set(err, HD_EINVAL, "ticket_id: required");
+    rc = hd_tickets__check_body("body", req->body, body_max, err);
+    if (rc < 0)
+        return rc;
+    rc = check_status_after(req->status_after, err);
+    if (rc < 0)
+        return rc;
+    args->body = req->body;
+    args->status_after = req->status_after;
+    return 0;
+}
+
+int hd_tickets_draft_update_prepare(hd_tickets_reply_args *args, hd_arena *a,
+                                    const Helpdesk__V1__UpdateDraftRequest *req, size_t body_max,
+                                    const hd_tickets_actor *actor, hd_err *err)
+{
+    int rc = hd_tickets_draft_prepare(args, a, HD_TICKETS_REPLY_DRAFT_UPDATE, req->ticket_id,
+                                      req->draft_id, actor, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets__check_body("body", req->body, body_max, err);
+    if (rc < 0)
+        return rc;
+    rc = check_status_after(req->status_after, err);
+    if (rc < 0)
+        return rc;
+    args->body = req->body;
+    args->status_after = req->status_after;
+    return 0;
+}
+
+int hd_tickets_draft_prepare(hd_tickets_reply_args *args, hd_arena *a, hd_tickets_reply_op op,
+                             uint64_t ticket_id, uint64_t draft_id, const hd_tickets_actor *actor,
+                             hd_err *err)
+{
+    set_common(args, a, op, ticket_id, actor);
+    args->draft_id = draft_id;
+    if (!ticket_id)
+        return hd_err_set(err, HD_EINVAL, "ticket_id: required");
+    if (!draft_id)
+        return hd_err_set(err, HD_EINVAL, "draft_id: required");
+    return 0;
+}
+
+int hd_tickets_customer_message_prepare(hd_tickets_reply_args *args, hd_arena *a,
+                                        uint64_t ticket_id, const char *body, size_t body_max,
+                                        const hd_tickets_actor *actor, hd_err *err)
+{
+    set_common(args, a, HD_TICKETS_REPLY_CUSTOMER, ticket_id, actor);
+    if (!ticket_id)
+        return hd_err_set(err, HD_EINVAL, "ticket_id: required");
+    args->body = body;
+    return hd_tickets__check_body("body", body, body_max, err);
+}
+
+/* ---- Staff replies and drafts ---------------------------------------------------------- */
+
+/* Posts body as the staff reply of edit e, moves the status and queues the mail. */
+static int post_staff_reply(hd_tickets_reply_args *args, hd_tickets_edit *e, const char *body,
+                            Helpdesk__V1__TicketStatus status_after, hd_err *err)
+{
+    const Helpdesk__V1__Message *m;
+    int rc = hd_tickets_lifecycle_writable(e->before->status, EVK(MESSAGE_ADDED), err);
+    if (rc < 0)
+        return rc;
+    /* Service tokens (bots, integrations) write as the system, not as a person. */
+    rc = hd_tickets_edit_message(e,
+                                 args->actor.kind == HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_STAFF
+                                     ? HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_STAFF
+                                     : HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_SYSTEM,
+                                 args->actor.id, body, &m, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_edit_status(e, status_after ? status_after : ST(PENDING), err);
+    if (rc < 0)
+        return rc;
+    if (e->t->channel == HELPDESK__V1__CHANNEL__CHANNEL_EMAIL) {
+        rc = hd_tickets_outbox_enqueue(e->txn, args->arena, e->t, m, args->now_ms, err);
+        if (rc < 0)
+            return rc;
+    }
+    rc = hd_tickets_edit_commit(e, EVK(MESSAGE_ADDED), err);
+    if (rc < 0)
+        return rc;
+    args->message = m;
+    return 0;
+}
+
+static hd_key *draft_key(hd_key *k, uint64_t ticket_id, uint64_t draft_id)
+{
+    return hd_tickets_key_child(k, ticket_id, draft_id);
+}
+
+static int load_draft(hd_tickets_reply_args *args, hd_txn *txn, Helpdesk__V1__Draft **out,
+                      hd_err *err)
+{
+    ProtobufCMessage *m;
+    hd_key k;
+    int rc = hd_store_get_msg(txn, HD_STORE_DRAFTS, draft_key(&k, args->ticket_id, args->draft_id),
+                              &helpdesk__v1__draft__descriptor, args->arena, &m, err);
+    if (rc == HD_ENOTFOUND)
+        return hd_err_set(err, HD_ENOTFOUND, "draft %" PRIu64 ": not found on ticket %" PRIu64,
+                          args->draft_id, args->ticket_id);
+    if (rc < 0)
+        return rc;
+    *out = (Helpdesk__V1__Draft *)m;
+    return 0;
+}
+
+static int save_draft(hd_tickets_reply_args *args, hd_tickets_edit *e, hd_err *err)
+{
+    Helpdesk__V1__Draft *d = NULL;
+    hd_key k;
+    int rc;
+
+    /* A closed ticket takes no drafts: check before writing one. */
+    rc = hd_tickets_lifecycle_writable(e->before->status, EVK(DRAFT_SAVED), err);
+    if (rc < 0)
+        return rc;
+    if (args->op == HD_TICKETS_REPLY_DRAFT_UPDATE) {
+        rc = load_draft(args, e->txn, &d, err);
+        if (rc < 0)
+            return rc;
+        d->body = (char *)args->body;
+        if (args->status_after)
+            d->status_after = args->status_after;
+    } else {
+        d = hd_arena_alloc(args->arena, sizeof(*d));
+        if (!d)
+            return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
+        helpdesk__v1__draft__init(d);
+        rc = hd_store_seq_next(e->txn, HD_TICKETS_SEQ_DRAFT, &d->id, err);
+        if (rc < 0)
+            return rc;
+        d->ticket_id = args->ticket_id;
+        d->author_id = args->actor.id;
+        d->body = (char *)args->body;
+        d->status_after = args->status_after;
+        d->create_time = hd_tickets_ts_new(args->arena, args->now_ms);
+    }
+    d->update_time = hd_tickets_ts_new(args->arena, args->now_ms);
+    if (!d->update_time || !d->create_time)
+        return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
+    rc = hd_store_put_msg(e->txn, HD_STORE_DRAFTS, draft_key(&k, d->ticket_id, d->id), &d->base, 0,
+                          err);
+    if (rc < 0)
+        return rc;
+    e->note_id = d->id;
+    rc = hd_tickets_edit_fact(e, "draft", args->op == HD_TICKETS_REPLY_DRAFT_UPDATE ? "saved" : "",
+                              "saved", err);
+    if (rc < 0)
+        return rc;
+    args->draft = d;
+    return hd_tickets_edit_commit(e, EVK(DRAFT_SAVED), err);
+}
+
+/* Sends or discards a draft: either way it is deleted. */
+static int finish_draft(hd_tickets_reply_args *args, hd_tickets_edit *e, hd_err *err)
+{
+    Helpdesk__V1__Draft *d;
+    hd_key k;
+    bool send = args->op == HD_TICKETS_REPLY_DRAFT_SEND;
+    int rc = hd_tickets_lifecycle_writable(e->before->status,
+                                           send ? EVK(MESSAGE_ADDED) : EVK(DRAFT_DISCARDED), err);
+    if (rc < 0)
+        return rc;
+    rc = load_draft(args, e->txn, &d, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_store_del(e->txn, HD_STORE_DRAFTS, draft_key(&k, d->ticket_id, d->id), err);
+    if (rc < 0)
+        return rc;
+    e->note_id = d->id;
+    if (send)
+        return post_staff_reply(args, e, d->body, d->status_after, err);
+    rc = hd_tickets_edit_fact(e, "draft", "saved", "discarded", err);
+    if (rc < 0)
+        return rc;
+    return hd_tickets_edit_commit(e, EVK(DRAFT_DISCARDED), err);
+}
+
+/* ---- Customer messages ----------------------------------------------------------------- */
+
+/* The closed ticket e gets a follow-up holding the customer's message. */
+static int open_follow_up(hd_tickets_reply_args *args, hd_txn *txn, hd_tickets_edit *e, hd_err *err)
+{
+    hd_tickets_create_args *c = hd_arena_calloc(args->arena, 1, sizeof(*c));
+    char buf[24];
+    int rc;
+    if (!c)
+        return hd_err_set(err, HD_ENOMEM, "follow-up: out of memory");
+    c->request_id = "";
+    c->customer_id = e->t->customer_id;
+    c->customer_email = "";
+    c->customer_name = "";
+    c->subject = e->t->subject;
+    c->body = args->body;
+    c->priority = e->t->priority;
+    c->channel = args->channel ? args->channel : e->t->channel;
+    c->category = e->t->category;
+    c->tags = e->t->tags;
+    c->n_tags = e->t->n_tags;
+    c->actor = args->actor;
+    c->now_ms = args->now_ms;
+    c->arena = args->arena;
+    c->follow_up_of = e->t->id;
+    rc = hd_tickets_create_apply(txn, c, err);
+    if (rc < 0)
+        return rc;
+    args->follow_up = c->ticket;
+    for (size_t i = 0; i < c->committed.n; i++) {
+        args->committed.events[args->committed.n] = c->committed.events[i];
+        args->committed.before[args->committed.n] = c->committed.before[i];
+        args->committed.after[args->committed.n] = c->committed.after[i];
+        args->committed.n++;
+    }
+    e->related_ticket_id = c->ticket->id;
+    snprintf(buf, sizeof(buf), "%" PRIu64, c->ticket->id);
+    rc = hd_tickets_edit_fact(e, "follow_up", "", buf, err);
+    if (rc < 0)
+        return rc;
+    return hd_tickets_edit_commit(e, EVK(FOLLOW_UP), err);
+}
+
+static int customer_message(hd_tickets_reply_args *args, hd_txn *txn, hd_tickets_edit *e,
+                            hd_err *err)
+{
+    Helpdesk__V1__TicketStatus to;
+    int rc;
+    for (int hop = 0; e->t->status == ST(MERGED) && e->t->merged_into; hop++) {
+        if (hop == MERGE_HOPS_MAX)
+            return hd_err_set(err, HD_ECORRUPT, "ticket %" PRIu64 ": merge chain too long",
+                              args->ticket_id);
+        rc = hd_tickets_edit_begin(e, txn, args->arena, e->t->merged_into, &args->actor,
+                                   args->now_ms, &args->committed, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (e->t->status == ST(CLOSED))
+        return open_follow_up(args, txn, e, err);
+    rc = hd_tickets_lifecycle_customer_message(e->before->status, &to, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_edit_message(e, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER,
+                                 e->t->customer_id, args->body, &args->message, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_edit_status(e, to, err);
+    if (rc < 0)
+        return rc;
+    return hd_tickets_edit_commit(e, EVK(MESSAGE_ADDED), err);
+}
+
+int hd_tickets_reply_apply(hd_txn *txn, void *arg, hd_err *err)
+{
+    hd_tickets_reply_args *args = arg;
+    hd_tickets_edit e;
+    int rc;
+
+    args->ticket = NULL;
+    args->message = NULL;
+    args->draft = NULL;
+    args->follow_up = NULL;
+    hd_tickets_committed_reset(&args->committed);
+    rc = hd_tickets_edit_begin(&e, txn, args->arena, args->ticket_id, &args->actor, args->now_ms,
+                               &args->committed, err);
+    if (rc < 0)
+        return rc;
+    switch (args->op) {
+    case HD_TICKETS_REPLY_SEND:
+        rc = post_staff_reply(args, &e, args->body, args->status_after, err);
+        break;
+    case HD_TICKETS_REPLY_DRAFT:
+    case HD_TICKETS_REPLY_DRAFT_UPDATE:
+        rc = save_draft(args, &e, err);
+        break;
+    case HD_TICKETS_REPLY_DRAFT_SEND:
+    case HD_TICKETS_REPLY_DRAFT_DISCARD:
+        rc = finish_draft(args, &e, err);
+        break;
+    case HD_TICKETS_REPLY_CUSTOMER:
+        if (args->actor.kind == HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_CUSTOMER &&
+            e.t->customer_id != args->actor.id)
+            return hd_err_set(err, HD_ENOTFOUND, "ticket %" PRIu64 ": not found", args->ticket_id);
+        rc = customer_message(args, txn, &e, err);
+        break;
+    default:
+        rc = hd_err_set(err, HD_EINVAL, "reply: unknown operation %d", (int)args->op);
+    }
+    if (rc < 0)
+        return rc;
+    args->ticket = e.t;
+    return 0;
+}
