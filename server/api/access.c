@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "helpdesk/v1/auth.pb-c.h"
+#include "helpdesk/v1/common.pb-c.h"
 #include "server/api/perm.h"
 #include "server/customers/customers.h"
 #include "server/staff/staff.h"
@@ -137,4 +138,23 @@ bool hd_access_sees_notes(const hd_identity *who)
 uint64_t hd_access_list_customer(const hd_identity *who)
 {
     return who->kind == HD_PRINCIPAL_CUSTOMER ? who->id : 0;
+}
+
+void hd_access_actor(const hd_identity *who, int *kind, uint64_t *id)
+{
+    *id = who ? who->id : 0;
+    switch (who ? who->kind : HD_PRINCIPAL_NONE) {
+    case HD_PRINCIPAL_STAFF:
+        *kind = HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_STAFF;
+        break;
+    case HD_PRINCIPAL_SERVICE:
+        *kind = HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SERVICE;
+        break;
+    case HD_PRINCIPAL_CUSTOMER:
+        *kind = HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_CUSTOMER;
+        break;
+    default:
+        *kind = HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM;
+        *id = 0;
+    }
 }

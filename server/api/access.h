@@ -67,4 +67,8 @@ bool hd_access_sees_notes(const hd_identity *who);
  * with hd_access_ticket_scope. */
 uint64_t hd_access_list_customer(const hd_identity *who);
 
+/* The audit actor of who: *kind gets a helpdesk.v1.ActorKind (SYSTEM when no identity),
+ * *id the staff, service-token or customer id. */
+void hd_access_actor(const hd_identity *who, int *kind, uint64_t *id);
+
 #endif

@@ -17,7 +17,8 @@
     XX(CUSTOMER_READ, "customers.read")                                                            \
     XX(CUSTOMER_WRITE, "customers.write")                                                          \
     XX(REPORT_READ, "reports.read")                                                                \
-    XX(ADMIN, "admin")
+    XX(ADMIN, "admin")                                                                             \
+    XX(SELF, "self") /* any valid token: calls about the caller itself (Logout) */
 
 enum {
     HD_PERM__NONE = 0,

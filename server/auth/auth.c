@@ -425,6 +425,8 @@ int hd_auth_allows(const hd_identity *who, uint32_t permission)
 {
     if (permission == HD_RPC_OPEN)
         return 1;
+    if (permission == HD_PERM_SELF)
+        return who->kind != HD_PRINCIPAL_NONE;
     switch (who->kind) {
     case HD_PRINCIPAL_STAFF:
         return hd_perm_role_allows(who->role, permission);

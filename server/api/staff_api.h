@@ -1,0 +1,13 @@
+/* helpdesk.v1.StaffService handlers: staff members, groups, membership, agent metrics. */
+#ifndef HD_API_STAFF_API_H
+#define HD_API_STAFF_API_H
+
+#include <stddef.h>
+
+#include "server/rpc/rpc.h"
+
+/* The method table (static storage); stores the row count in *n. Handlers expect
+ * hd_rpc_call_app() to be an hd_app with store set. */
+const hd_rpc_method *hd_staff_api_methods(size_t *n);
+
+#endif
