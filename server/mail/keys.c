@@ -49,3 +49,22 @@ hd_key *hd_mailkey_outbox(hd_key *k, uint64_t id)
     hd_key_init(k);
     return hd_key_u64(k, id);
 }
+
+hd_key *hd_mailkey_original(hd_key *k, uint64_t ticket_id, uint64_t message_id)
+{
+    hd_key_init(k);
+    return hd_key_u64(hd_key_u64(hd_key_u8(k, HD_MAILKEY_ORIGINAL), ticket_id), message_id);
+}
+
+hd_key *hd_mailkey_blob(hd_key *k, const char *sha256_hex)
+{
+    hd_key_init(k);
+    return hd_key_str(hd_key_u8(k, HD_MAILKEY_BLOB), sha256_hex);
+}
+
+hd_key *hd_mailkey_attachment(hd_key *k, uint64_t ticket_id, uint64_t message_id, uint32_t i)
+{
+    hd_key_init(k);
+    hd_key_u64(hd_key_u64(hd_key_u8(k, HD_MAILKEY_ATTACHMENT), ticket_id), message_id);
+    return hd_key_u32(k, i);
+}

@@ -16,6 +16,9 @@ enum {
     HD_MAILKEY_PARTICIPANT = 4,   /* u64 ticket + str address -> empty */
     HD_MAILKEY_THREAD = 5,        /* u64 ticket + u64 seq -> Message-ID bytes */
     HD_MAILKEY_UNDELIVERABLE = 6, /* str address -> reason bytes */
+    HD_MAILKEY_ORIGINAL = 7,      /* u64 ticket + u64 message -> full text (with history) */
+    HD_MAILKEY_BLOB = 8,          /* str hex SHA-256 -> attachment content */
+    HD_MAILKEY_ATTACHMENT = 9,    /* u64 ticket + u64 message + u32 index -> MailAttachment */
 };
 
 /* Sequence names (hd_store_seq_next). */
@@ -30,6 +33,9 @@ hd_key *hd_mailkey_ingest(hd_key *k, uint64_t mailbox_id, uint32_t uid_validity,
 hd_key *hd_mailkey_participant(hd_key *k, uint64_t ticket_id, const char *addr);
 hd_key *hd_mailkey_thread(hd_key *k, uint64_t ticket_id, uint64_t seq);
 hd_key *hd_mailkey_undeliverable(hd_key *k, const char *addr);
+hd_key *hd_mailkey_original(hd_key *k, uint64_t ticket_id, uint64_t message_id);
+hd_key *hd_mailkey_blob(hd_key *k, const char *sha256_hex);
+hd_key *hd_mailkey_attachment(hd_key *k, uint64_t ticket_id, uint64_t message_id, uint32_t i);
 /* IDX_MSGID: str Message-ID (no brackets) -> 8-byte big-endian ticket id. */
 hd_key *hd_mailkey_msgid(hd_key *k, const char *message_id);
 /* OUTBOX: u64 outbox id -> OutboxMessage. */
