@@ -51,7 +51,8 @@ typedef struct hd_sla_clock {
 typedef struct hd_sla_ticket {
     uint64_t ticket_id;
     uint64_t policy_id;
-    int status; /* helpdesk.v1.TicketStatus last seen */
+    uint64_t group_id; /* the ticket's group when last seen (breach records, reports) */
+    int status;        /* helpdesk.v1.TicketStatus last seen */
     int reopened;
     hd_sla_clock clocks[HD_SLA_TARGETS];
 } hd_sla_ticket;
