@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include "server/api/admin_api.h"
+#include "server/api/auth_api.h"
+#include "server/api/customers_api.h"
+#include "server/api/staff_api.h"
 #include "server/api/tickets_api.h"
 #include "server/app.h"
 #include "server/tickets/bus.h"
@@ -22,7 +25,9 @@
 #include "server/rpc/builtin/health.h"
 #include "server/rpc/builtin/reflection.h"
 #include "server/rpc/rpc.h"
+#include "server/staff/metrics.h"
 #include "server/store/store.h"
+#include "server/tickets/observer.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7070"
 #define DEFAULT_DATA   "./var"
@@ -372,6 +377,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: health: %s\n", err.detail);
         goto out;
     }
+    /* Per-agent metrics (GetAgentMetrics) follow every ticket change in its txn. */
+    if (hd_tickets_observe(hd_staff_metrics_observe, NULL) != HD_OK) {
+        fprintf(stderr, "helpdeskd: staff metrics observer: cannot register\n");
+        goto out;
+    }
 
     hd_rpc_config cfg = {
         .listen = o.listen,
@@ -390,6 +400,9 @@ int main(int argc, char **argv)
         add_table(srv, hd_reflection_methods, &err) != HD_OK ||
         add_table(srv, hd_tickets_api_methods, &err) != HD_OK ||
         add_table(srv, hd_admin_api_methods, &err) != HD_OK ||
+        add_table(srv, hd_staff_api_methods, &err) != HD_OK ||
+        add_table(srv, hd_customers_api_methods, &err) != HD_OK ||
+        add_table(srv, hd_auth_api_methods, &err) != HD_OK ||
         hd_rpc_server_start(srv, &err) != HD_OK) {
         fprintf(stderr, "helpdeskd: cannot serve on %s: %s\n", o.listen, err.detail);
         goto out;
