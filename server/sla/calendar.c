@@ -119,7 +119,8 @@ int hd_sla_calendar_compile(hd_sla_calendar **out, const hd_sla_calendar_def *de
         cal->holidays[i] = *h;
     }
     cal->n_holidays = def->n_holidays;
-    qsort(cal->holidays, cal->n_holidays, sizeof(hd_sla_holiday), cmp_holiday);
+    if (cal->n_holidays)
+        qsort(cal->holidays, cal->n_holidays, sizeof(hd_sla_holiday), cmp_holiday);
     *out = cal;
     return 0;
 fail:

@@ -1,0 +1,321 @@
+/* The SLA engine on a real store: synthetic ticket changes go through the observer as the
+ * ticket mutations will send them, the monitor step runs at chosen instants (no sleeping),
+ * and the store is closed and reopened to check restart safety. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "helpdesk/v1/sla.pb-c.h"
+#include "helpdesk/v1/tickets.pb-c.h"
+#include "server/rollup/rollup.h"
+#include "server/sla/actions.h"
+#include "server/sla/config.h"
+#include "server/sla/engine.h"
+#include "server/sla/monitor.h"
+#include "server/sla/record.h"
+#include "server/sla/rollups.h"
+
+/* Monday 2026-01-05 00:00 UTC. */
+#define MON 1767571200LL
+#define H   3600LL
+#define M   60LL
+
+typedef struct fx {
+    char dir[256];
+    hd_store *s;
+    uint64_t policy_id;
+    int escalations;
+} fx;
+
+static fx F;
+
+static void open_store(void)
+{
+    hd_store_opts o = {.path = F.dir, .unsafe_nosync = 1};
+    hd_err err;
+    int rc = hd_store_open(&F.s, &o, &err);
+    if (rc)
+        fail_msg("hd_store_open(%s): %s %s", F.dir, hd_errname(rc), err.detail);
+}
+
+static int escalate(void *ud, hd_txn *txn, hd_arena *a, uint64_t ticket_id, uint64_t group_id,
+                    uint64_t staff_id, int64_t now_ms, hd_err *err)
+{
+    (void)ud, (void)txn, (void)a, (void)ticket_id, (void)staff_id, (void)now_ms, (void)err;
+    assert_int_equal(group_id, 42);
+    F.escalations++;
+    return 0;
+}
+
+typedef struct put_cfg {
+    Helpdesk__V1__Calendar *cal;
+    Helpdesk__V1__SlaPolicy *pol;
+} put_cfg;
+
+static int put_cfg_apply(hd_txn *txn, void *arg, hd_err *err)
+{
+    put_cfg *p = arg;
+    p->cal->id = 0;
+    p->pol->id = 0;
+    int rc = hd_sla_config_put_calendar(txn, p->cal, err);
+    if (rc == 0) {
+        p->pol->calendar_id = p->cal->id;
+        rc = hd_sla_config_put_policy(txn, p->pol, err);
+    }
+    return rc;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *base = getenv("TEST_TMPDIR");
+    snprintf(F.dir, sizeof(F.dir), "%s/slaXXXXXX", base ? base : "/tmp");
+    assert_non_null(mkdtemp(F.dir));
+    open_store();
+    F.escalations = 0;
+    static Helpdesk__V1__WorkingInterval iv[5];
+    static Helpdesk__V1__WorkingInterval *ivp[5];
+    for (int d = 0; d < 5; d++) {
+        helpdesk__v1__working_interval__init(&iv[d]);
+        iv[d].weekday = d + 1;
+        iv[d].start_minute = 540;
+        iv[d].end_minute = 1020;
+        ivp[d] = &iv[d];
+    }
+    static Helpdesk__V1__Calendar cal = HELPDESK__V1__CALENDAR__INIT;
+    cal.name = (char *)"Office";
+    cal.time_zone = (char *)"UTC";
+    cal.n_intervals = 5;
+    cal.intervals = ivp;
+    static Helpdesk__V1__SlaTargetTime tt[2] = {HELPDESK__V1__SLA_TARGET_TIME__INIT,
+                                                HELPDESK__V1__SLA_TARGET_TIME__INIT};
+    static Helpdesk__V1__SlaTargetTime *ttp[2] = {&tt[0], &tt[1]};
+    tt[0].target = HELPDESK__V1__SLA_TARGET__SLA_TARGET_FIRST_RESPONSE;
+    tt[0].minutes = 60;
+    tt[1].target = HELPDESK__V1__SLA_TARGET__SLA_TARGET_RESOLUTION;
+    tt[1].minutes = 480;
+    static Helpdesk__V1__SlaAction act = HELPDESK__V1__SLA_ACTION__INIT;
+    static Helpdesk__V1__SlaAction *actp[1] = {&act};
+    act.kind = HELPDESK__V1__SLA_ACTION_KIND__SLA_ACTION_KIND_ESCALATE;
+    act.on_breach = 1;
+    act.escalate_group_id = 42;
+    static Helpdesk__V1__SlaPolicy pol = HELPDESK__V1__SLA_POLICY__INIT;
+    pol.name = (char *)"Default";
+    pol.n_targets = 2;
+    pol.targets = ttp;
+    pol.n_actions = 1;
+    pol.actions = actp;
+    put_cfg p = {&cal, &pol};
+    hd_err err;
+    int rc = hd_store_write(F.s, put_cfg_apply, &p, &err);
+    if (rc)
+        fail_msg("config: %s %s", hd_errname(rc), err.detail);
+    F.policy_id = pol.id;
+    hd_sla_action_ops ops = {escalate, NULL, NULL};
+    hd_sla_actions_set(&ops);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    hd_store_close(F.s);
+    hd_sla_actions_set(NULL);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", F.dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+typedef struct change_arg {
+    Helpdesk__V1__Ticket *before, *after;
+    Helpdesk__V1__Message *msg;
+    int64_t now_ms;
+} change_arg;
+
+static int change_apply(hd_txn *txn, void *arg, hd_err *err)
+{
+    change_arg *c = arg;
+    hd_arena *a = hd_arena_create(0);
+    Helpdesk__V1__TicketEvent ev = HELPDESK__V1__TICKET_EVENT__INIT;
+    hd_ticket_change ch = {txn, a, c->before, c->after, &ev, c->msg, c->now_ms};
+    hd_key k;
+    hd_key_init(&k);
+    hd_key_u64(&k, c->after->id);
+    int rc = hd_store_put_msg(txn, HD_STORE_TICKETS, &k, &c->after->base, 0, err);
+    if (rc == 0)
+        rc = hd_sla_engine_observe(NULL, &ch, err);
+    hd_arena_destroy(a);
+    return rc;
+}
+
+static void change(Helpdesk__V1__Ticket *before, Helpdesk__V1__Ticket *after, int author,
+                   int64_t now_s)
+{
+    Helpdesk__V1__Message m = HELPDESK__V1__MESSAGE__INIT;
+    m.author_kind = author;
+    change_arg c = {before, after, author ? &m : NULL, now_s * 1000};
+    hd_err err;
+    int rc = hd_store_write(F.s, change_apply, &c, &err);
+    if (rc)
+        fail_msg("change: %s %s", hd_errname(rc), err.detail);
+}
+
+static Helpdesk__V1__Ticket ticket(uint64_t id, int status)
+{
+    Helpdesk__V1__Ticket t = HELPDESK__V1__TICKET__INIT;
+    t.id = id;
+    t.status = status;
+    t.priority = HELPDESK__V1__PRIORITY__PRIORITY_NORMAL;
+    t.category = (char *)"billing";
+    t.group_id = 3;
+    return t;
+}
+
+static int step(int64_t now_s)
+{
+    int fired = -1;
+    hd_err err;
+    int rc = hd_sla_monitor_step(F.s, now_s * 1000, &fired, &err);
+    if (rc)
+        fail_msg("step: %s %s", hd_errname(rc), err.detail);
+    return fired;
+}
+
+static hd_sla_ticket load(uint64_t id)
+{
+    hd_sla_ticket t;
+    hd_txn *rt;
+    hd_err err;
+    assert_int_equal(hd_store_read_begin(F.s, &rt, &err), 0);
+    assert_int_equal(hd_sla_record_load(rt, id, &t, &err), 0);
+    hd_store_read_end(rt);
+    return t;
+}
+
+static uint64_t rollup(const char *measure, uint32_t dim, int64_t day_s)
+{
+    char m[200];
+    uint64_t v = 0;
+    hd_txn *rt;
+    hd_err err;
+    assert_int_equal(hd_store_read_begin(F.s, &rt, &err), 0);
+    hd_sla_rollups_metric(m, sizeof(m), measure, HELPDESK__V1__PRIORITY__PRIORITY_NORMAL, 3,
+                          "billing");
+    assert_int_equal(hd_rollup_get(rt, m, hd_rollup_day(day_s * 1000), dim, &v, &err), 0);
+    hd_store_read_end(rt);
+    return v;
+}
+
+enum { NEW = 1, OPEN = 2, PENDING = 3, SOLVED = 4 };
+
+static void breach_fires_once_at_the_right_minute_and_escalates_once(void **s)
+{
+    (void)s;
+    Helpdesk__V1__Ticket t0 = ticket(1, NEW);
+    change(NULL, &t0, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER, MON + 9 * H);
+    int64_t next = 0;
+    hd_err err;
+    assert_int_equal(hd_sla_monitor_next(F.s, &next, &err), 0);
+    assert_int_equal(next, MON + 9 * H + 48 * M); /* 80% warning of the first response */
+    assert_int_equal(step(MON + 9 * H + 47 * M), 0);
+    assert_int_equal(step(MON + 9 * H + 48 * M), 1); /* warning */
+    assert_int_equal(step(MON + 10 * H), 0);         /* due at 10:00 exactly: not yet */
+    assert_int_equal(F.escalations, 0);
+    assert_int_equal(step(MON + 10 * H + 1), 1); /* breach */
+    assert_int_equal(F.escalations, 1);
+    assert_int_equal(step(MON + 10 * H + 2), 0);
+    assert_int_equal(step(MON + 11 * H), 0);
+    assert_int_equal(F.escalations, 1);
+    hd_sla_ticket r = load(1);
+    assert_int_equal(r.clocks[0].breached, 1);
+    assert_int_equal(rollup("breached", 1, MON + 10 * H), 1);
+    /* The reply comes late: breached, not met, first response time recorded. */
+    Helpdesk__V1__Ticket t1 = ticket(1, OPEN);
+    change(&t0, &t1, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_STAFF, MON + 11 * H);
+    assert_int_equal(rollup("breached", 1, MON + 11 * H), 1);
+    assert_int_equal(rollup("met", 1, MON + 11 * H), 0);
+    assert_int_equal(rollup("first_responses", 0, MON + 11 * H), 1);
+    assert_int_equal(rollup("frt_sum", 0, MON + 11 * H), 2 * H);
+}
+
+static void restart_neither_repeats_nor_misses_a_breach(void **s)
+{
+    (void)s;
+    Helpdesk__V1__Ticket a = ticket(10, NEW), b = ticket(11, NEW);
+    change(NULL, &a, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER, MON + 9 * H);
+    change(NULL, &b, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER, MON + 9 * H + 30 * M);
+    /* Ticket 10 breaches before the "crash"; ticket 11 (warning 10:18, due 10:30) after. */
+    assert_int_equal(step(MON + 10 * H + 1), 2); /* ticket 10: warning + breach */
+    assert_int_equal(F.escalations, 1);
+    hd_store_close(F.s);
+    open_store();
+    assert_int_equal(step(MON + 10 * H + 1), 0); /* nothing repeats */
+    assert_int_equal(step(MON + 12 * H), 2);     /* ticket 11's warning and breach, late */
+    assert_int_equal(F.escalations, 2);
+    assert_int_equal(step(MON + 12 * H), 0);
+}
+
+static void pending_time_moves_the_due_and_removes_the_index_entry(void **s)
+{
+    (void)s;
+    Helpdesk__V1__Ticket t0 = ticket(20, NEW), t1 = ticket(20, PENDING), t2 = ticket(20, OPEN);
+    change(NULL, &t0, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER, MON + 9 * H);
+    change(&t0, &t1, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_STAFF, MON + 9 * H + 10 * M);
+    hd_sla_ticket r = load(20);
+    assert_int_equal(r.clocks[2].paused, 1);
+    assert_int_equal(step(MON + 30 * H), 0); /* paused: nothing to fire */
+    change(&t1, &t2, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER, MON + 24 * H + 9 * H);
+    r = load(20);
+    /* 8 h resolution, 10 min used Monday: due Tuesday 16:50. */
+    assert_int_equal(r.clocks[2].due_s, MON + 24 * H + 16 * H + 50 * M);
+}
+
+static void rollup_percentiles_are_within_five_percent_over_a_month(void **s)
+{
+    (void)s;
+    /* A month of tickets with log-uniform first-response times from 1 minute to 3 days. */
+    uint64_t counts[HD_SLA_BUCKETS] = {0};
+    static int64_t v[20000];
+    uint64_t x = 12345;
+    int n = 20000;
+    for (int i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double u = (double)(x % 1000000) / 1e6;
+        v[i] = (int64_t)(exp(u * log(4320.0)));
+        counts[hd_sla_rollups_bucket(v[i])]++;
+    }
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            int64_t t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    double qs[] = {0.5, 0.9};
+    for (int k = 0; k < 2; k++) {
+        double exact = (double)v[(int)(qs[k] * n + 0.999999) - 1];
+        double est = hd_sla_rollups_percentile(counts, qs[k]);
+        double rel = (est - exact) / exact;
+        if (rel > 0.05 || rel < -0.05)
+            fail_msg("p%.0f: exact %.1f, rollup %.1f (%.1f%%)", qs[k] * 100, exact, est, rel * 100);
+    }
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(breach_fires_once_at_the_right_minute_and_escalates_once),
+        T(restart_neither_repeats_nor_misses_a_breach),
+        T(pending_time_moves_the_due_and_removes_the_index_entry),
+        cmocka_unit_test(rollup_percentiles_are_within_five_percent_over_a_month),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
