@@ -40,9 +40,10 @@ typedef struct hd_access_scope {
     uint64_t organization_id; /* customer's organization if it shares tickets, else 0 */
 } hd_access_scope;
 
-/* Fills *out for who, reading the staff record (agents: groups, role) or the customer and
- * organization (customers) through txn (read or write). Returns 0, HD_EUNAUTH (staff or
- * customer record gone or deactivated), or a store error. */
+/* Fills *out for who, reading the staff record (groups, current role) or the customer's
+ * organization through txn (read or write). A staff identity without a record (the bootstrap
+ * admin) keeps the role the auth hook gave it, with no groups. Returns 0, HD_EUNAUTH (member
+ * deactivated), or a store error. */
 int hd_access_scope_load(hd_access_scope *out, hd_txn *txn, const hd_identity *who, hd_err *err);
 
 /* Whether the scope may do op on ticket t. txn is needed only for a customer looking at
@@ -58,6 +59,18 @@ int hd_access_ticket_scope(const hd_access_scope *s, hd_txn *txn, const Helpdesk
  * Returns as hd_access_ticket_scope, plus HD_EFULL/HD_EIO from the read. */
 int hd_access_ticket(hd_store *store, const hd_identity *who, const Helpdesk__V1__Ticket *t,
                      hd_access_op op, hd_err *err);
+
+/* Reads ticket id (record only, no thread) and checks op on it for who, in one read
+ * transaction. A ticket that does not exist passes (returns 0) so that the domain operation
+ * reports it with its own NOT_FOUND. Returns as hd_access_ticket. */
+int hd_access_ticket_id(hd_store *store, const hd_identity *who, uint64_t ticket_id,
+                        hd_access_op op, hd_err *err);
+
+/* Keeps, in order, only the tickets of v[0..*n) that who may READ; sets *n to how many are
+ * left (a page may come back short: its next_page_token still continues the scan). One read
+ * transaction. Returns 0 or a store error. */
+int hd_access_filter(hd_store *store, const hd_identity *who, Helpdesk__V1__Ticket **v, size_t *n,
+                     hd_err *err);
 
 /* Whether the caller may ever see internal notes (false for customers). No store access. */
 bool hd_access_sees_notes(const hd_identity *who);

@@ -101,26 +101,11 @@ static int list_customer_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm
     rc = hd_tickets_list(store_of(call), a, &q, &page, err);
     if (rc != HD_OK)
         return rc;
-    hd_txn *txn;
-    rc = hd_store_read_begin(store_of(call), &txn, err);
-    if (rc != HD_OK)
-        return rc;
-    hd_access_scope scope;
-    rc = hd_access_scope_load(&scope, txn, who, err);
-    size_t n = 0;
-    for (size_t i = 0; i < page.n_tickets && rc == HD_OK; i++) {
-        hd_err e;
-        int ok = hd_access_ticket_scope(&scope, txn, page.tickets[i], HD_ACCESS_READ, &e);
-        if (ok == HD_OK)
-            page.tickets[n++] = page.tickets[i];
-        else if (ok != HD_EPERM && ok != HD_ENOTFOUND)
-            rc = hd_err_set(err, ok, "%s", e.detail);
-    }
-    hd_store_read_end(txn);
+    rc = hd_access_filter(store_of(call), who, page.tickets, &page.n_tickets, err);
     if (rc != HD_OK)
         return rc;
     resp->tickets = page.tickets;
-    resp->n_tickets = n;
+    resp->n_tickets = page.n_tickets;
     resp->next_page_token = (char *)page.next_page_token;
     return HD_OK;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "helpdesk/v1/tickets.pb-c.h"
+#include "server/api/access.h"
 #include "server/api/perm.h"
 #include "server/app.h"
 #include "server/common/log.h"
@@ -156,11 +157,11 @@ static int get_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufC
     int rc = hd_tickets_get(app->store, hd_rpc_call_arena(call), req->id, req->number, &th, err);
     if (rc < 0)
         return rc;
-    if (who->kind == HD_PRINCIPAL_CUSTOMER && th.ticket->customer_id != who->id) {
-        if (req->id)
-            return hd_err_set(err, HD_ENOTFOUND, "ticket %" PRIu64 ": not found", req->id);
+    rc = hd_access_ticket(app->store, who, th.ticket, HD_ACCESS_READ, err);
+    if (rc == HD_ENOTFOUND && !req->id) /* as a missing number reads */
         return hd_err_set(err, HD_ENOTFOUND, "ticket \"%s\": not found", req->number);
-    }
+    if (rc < 0)
+        return rc;
     resp->ticket = th.ticket;
     resp->n_messages = th.n_messages;
     resp->messages = th.messages;
@@ -190,6 +191,8 @@ static int list_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobu
     };
     hd_tickets_page page;
     int rc = hd_tickets_list(app->store, hd_rpc_call_arena(call), &q, &page, err);
+    if (rc == HD_OK) /* agents: only their groups' and their own tickets */
+        rc = hd_access_filter(app->store, who, page.tickets, &page.n_tickets, err);
     if (rc < 0)
         return rc;
     resp->n_tickets = page.n_tickets;
@@ -215,7 +218,12 @@ static int update_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Protob
         return hd_err_set(err, HD_ENOMEM, "update: out of memory");
     if (is_customer(call))
         return hd_err_set(err, HD_EPERM, "ticket: customers cannot change ticket fields");
-    int rc = hd_tickets_update_prepare(args, hd_rpc_call_arena(call), req, &actor, err);
+    int rc =
+        hd_access_ticket_id(((hd_app *)hd_rpc_call_app(call))->store, hd_rpc_call_identity(call),
+                            req->ticket ? req->ticket->id : 0, HD_ACCESS_MANAGE, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_update_prepare(args, hd_rpc_call_arena(call), req, &actor, err);
     if (rc < 0)
         return rc;
     return mut_submit(call, hd_tickets_update_apply, args, &args->committed, fill_updated, respm,
@@ -250,6 +258,10 @@ static int reply_to_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Prot
     int rc;
     if (!args)
         return hd_err_set(err, HD_ENOMEM, "reply: out of memory");
+    rc = hd_access_ticket_id(app->store, hd_rpc_call_identity(call), req->ticket_id,
+                             HD_ACCESS_REPLY, err);
+    if (rc < 0)
+        return rc;
     if (is_customer(call)) {
         if (req->mode == HELPDESK__V1__REPLY_MODE__REPLY_MODE_DRAFT)
             return hd_err_set(err, HD_EPERM, "mode: customers cannot keep drafts");
@@ -273,9 +285,14 @@ static int update_draft(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobu
         return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
     if (is_customer(call))
         return hd_err_set(err, HD_EPERM, "draft: staff only");
-    int rc = hd_tickets_draft_update_prepare(args, hd_rpc_call_arena(call),
-                                             (const Helpdesk__V1__UpdateDraftRequest *)reqm,
-                                             app->max_body_bytes, &actor, err);
+    int rc = hd_access_ticket_id(app->store, hd_rpc_call_identity(call),
+                                 ((const Helpdesk__V1__UpdateDraftRequest *)reqm)->ticket_id,
+                                 HD_ACCESS_REPLY, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_draft_update_prepare(args, hd_rpc_call_arena(call),
+                                         (const Helpdesk__V1__UpdateDraftRequest *)reqm,
+                                         app->max_body_bytes, &actor, err);
     if (rc < 0)
         return rc;
     return submit_reply(call, args, respm, err);
@@ -290,8 +307,12 @@ static int finish_draft(hd_rpc_call *call, hd_tickets_reply_op op, uint64_t tick
         return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
     if (is_customer(call))
         return hd_err_set(err, HD_EPERM, "draft: staff only");
-    int rc = hd_tickets_draft_prepare(args, hd_rpc_call_arena(call), op, ticket_id, draft_id,
-                                      &actor, err);
+    int rc = hd_access_ticket_id(((hd_app *)hd_rpc_call_app(call))->store,
+                                 hd_rpc_call_identity(call), ticket_id, HD_ACCESS_REPLY, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_draft_prepare(args, hd_rpc_call_arena(call), op, ticket_id, draft_id, &actor,
+                                  err);
     if (rc < 0)
         return rc;
     return submit_reply(call, args, respm, err);
@@ -320,8 +341,12 @@ static int discard_draft(hd_rpc_call *call, const ProtobufCMessage *reqm, Protob
         return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
     if (is_customer(call))
         return hd_err_set(err, HD_EPERM, "draft: staff only");
-    int rc = hd_tickets_draft_prepare(args, hd_rpc_call_arena(call), HD_TICKETS_REPLY_DRAFT_DISCARD,
-                                      req->ticket_id, req->draft_id, &actor, err);
+    int rc = hd_access_ticket_id(((hd_app *)hd_rpc_call_app(call))->store,
+                                 hd_rpc_call_identity(call), req->ticket_id, HD_ACCESS_REPLY, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_draft_prepare(args, hd_rpc_call_arena(call), HD_TICKETS_REPLY_DRAFT_DISCARD,
+                                  req->ticket_id, req->draft_id, &actor, err);
     if (rc < 0)
         return rc;
     return mut_submit(call, hd_tickets_reply_apply, args, &args->committed, fill_nothing, respm,
@@ -343,9 +368,14 @@ static int add_note(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMe
         return hd_err_set(err, HD_ENOMEM, "note: out of memory");
     if (is_customer(call))
         return hd_err_set(err, HD_EPERM, "note: internal notes are for staff only");
-    int rc = hd_tickets_note_prepare(args, hd_rpc_call_arena(call),
-                                     (const Helpdesk__V1__AddNoteRequest *)reqm,
-                                     app->max_body_bytes, &actor, err);
+    int rc = hd_access_ticket_id(app->store, hd_rpc_call_identity(call),
+                                 ((const Helpdesk__V1__AddNoteRequest *)reqm)->ticket_id,
+                                 HD_ACCESS_NOTES, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_note_prepare(args, hd_rpc_call_arena(call),
+                                 (const Helpdesk__V1__AddNoteRequest *)reqm, app->max_body_bytes,
+                                 &actor, err);
     if (rc < 0)
         return rc;
     return mut_submit(call, hd_tickets_note_apply, args, &args->committed, fill_note, respm, err);
@@ -363,8 +393,13 @@ static int rate_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobuf
     hd_tickets_rate_args *args = args_new(call, sizeof(*args));
     if (!args)
         return hd_err_set(err, HD_ENOMEM, "rating: out of memory");
-    int rc = hd_tickets_rate_prepare(args, hd_rpc_call_arena(call),
-                                     (const Helpdesk__V1__RateTicketRequest *)reqm, &actor, err);
+    int rc = hd_access_ticket_id(
+        ((hd_app *)hd_rpc_call_app(call))->store, hd_rpc_call_identity(call),
+        ((const Helpdesk__V1__RateTicketRequest *)reqm)->ticket_id, HD_ACCESS_REPLY, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_rate_prepare(args, hd_rpc_call_arena(call),
+                                 (const Helpdesk__V1__RateTicketRequest *)reqm, &actor, err);
     if (rc < 0)
         return rc;
     return mut_submit(call, hd_tickets_rate_apply, args, &args->committed, fill_rated, respm, err);

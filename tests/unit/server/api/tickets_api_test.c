@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "clients/lib/client.h"
+#include "helpdesk/v1/auth.pb-c.h"
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "server/api/perm.h"
 #include "server/api/tickets_api.h"
@@ -47,11 +48,13 @@ static int auth(void *ud, const char *token, uint32_t permission, hd_identity *w
     if (strcmp(token, "staff") == 0) {
         who->kind = HD_PRINCIPAL_STAFF;
         who->id = 7;
+        who->role = HELPDESK__V1__ROLE__ROLE_ADMIN; /* sees every ticket (server/api/access.h) */
     } else if (strcmp(token, "reader") == 0) {
         if (permission != HD_PERM_TICKET_READ)
             return hd_err_set(err, HD_EPERM, "token: lacks %s", hd_perm_name(permission));
         who->kind = HD_PRINCIPAL_STAFF;
         who->id = 8;
+        who->role = HELPDESK__V1__ROLE__ROLE_MANAGER;
     } else if (strncmp(token, "cust-", 5) == 0) {
         who->kind = HD_PRINCIPAL_CUSTOMER;
         who->id = strtoull(token + 5, NULL, 10);
