@@ -18,8 +18,10 @@
 #include "server/api/customers_api.h"
 #include "server/api/staff_api.h"
 #include "server/api/tickets_api.h"
+#include "server/api/tickets_work_api.h"
 #include "server/app.h"
 #include "server/tickets/bus.h"
+#include "server/tickets/dashboard.h"
 #include "server/auth/auth.h"
 #include "server/common/log.h"
 #include "server/rpc/builtin/health.h"
@@ -382,6 +384,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: staff metrics observer: cannot register\n");
         goto out;
     }
+    /* Dashboard gauges and histograms (GetDashboard, AutoAssign's load) likewise. */
+    if (hd_tickets_observe(hd_dashboard_observe, NULL) != HD_OK) {
+        fprintf(stderr, "helpdeskd: dashboard observer: cannot register\n");
+        goto out;
+    }
 
     hd_rpc_config cfg = {
         .listen = o.listen,
@@ -399,6 +406,7 @@ int main(int argc, char **argv)
         hd_rpc_server_add_methods(srv, health_methods, nhealth, &err) != HD_OK ||
         add_table(srv, hd_reflection_methods, &err) != HD_OK ||
         add_table(srv, hd_tickets_api_methods, &err) != HD_OK ||
+        add_table(srv, hd_tickets_work_api_methods, &err) != HD_OK ||
         add_table(srv, hd_admin_api_methods, &err) != HD_OK ||
         add_table(srv, hd_staff_api_methods, &err) != HD_OK ||
         add_table(srv, hd_customers_api_methods, &err) != HD_OK ||
