@@ -31,7 +31,7 @@ struct hd_book {
     char path[PATH_MAX_LEN];
     char subtitle[512];
     lxw_workbook *wb;
-    lxw_format *f_title, *f_sub, *f_head, *f_type[HD_COL_DURATION + 1];
+    lxw_format *f_title, *f_sub, *f_head, *f_type[HD_COL_DELTA_MIN + 1];
     char *files[BOOK_FILES_MAX], *tmp[BOOK_FILES_MAX];
     int n_files;
     hd_sheet sheet;
@@ -109,9 +109,18 @@ int hd_book_open(hd_book **out, const char *path, const char *title, const char 
     b->f_head = workbook_add_format(b->wb);
     format_set_bold(b->f_head);
     format_set_text_wrap(b->f_head);
-    static const char *const nums[] = {
-        NULL, "#,##0", "0.00", "0.0%", "yyyy-mm-dd ddd", "yyyy-mm-dd hh:mm", "[h]:mm"};
-    for (int i = 1; i <= HD_COL_DURATION; i++) {
+    format_set_font_color(b->f_head, LXW_COLOR_WHITE);
+    format_set_bg_color(b->f_head, 0x1F3864);
+    format_set_align(b->f_head, LXW_ALIGN_VERTICAL_CENTER);
+    static const char *const nums[] = {NULL,
+                                       "#,##0",
+                                       "0.00",
+                                       "0.0%",
+                                       "yyyy-mm-dd ddd",
+                                       "yyyy-mm-dd hh:mm",
+                                       "[h]:mm",
+                                       "+#,##0\" min\";-#,##0\" min\";0\" min\""};
+    for (int i = 1; i <= HD_COL_DELTA_MIN; i++) {
         b->f_type[i] = workbook_add_format(b->wb);
         format_set_num_format(b->f_type[i], nums[i]);
     }
@@ -213,7 +222,7 @@ hd_sheet *hd_sheet_begin(hd_book *b, const char *name, const char *file_key, con
     memcpy(sh->cols, cols, (size_t)ncols * sizeof *cols);
     sh->ncols = ncols;
     for (int i = 0; i < ncols; i++) {
-        static const double min_w[] = {8, 8, 8, 8, 15, 17, 8};
+        static const double min_w[] = {8, 8, 8, 8, 15, 17, 8, 10};
         double hw = text_width(cols[i].name) + 2;
         sh->width[i] = hw > min_w[cols[i].type] ? hw : min_w[cols[i].type];
     }
@@ -230,6 +239,11 @@ hd_sheet *hd_sheet_begin(hd_book *b, const char *name, const char *file_key, con
             worksheet_write_string(sh->ws, HD_SHEET_HEADER_ROW, (lxw_col_t)i, cols[i].name,
                                    b->f_head);
         worksheet_freeze_panes(sh->ws, HD_SHEET_HEADER_ROW + 1, 0);
+        /* Printing and PDF: landscape A4, one page wide, header repeated on each page. */
+        worksheet_set_landscape(sh->ws);
+        worksheet_set_paper(sh->ws, 9);
+        worksheet_fit_to_pages(sh->ws, 1, 0);
+        worksheet_repeat_rows(sh->ws, HD_SHEET_HEADER_ROW, HD_SHEET_HEADER_ROW);
     } else {
         char path[PATH_MAX_LEN + 64];
         snprintf(path, sizeof path, "%s-%s.csv", b->path, file_key);
@@ -379,6 +393,7 @@ int hd_sheet_end(hd_sheet *sh, hd_err *err)
     for (int i = 0; i < sh->ncols; i++) {
         memset(&tc[i], 0, sizeof tc[i]);
         tc[i].header = (char *)(uintptr_t)sh->cols[i].name;
+        tc[i].header_format = b->f_head;
         tcp[i] = &tc[i];
     }
     tcp[sh->ncols] = NULL;

@@ -13,12 +13,13 @@
 
 typedef enum {
     HD_COL_TEXT,
-    HD_COL_INT,      /* whole number */
-    HD_COL_DEC,      /* two decimals */
-    HD_COL_PCT,      /* a fraction 0-1 shown as 0.0% */
-    HD_COL_DATE,     /* value: local days since 1970-01-01 */
-    HD_COL_DATETIME, /* value: local seconds since 1970-01-01 */
-    HD_COL_DURATION, /* value: minutes; XLSX shows [h]:mm, CSV writes minutes */
+    HD_COL_INT,       /* whole number */
+    HD_COL_DEC,       /* two decimals */
+    HD_COL_PCT,       /* a fraction 0-1 shown as 0.0% */
+    HD_COL_DATE,      /* value: local days since 1970-01-01 */
+    HD_COL_DATETIME,  /* value: local seconds since 1970-01-01 */
+    HD_COL_DURATION,  /* value: minutes; XLSX shows [h]:mm, CSV writes minutes */
+    HD_COL_DELTA_MIN, /* value: signed minutes ("+5 min"): Excel cannot show negative times */
 } hd_coltype;
 
 typedef struct hd_col {

@@ -10,7 +10,7 @@ static void line(hd_sheet *sh, const char *label, double cur, double prev, hd_co
     hd_sheet_num_as(sh, cur, type);
     hd_sheet_num_as(sh, prev, type);
     double change = isnan(cur) || isnan(prev) ? NAN : cur - prev;
-    hd_sheet_num_as(sh, change, type == HD_COL_PCT ? HD_COL_PCT : type);
+    hd_sheet_num_as(sh, change, type == HD_COL_DURATION ? HD_COL_DELTA_MIN : type);
     hd_sheet_num_as(sh, isnan(change) || prev == 0 || type == HD_COL_PCT ? NAN : change / prev,
                     HD_COL_PCT);
     hd_sheet_row_end(sh);

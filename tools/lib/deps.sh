@@ -16,10 +16,12 @@ HD_PKGS_RUN=(lmdb-utils tzdata)
 
 # What tools/test needs beyond build + run: unit tests, sanitizers and fuzzers, format
 # check, the integration suites' peers (Python gRPC client, IMAP, SMTP, XLSX reader,
-# h2load, tmux, openssl for TLS certificates), node/npm for buf, git for the format check.
+# h2load, tmux, openssl for TLS certificates), node/npm for buf, git for the format check,
+# LibreOffice + poppler to render the reporter's workbook to PDF/PNG.
 HD_PKGS_TEST=(
     libcmocka-dev clang libclang-rt-14-dev clang-format
     python3 python3-grpcio python3-protobuf python3-openpyxl python3-aiosmtpd
+    libreoffice-calc-nogui poppler-utils
     dovecot-imapd nghttp2-client tmux openssl ca-certificates nodejs npm git
 )
 
