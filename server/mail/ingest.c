@@ -12,6 +12,7 @@
 #include "server/mail/outbox.h"
 #include "server/tickets/change.h"
 #include "server/tickets/lifecycle.h"
+#include "server/tickets/reply.h"
 #include "server/validate/validate.h"
 
 #define ACK_DEFAULT                                                                                \
@@ -152,31 +153,6 @@ static int lookup_msgid(hd_txn *txn, const char *id, uint64_t *out, hd_err *err)
     return rc < 0 ? rc : 1;
 }
 
-static int customer_by_email(hd_txn *txn, const char *email, uint64_t *out, hd_err *err)
-{
-    hd_key k;
-    const void *v;
-    size_t n;
-    *out = 0;
-    int rc = hd_store_get(txn, HD_STORE_IDX_EMAIL, hd_tickets_key_email(&k, email), &v, &n, err);
-    if (rc == HD_ENOTFOUND)
-        return HD_OK;
-    if (rc < 0)
-        return rc;
-    return hd_tickets_read_id(v, n, out, err);
-}
-
-static int load_ticket(hd_txn *txn, hd_arena *a, uint64_t id, Helpdesk__V1__Ticket **out,
-                       hd_err *err)
-{
-    hd_key k;
-    ProtobufCMessage *pm = NULL;
-    int rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, id),
-                              &helpdesk__v1__ticket__descriptor, a, &pm, err);
-    *out = (Helpdesk__V1__Ticket *)pm;
-    return rc;
-}
-
 /* Our own mailbox addresses never become participants. */
 static bool is_ours(const hd_ingest_args *args, const char *addr)
 {
@@ -237,38 +213,30 @@ static int keep_content(hd_txn *txn, const hd_ingest_args *args, uint64_t tid, u
     return HD_OK;
 }
 
-/* Appends the customer's new text to ticket t through the change engine. */
-static int append(hd_txn *txn, hd_ingest_args *args, uint64_t tid, uint64_t *mid, hd_err *err)
+/* Adds the customer's new text to ticket tid through the ticket domain's customer-message
+ * mutation: it reopens a pending or solved ticket, follows a merge, and on a closed ticket
+ * opens a linked follow-up (then *follow_up is that new ticket). */
+static int append(hd_txn *txn, hd_ingest_args *args, uint64_t tid, uint64_t *mid,
+                  const Helpdesk__V1__Ticket **follow_up, hd_err *err)
 {
-    hd_tickets_edit e;
-    uint64_t cust = 0;
-    const Helpdesk__V1__Message *msg = NULL;
-    Helpdesk__V1__TicketStatus to;
-    int rc = customer_by_email(txn, args->m->from.addr, &cust, err);
-    if (rc < 0)
-        return rc;
-    hd_tickets_actor actor = {HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_CUSTOMER, cust};
-    rc = hd_tickets_edit_begin(&e, txn, args->arena, tid, &actor, args->now_ms, NULL, err);
-    if (rc < 0)
-        return rc;
-    rc = hd_tickets_lifecycle_customer_message(e.before->status, &to, err);
-    if (rc < 0)
-        return rc;
-    rc = hd_tickets_edit_status(&e, to, err);
-    if (rc < 0)
-        return rc;
+    hd_tickets_reply_args *ra = hd_arena_calloc(args->arena, 1, sizeof *ra);
+    if (!ra)
+        return hd_err_set(err, HD_ENOMEM, "ingest: out of memory");
     size_t body_max =
         args->conf->tickets.body_max ? args->conf->tickets.body_max : HD_TICKETS_BODY_MAX_DEFAULT;
     const char *body = *args->m->new_text ? args->m->new_text : "(empty message)";
-    rc = hd_tickets_edit_message(&e, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER, cust,
-                                 utf8_cut(args->arena, body, body_max), &msg, err);
+    hd_tickets_actor actor = {HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM, 0};
+    int rc = hd_tickets_customer_message_prepare(
+        ra, args->arena, tid, utf8_cut(args->arena, body, body_max), body_max, &actor, err);
     if (rc < 0)
         return rc;
-    rc = hd_tickets_edit_commit(
-        &e, HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_MESSAGE_ADDED, err);
+    ra->channel = HELPDESK__V1__CHANNEL__CHANNEL_EMAIL;
+    ra->now_ms = args->now_ms;
+    rc = hd_tickets_reply_apply(txn, ra, err);
     if (rc < 0)
         return rc;
-    *mid = msg ? msg->id : 0;
+    *mid = ra->message ? ra->message->id : 0;
+    *follow_up = ra->follow_up;
     return HD_OK;
 }
 
@@ -471,45 +439,28 @@ int hd_ingest_apply(hd_txn *txn, void *arg, hd_err *err)
     rc = hd_thread_resolve(txn, args->arena, args->conf->thread, m, &tid, &args->via, err);
     if (rc < 0)
         return rc;
-    Helpdesk__V1__Ticket *t = NULL;
     if (tid) {
-        rc = load_ticket(txn, args->arena, tid, &t, err);
+        const Helpdesk__V1__Ticket *fu = NULL;
+        rc = append(txn, args, tid, &mid, &fu, err);
         if (rc < 0)
             return rc;
-        if (t->status == HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_MERGED && t->merged_into)
-            tid = t->merged_into;
-    }
-    uint64_t closed_id = 0;
-    if (tid) {
-        rc = append(txn, args, tid, &mid, err);
-        if (rc == HD_ESTATE) {
-            closed_id = tid; /* closed: a new ticket linked to it */
-            tid = 0;
-        } else if (rc < 0) {
-            return rc;
-        } else {
-            args->outcome = HELPDESK__V1__INGEST_OUTCOME__INGEST_OUTCOME_APPENDED;
+        args->outcome = HELPDESK__V1__INGEST_OUTCOME__INGEST_OUTCOME_APPENDED;
+        if (fu) {
+            tid = fu->id; /* closed: the message opened a linked follow-up */
+            args->follow_up = true;
+            args->outcome = HELPDESK__V1__INGEST_OUTCOME__INGEST_OUTCOME_NEW_TICKET;
+            if (args->ack_wanted) {
+                rc = enqueue_ack(txn, args, fu, err);
+                if (rc < 0)
+                    return rc;
+                args->acked = true;
+            }
         }
-    }
-    if (!tid) {
+    } else {
         rc = create_ticket(txn, args, &tid, &mid, err);
         if (rc < 0)
             return rc;
         args->outcome = HELPDESK__V1__INGEST_OUTCOME__INGEST_OUTCOME_NEW_TICKET;
-        if (closed_id) {
-            char num[24];
-            args->follow_up = true;
-            rc = ticket_fact(txn, args, tid,
-                             HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_FOLLOW_UP,
-                             "follow_up_of", hd_tickets_number(num, sizeof num, closed_id), err);
-            if (rc < 0)
-                return rc;
-            rc = ticket_fact(txn, args, closed_id,
-                             HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_FOLLOW_UP,
-                             "follow_up", hd_tickets_number(num, sizeof num, tid), err);
-            if (rc < 0)
-                return rc;
-        }
         if (args->ack_wanted) {
             rc = enqueue_ack(txn, args, args->create.ticket, err);
             if (rc < 0)

@@ -17,6 +17,7 @@
 #include "server/mail/mailbox.h"
 #include "server/mail/smtp.h"
 #include "server/tickets/change.h"
+#include "server/tickets/outbox_hook.h"
 #include "server/tickets/tickets.h"
 #include "server/validate/validate.h"
 
@@ -112,28 +113,27 @@ static int undeliverable(hd_txn *txn, const char *addr, hd_err *err)
     return rc == HD_ENOTFOUND ? 0 : rc < 0 ? rc : 1;
 }
 
-int hd_outbox_observer(void *ud, const hd_ticket_change *c, hd_err *err)
+int hd_outbox_reply_hook(void *ud, hd_txn *txn, hd_arena *a, const Helpdesk__V1__Ticket *t,
+                         const Helpdesk__V1__Message *msg, int64_t now_ms, hd_err *err)
 {
     const hd_thread_conf *tc = ud;
-    const Helpdesk__V1__Ticket *t = c->after;
     hd_key k;
-    if (!c->message || c->message->author_kind != HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_STAFF ||
-        !t || t->channel != HELPDESK__V1__CHANNEL__CHANNEL_EMAIL)
+    if (!msg || !t || t->channel != HELPDESK__V1__CHANNEL__CHANNEL_EMAIL)
         return HD_OK;
     ProtobufCMessage *pm = NULL;
-    int rc = hd_store_get_msg(c->txn, HD_STORE_CUSTOMERS, hd_tickets_key_id(&k, t->customer_id),
-                              &helpdesk__v1__customer__descriptor, c->arena, &pm, err);
+    int rc = hd_store_get_msg(txn, HD_STORE_CUSTOMERS, hd_tickets_key_id(&k, t->customer_id),
+                              &helpdesk__v1__customer__descriptor, a, &pm, err);
     if (rc == HD_ENOTFOUND)
         return HD_OK;
     if (rc < 0)
         return rc;
     Helpdesk__V1__Customer *cu = (Helpdesk__V1__Customer *)pm;
-    rc = undeliverable(c->txn, cu->email, err);
+    rc = undeliverable(txn, cu->email, err);
     if (rc != 0)
         return rc < 0 ? rc : HD_OK; /* marked undeliverable: the ticket shows it; no mail */
-    Helpdesk__V1__OutboxMessage *m = hd_arena_calloc(c->arena, 1, sizeof *m);
-    char **to = hd_arena_calloc(c->arena, 1, sizeof *to);
-    part_acc pa = {c->arena, cu->email, hd_arena_calloc(c->arena, 16, sizeof(char *)), 0, 16};
+    Helpdesk__V1__OutboxMessage *m = hd_arena_calloc(a, 1, sizeof *m);
+    char **to = hd_arena_calloc(a, 1, sizeof *to);
+    part_acc pa = {a, cu->email, hd_arena_calloc(a, 16, sizeof(char *)), 0, 16};
     char num[24];
     if (!m || !to || !pa.v)
         return hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
@@ -142,12 +142,12 @@ int hd_outbox_observer(void *ud, const hd_ticket_change *c, hd_err *err)
     hd_key_init(&prefix);
     hd_key_u64(hd_key_u8(&prefix, HD_MAILKEY_PARTICIPANT), t->id);
     hd_store_range r = {.prefix = &prefix};
-    int64_t sc = hd_store_scan(c->txn, HD_STORE_MAILSTATE, &r, part_cb, &pa, err);
+    int64_t sc = hd_store_scan(txn, HD_STORE_MAILSTATE, &r, part_cb, &pa, err);
     if (sc < 0)
         return (int)sc;
     size_t ncc = 0;
     for (size_t i = 0; i < pa.n; i++) {
-        rc = undeliverable(c->txn, pa.v[i], err);
+        rc = undeliverable(txn, pa.v[i], err);
         if (rc < 0)
             return rc;
         if (rc == 0)
@@ -156,15 +156,15 @@ int hd_outbox_observer(void *ud, const hd_ticket_change *c, hd_err *err)
     to[0] = cu->email;
     m->kind = HELPDESK__V1__OUTBOX_KIND__OUTBOX_KIND_REPLY;
     m->ticket_id = t->id;
-    m->message_id = c->message->id;
+    m->message_id = msg->id;
     m->to = to;
     m->n_to = 1;
     m->cc = pa.v;
     m->n_cc = ncc;
     m->subject = t->subject;
-    m->body_text = c->message->body;
-    m->ticket_number = hd_arena_strdup(c->arena, hd_tickets_number(num, sizeof num, t->id));
-    return hd_outbox_enqueue(c->txn, c->arena, tc, m, c->now_ms, err);
+    m->body_text = msg->body;
+    m->ticket_number = hd_arena_strdup(a, hd_tickets_number(num, sizeof num, t->id));
+    return hd_outbox_enqueue(txn, a, tc, m, now_ms, err);
 }
 
 /* ---- Delivery -------------------------------------------------------------------------- */

@@ -1,7 +1,7 @@
 /* The outgoing mail queue (table OUTBOX, records OutboxMessage from mail.proto): enqueue
- * inside a ticket mutation's transaction (a staff reply on an email ticket is enqueued by
- * the outbox's ticket observer), and a delivery worker that composes and sends each entry
- * with retry and exponential backoff, dead-letters it after N failures (or a permanent 5xx),
+ * inside a ticket mutation's transaction (a sent staff reply on an email ticket arrives
+ * through the ticket domain's outbox hook), and a delivery worker that composes and sends each
+ * entry with retry and exponential backoff, dead-letters it after N failures (or a permanent 5xx),
  * and lets an admin list and retry. At least once: the Message-ID is fixed at enqueue, so a
  * resend after a crash carries the same one and is recognisable. */
 #ifndef HD_MAIL_OUTBOX_H
@@ -11,11 +11,11 @@
 #include <stdint.h>
 
 #include "helpdesk/v1/mail.pb-c.h"
+#include "helpdesk/v1/tickets.pb-c.h"
 #include "server/common/arena.h"
 #include "server/common/err.h"
 #include "server/mail/thread.h"
 #include "server/store/store.h"
-#include "server/tickets/observer.h"
 
 #define HD_OUTBOX_BACKOFF_BASE_MS 30000
 #define HD_OUTBOX_BACKOFF_MAX_MS  3600000
@@ -48,10 +48,13 @@ typedef struct hd_outbox hd_outbox;
 int hd_outbox_enqueue(hd_txn *txn, hd_arena *a, const hd_thread_conf *tc,
                       Helpdesk__V1__OutboxMessage *m, int64_t now_ms, hd_err *err);
 
-/* Ticket observer (register with hd_tickets_observe(hd_outbox_observer, tc)): a public staff
- * message on an EMAIL ticket is enqueued as a reply to the requester, with the ticket's other
- * participants in Cc, unless the address is marked undeliverable. ud is the hd_thread_conf. */
-int hd_outbox_observer(void *ud, const hd_ticket_change *c, hd_err *err);
+/* The ticket domain's outbox hook (install with hd_tickets_outbox_set(hd_outbox_reply_hook,
+ * tc); signature of hd_tickets_outbox_fn): a sent staff reply msg on EMAIL ticket t is
+ * enqueued to the requester, with the ticket's other participants in Cc, threaded on the
+ * ticket's Message-IDs; nothing is queued while the requester's address is marked
+ * undeliverable (the ticket shows it). ud is the hd_thread_conf. Replayable. */
+int hd_outbox_reply_hook(void *ud, hd_txn *txn, hd_arena *a, const Helpdesk__V1__Ticket *t,
+                         const Helpdesk__V1__Message *msg, int64_t now_ms, hd_err *err);
 
 /* Starts the worker thread. Returns 0 with *out owned (hd_outbox_stop), HD_ENOMEM. */
 int hd_outbox_start(hd_outbox **out, const hd_outbox_opts *opts, hd_err *err);

@@ -18,7 +18,8 @@
 #include "server/mail/outbox.h"
 #include "server/store/store.h"
 #include "server/tickets/change.h"
-#include "server/tickets/observer.h"
+#include "server/tickets/outbox_hook.h"
+#include "server/tickets/reply.h"
 #include "server/tickets/tickets.h"
 #include "tests/unit/server/mail/corpus.h"
 #include "tests/unit/server/tickets/fixture.h"
@@ -51,8 +52,7 @@ static int setup(void **state)
     e->mb.acknowledge = 1;
     e->mb.priority = HELPDESK__V1__PRIORITY__PRIORITY_NORMAL;
     hd_clock_set_test_ms(1795000000000);
-    hd_tickets_observers_clear();
-    assert_int_equal(hd_tickets_observe(hd_outbox_observer, &e->tc), 0);
+    hd_tickets_outbox_set(hd_outbox_reply_hook, &e->tc);
     *state = e;
     return 0;
 }
@@ -60,7 +60,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env *e = *state;
-    hd_tickets_observers_clear();
+    hd_tickets_outbox_set(NULL, NULL);
     hd_loop_limiter_free(e->ic.limiter);
     hd_store_close(e->s);
     free(e);
@@ -337,20 +337,22 @@ typedef struct staff_reply {
     hd_arena *a;
 } staff_reply;
 
+/* A staff reply sent through the ticket domain's reply mutation (ReplyToTicket, SEND). */
 static int staff_reply_apply(hd_txn *txn, void *arg, hd_err *err)
 {
     staff_reply *r = arg;
-    hd_tickets_edit e;
+    hd_tickets_reply_args *ra = hd_arena_calloc(r->a, 1, sizeof *ra);
+    Helpdesk__V1__ReplyToTicketRequest req = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
+    static char body[] = "Please unplug it.";
+    req.ticket_id = r->ticket_id;
+    req.body = body;
+    req.mode = HELPDESK__V1__REPLY_MODE__REPLY_MODE_SEND;
     hd_tickets_actor actor = {HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_STAFF, 9};
-    int rc =
-        hd_tickets_edit_begin(&e, txn, r->a, r->ticket_id, &actor, hd_clock_now_ms(), NULL, err);
-    if (rc == 0)
-        rc = hd_tickets_edit_message(&e, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_STAFF, 9,
-                                     "Please unplug it.", NULL, err);
-    if (rc == 0)
-        rc = hd_tickets_edit_commit(
-            &e, HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_MESSAGE_ADDED, err);
-    return rc;
+    int rc = hd_tickets_reply_prepare(ra, r->a, &req, 0, &actor, err);
+    if (rc < 0)
+        return rc;
+    ra->now_ms = hd_clock_now_ms();
+    return hd_tickets_reply_apply(txn, ra, err);
 }
 
 typedef struct fake_sink {

@@ -1,0 +1,45 @@
+/* Polling every enabled mailbox concurrently on one thread with a curl multi handle: per
+ * round SELECT (UIDVALIDITY), UID SEARCH from the last committed UID, RFC822.SIZE of each new
+ * UID, then up to `fetch_parallel` downloads per mailbox at once, each ingested through group
+ * commit (ingest.h); once every message of the round is committed, \Seen or MOVE for them
+ * all, then the mailbox's last UID. A crash anywhere re-polls from the last UID and the
+ * per-UID records keep it exactly once. */
+#ifndef HD_MAIL_POLL_H
+#define HD_MAIL_POLL_H
+
+#include <stdint.h>
+
+#include "server/common/err.h"
+#include "server/mail/ingest.h"
+#include "server/mail/outbox.h"
+#include "server/store/store.h"
+
+#define HD_POLL_FETCH_PARALLEL 8
+#define HD_POLL_RELOAD_MS      2000
+
+/* Test hook: when this environment variable is set, the process SIGKILLs itself after a
+ * round's messages are committed and before their IMAP flags change. */
+#define HD_POLL_KILL_BEFORE_FLAG_ENV "HD_TEST_MAIL_KILL_BEFORE_FLAG"
+
+typedef struct hd_poll_opts {
+    hd_store *store;               /* borrowed for the poller's lifetime */
+    const unsigned char *mail_key; /* mailbox password key (mailbox.h) */
+    const hd_ingest_conf *ingest;  /* borrowed */
+    hd_outbox *outbox;             /* kicked when acknowledgements are queued; may be NULL */
+    unsigned fetch_parallel;       /* downloads in flight per mailbox; 0 = default */
+    int64_t reload_ms;             /* how often the mailbox list is re-read; 0 = default */
+} hd_poll_opts;
+
+typedef struct hd_poll hd_poll;
+
+/* Starts the polling thread. Returns 0 with *out owned (hd_poll_stop), HD_ENOMEM. */
+int hd_poll_start(hd_poll **out, const hd_poll_opts *opts, hd_err *err);
+
+/* Re-reads the mailbox list and polls every idle mailbox now (e.g. after AddMailbox).
+ * NULL is allowed. */
+void hd_poll_kick(hd_poll *p);
+
+/* Stops the thread after in-flight commits are acknowledged, frees p. NULL is allowed. */
+void hd_poll_stop(hd_poll *p);
+
+#endif
