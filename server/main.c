@@ -16,6 +16,7 @@
 #include "server/api/admin_api.h"
 #include "server/api/auth_api.h"
 #include "server/api/customers_api.h"
+#include "server/api/sla_api.h"
 #include "server/api/staff_api.h"
 #include "server/api/tickets_api.h"
 #include "server/api/tickets_work_api.h"
@@ -27,6 +28,9 @@
 #include "server/rpc/builtin/health.h"
 #include "server/rpc/builtin/reflection.h"
 #include "server/rpc/rpc.h"
+#include "server/sla/engine.h"
+#include "server/sla/monitor.h"
+#include "server/sla/ticket_actions.h"
 #include "server/staff/metrics.h"
 #include "server/store/store.h"
 #include "server/tickets/observer.h"
@@ -335,6 +339,7 @@ int main(int argc, char **argv)
     hd_app app = {.start_ms = now_ms(), .max_body_bytes = o.max_body};
     hd_rpc_server *srv = NULL;
     hd_health *health = NULL;
+    hd_sla_monitor *sla_monitor = NULL;
     char data_dir[PATH_MAX];
 
     if (mkdir(o.data, 0700) != 0 && errno != EEXIST) {
@@ -380,6 +385,17 @@ int main(int argc, char **argv)
         goto out;
     }
     /* Per-agent metrics (GetAgentMetrics) follow every ticket change in its txn. */
+    /* SLA clocks move with every ticket change in its txn; the monitor fires breaches and
+     * runs their actions (escalations through the ticket change engine). */
+    hd_sla_ticket_actions_install();
+    if (hd_tickets_observe(hd_sla_engine_observe, NULL) != HD_OK) {
+        fprintf(stderr, "helpdeskd: sla observer: cannot register\n");
+        goto out;
+    }
+    if (hd_sla_monitor_start(&sla_monitor, app.store, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: sla monitor: %s\n", err.detail);
+        goto out;
+    }
     if (hd_tickets_observe(hd_staff_metrics_observe, NULL) != HD_OK) {
         fprintf(stderr, "helpdeskd: staff metrics observer: cannot register\n");
         goto out;
@@ -408,6 +424,7 @@ int main(int argc, char **argv)
         add_table(srv, hd_tickets_api_methods, &err) != HD_OK ||
         add_table(srv, hd_tickets_work_api_methods, &err) != HD_OK ||
         add_table(srv, hd_admin_api_methods, &err) != HD_OK ||
+        add_table(srv, hd_sla_api_methods, &err) != HD_OK ||
         add_table(srv, hd_staff_api_methods, &err) != HD_OK ||
         add_table(srv, hd_customers_api_methods, &err) != HD_OK ||
         add_table(srv, hd_auth_api_methods, &err) != HD_OK ||
@@ -446,6 +463,7 @@ out:
     hd_health_destroy(health);
     hd_reflection_cleanup();
     hd_auth_destroy(app.auth);
+    hd_sla_monitor_stop(sla_monitor); /* its last batch commits before the store closes */
     hd_store_close(app.store);
     hd_tickets_bus_destroy(app.bus);
     if (code == 0)
