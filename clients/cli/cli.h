@@ -142,7 +142,8 @@ const char *hd_cli_arg(const hd_cli_args *a, const char *name);
 /* Nonzero when boolean flag `name` was given. */
 int hd_cli_flag(const hd_cli_args *a, const char *name);
 
-/* Every value of flag `name`, in order; *n gets the count. Borrowed for the run. */
+/* Every value of flag `name`, in order, in a fresh array; *n gets the count. Borrowed
+ * for the run (the run's arena). NULL with *n = 0 when out of memory. */
 const char *const *hd_cli_arg_list(const hd_cli_args *a, const char *name, size_t *n);
 
 /* Parses flag `name` as an unsigned integer into *out (def when absent). Returns
@@ -196,6 +197,17 @@ int hd_cli_color(const hd_cli *cli);
 /* Under --json prints msg as proto3 JSON (one document, newline) and returns 1;
  * otherwise prints nothing and returns 0. */
 int hd_cli_print_json(hd_cli *cli, const ProtobufCMessage *msg);
+
+/* Prints a single-object response: --json the proto3 JSON, --quiet the value of
+ * id_field, else every present field as a `label  value` block. Returns HD_CLI_EXIT_OK. */
+int hd_cli_print_message(hd_cli *cli, const ProtobufCMessage *msg, const char *id_field);
+
+/* Prints a list response: --json all of resp as proto3 JSON, --quiet id_field of each item,
+ * else a table with one column per name in cols (header = the name upper-cased, cells by
+ * hd_cli_field_text). items are n messages of one type. Returns an exit code. */
+int hd_cli_print_list(hd_cli *cli, const ProtobufCMessage *resp,
+                      const ProtobufCMessage *const *items, size_t n, const char *const *cols,
+                      size_t ncols, const char *id_field);
 
 /* Settings of the invocation, all borrowed until the process ends: the resolved server
  * address and where it came from ("--server", "HELPDESK_SERVER", "config", "default"),

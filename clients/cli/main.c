@@ -4,6 +4,7 @@
  * uses. Commands live one group per file next to it. */
 #include "clients/cli/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -46,7 +47,7 @@ struct hd_cli_args {
     size_t nvals;
     const char *pos[HD_CLI_MAX_ARGS];
     int npos;
-    const char *list[HD_CLI_MAX_ARGS]; /* scratch for hd_cli_arg_list */
+    hd_arena *arena; /* where hd_cli_arg_list builds its arrays */
 };
 
 static hd_cli_group *groups;
@@ -208,14 +209,18 @@ int hd_cli_flag(const hd_cli_args *a, const char *name)
 
 const char *const *hd_cli_arg_list(const hd_cli_args *a, const char *name, size_t *n)
 {
-    hd_cli_args *m = (hd_cli_args *)a; /* the scratch list is the only thing written */
     size_t k = 0;
+    const char **list = hd_arena_calloc(a->arena, a->nvals + 1, sizeof(*list));
+    if (!list) {
+        *n = 0;
+        return NULL;
+    }
     for (size_t i = 0; i < a->nvals; i++) {
         if (strcmp(a->vals[i].opt->name, name) == 0)
-            m->list[k++] = a->vals[i].value;
+            list[k++] = a->vals[i].value;
     }
     *n = k;
-    return m->list;
+    return list;
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -531,6 +536,63 @@ int hd_cli_print_json(hd_cli *cli, const ProtobufCMessage *msg)
     return 1;
 }
 
+int hd_cli_print_message(hd_cli *cli, const ProtobufCMessage *msg, const char *id_field)
+{
+    char buf[256];
+    if (hd_cli_print_json(cli, msg))
+        return HD_CLI_EXIT_OK;
+    if (cli->quiet) {
+        const char *id = hd_cli_field_text(buf, sizeof(buf), msg, id_field, 0);
+        printf("%s\n", id ? id : "");
+        return HD_CLI_EXIT_OK;
+    }
+    hd_cli_fields_print(stdout, msg, hd_cli_now_ms(cli), cli->color);
+    return HD_CLI_EXIT_OK;
+}
+
+int hd_cli_print_list(hd_cli *cli, const ProtobufCMessage *resp,
+                      const ProtobufCMessage *const *items, size_t n, const char *const *cols,
+                      size_t ncols, const char *id_field)
+{
+    char buf[1024];
+    if (hd_cli_print_json(cli, resp))
+        return HD_CLI_EXIT_OK;
+    if (cli->quiet) {
+        for (size_t i = 0; i < n; i++) {
+            const char *id = hd_cli_field_text(buf, sizeof(buf), items[i], id_field, 0);
+            printf("%s\n", id ? id : "");
+        }
+        return HD_CLI_EXIT_OK;
+    }
+    const char *heads[32];
+    char headbuf[32][64];
+    if (ncols > 32)
+        ncols = 32;
+    for (size_t c = 0; c < ncols; c++) {
+        size_t k = 0;
+        for (; cols[c][k] && k + 1 < sizeof(headbuf[c]); k++)
+            headbuf[c][k] = cols[c][k] == '_' ? ' ' : (char)toupper((unsigned char)cols[c][k]);
+        headbuf[c][k] = '\0';
+        heads[c] = headbuf[c];
+    }
+    hd_cli_table *t = hd_cli_table_new(heads, ncols, cli->color);
+    if (!t)
+        return hd_cli_fail(cli, HD_CLI_EXIT_INTERNAL, "out of memory");
+    int64_t now = hd_cli_now_ms(cli);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t c = 0; c < ncols; c++) {
+            const char *v = hd_cli_field_text(buf, sizeof(buf), items[i], cols[c], now);
+            if (hd_cli_table_cell(t, v && *v ? v : "-", c == 0 ? HD_CLI_STYLE_BOLD : 0) != 0) {
+                hd_cli_table_free(t);
+                return hd_cli_fail(cli, HD_CLI_EXIT_INTERNAL, "out of memory");
+            }
+        }
+    }
+    hd_cli_table_print(t, stdout);
+    hd_cli_table_free(t);
+    return HD_CLI_EXIT_OK;
+}
+
 /* --- calls -------------------------------------------------------------------------- */
 
 hd_client *hd_cli_client(hd_cli *cli, int *exit_code)
@@ -635,6 +697,7 @@ static int dispatch(hd_cli *cli, int n, char **rest, int help)
     hd_cli_args *a = calloc(1, sizeof(*a));
     if (!a)
         return hd_cli_fail(cli, HD_CLI_EXIT_INTERNAL, "out of memory");
+    a->arena = cli->arena;
     int rc = parse_cmd_args(cli, c, n - used, rest + used, a, cmdline);
     if (rc == HD_CLI_EXIT_OK)
         rc = c->run(cli, a);

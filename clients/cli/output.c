@@ -622,3 +622,165 @@ int hd_cli_json_print(FILE *f, const ProtobufCMessage *msg)
     json_decref(j);
     return rc;
 }
+
+/* --- human field text --------------------------------------------------------------- */
+
+static const ProtobufCFieldDescriptor *field_by_name(const ProtobufCMessageDescriptor *d,
+                                                     const char *name)
+{
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        if (strcmp(d->fields[i].name, name) == 0)
+            return &d->fields[i];
+    }
+    return NULL;
+}
+
+/* Appends the display text of one value to buf at *k. */
+static void value_text(char *buf, size_t n, size_t *k, const ProtobufCFieldDescriptor *f,
+                       const void *p, int64_t now_ms)
+{
+    char tmp[128];
+    const char *s = tmp;
+    tmp[0] = '\0';
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        snprintf(tmp, sizeof(tmp), "%" PRId32, *(const int32_t *)p);
+        break;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        snprintf(tmp, sizeof(tmp), "%" PRIu32, *(const uint32_t *)p);
+        break;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        snprintf(tmp, sizeof(tmp), "%" PRId64, *(const int64_t *)p);
+        break;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        snprintf(tmp, sizeof(tmp), "%" PRIu64, *(const uint64_t *)p);
+        break;
+    case PROTOBUF_C_TYPE_FLOAT:
+        snprintf(tmp, sizeof(tmp), "%g", (double)*(const float *)p);
+        break;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        snprintf(tmp, sizeof(tmp), "%g", *(const double *)p);
+        break;
+    case PROTOBUF_C_TYPE_BOOL:
+        s = *(const protobuf_c_boolean *)p ? "yes" : "no";
+        break;
+    case PROTOBUF_C_TYPE_ENUM:
+        hd_cli_enum_word(tmp, sizeof(tmp), f->descriptor, *(const int *)p);
+        break;
+    case PROTOBUF_C_TYPE_STRING:
+        s = *(char *const *)p ? *(char *const *)p : "";
+        break;
+    case PROTOBUF_C_TYPE_BYTES:
+        snprintf(tmp, sizeof(tmp), "(%zu bytes)", ((const ProtobufCBinaryData *)p)->len);
+        break;
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
+        if (m && strcmp(m->descriptor->name, "google.protobuf.Timestamp") == 0) {
+            int64_t sec;
+            int32_t ns;
+            memcpy(&sec, (const char *)m + m->descriptor->fields[0].offset, sizeof(sec));
+            memcpy(&ns, (const char *)m + m->descriptor->fields[1].offset, sizeof(ns));
+            hd_cli_reltime(tmp, sizeof(tmp), sec * 1000 + ns / 1000000, now_ms);
+        } else {
+            s = m ? "{...}" : "";
+        }
+        break;
+    }
+    }
+    if (*k < n) {
+        int m = snprintf(buf + *k, n - *k, "%s", s);
+        *k += m > 0 ? (size_t)m : 0;
+        if (*k >= n)
+            *k = n - 1;
+    }
+}
+
+const char *hd_cli_field_text(char *buf, size_t n, const ProtobufCMessage *msg, const char *name,
+                              int64_t now_ms)
+{
+    const ProtobufCFieldDescriptor *f = field_by_name(msg->descriptor, name);
+    size_t k = 0;
+    if (!f || n == 0)
+        return NULL;
+    buf[0] = '\0';
+    const char *base = (const char *)msg;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+        size_t cnt;
+        const char *arr;
+        memcpy(&cnt, base + f->quantifier_offset, sizeof(cnt));
+        memcpy(&arr, base + f->offset, sizeof(arr));
+        for (size_t i = 0; i < cnt && k + 1 < n; i++) {
+            if (i && k + 2 < n) {
+                buf[k++] = ',';
+                buf[k] = '\0';
+            }
+            value_text(buf, n, &k, f, arr + i * elem_size(f), now_ms);
+        }
+        return buf;
+    }
+    if (!present(msg, f))
+        return buf;
+    value_text(buf, n, &k, f, base + f->offset, now_ms);
+    return buf;
+}
+
+static void fields_print(FILE *f, const ProtobufCMessage *msg, int64_t now_ms, int color,
+                         int indent, int depth)
+{
+    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[i];
+        char label[128], text[1024];
+        snprintf(label, sizeof(label), "%s", fd->name);
+        for (char *p = label; *p; p++)
+            *p = *p == '_' ? ' ' : *p;
+        const void *p = (const char *)msg + fd->offset;
+        int nested = fd->type == PROTOBUF_C_TYPE_MESSAGE &&
+                     fd->label != PROTOBUF_C_LABEL_REPEATED && *(ProtobufCMessage *const *)p &&
+                     strcmp(((const ProtobufCMessageDescriptor *)fd->descriptor)->name,
+                            "google.protobuf.Timestamp") != 0;
+        if (nested) {
+            if (depth < 4) {
+                fprintf(f, "%*s%s%s%s\n", indent, "", color ? "\033[2m" : "", label,
+                        color ? "\033[0m" : "");
+                fields_print(f, *(ProtobufCMessage *const *)p, now_ms, color, indent + 2,
+                             depth + 1);
+            }
+            continue;
+        }
+        if (fd->type == PROTOBUF_C_TYPE_MESSAGE && fd->label == PROTOBUF_C_LABEL_REPEATED &&
+            strcmp(((const ProtobufCMessageDescriptor *)fd->descriptor)->name,
+                   "google.protobuf.Timestamp") != 0) {
+            size_t cnt;
+            ProtobufCMessage **arr;
+            memcpy(&cnt, (const char *)msg + fd->quantifier_offset, sizeof(cnt));
+            memcpy(&arr, p, sizeof(arr));
+            for (size_t k = 0; k < cnt && depth < 4; k++) {
+                fprintf(f, "%*s%s%s[%zu]%s\n", indent, "", color ? "\033[2m" : "", label, k,
+                        color ? "\033[0m" : "");
+                fields_print(f, arr[k], now_ms, color, indent + 2, depth + 1);
+            }
+            continue;
+        }
+        hd_cli_field_text(text, sizeof(text), msg, fd->name, now_ms);
+        if (!text[0])
+            continue;
+        for (char *q = text; *q; q++) {
+            if (*q == '\n' || *q == '\r')
+                *q = ' ';
+        }
+        fprintf(f, "%*s%s%-*s%s  %s\n", indent, "", color ? "\033[2m" : "",
+                20 - indent > 8 ? 20 - indent : 8, label, color ? "\033[0m" : "", text);
+    }
+}
+
+void hd_cli_fields_print(FILE *f, const ProtobufCMessage *msg, int64_t now_ms, int color)
+{
+    fields_print(f, msg, now_ms, color, 0, 0);
+}

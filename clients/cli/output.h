@@ -80,6 +80,17 @@ const char *hd_cli_rfc3339(char *buf, size_t n, int64_t seconds, int32_t nanos);
  * Returns buf. */
 const char *hd_cli_reltime(char *buf, size_t n, int64_t t_ms, int64_t now_ms);
 
+/* Writes the display form of field `name` of msg into buf: enums as words, Timestamps
+ * relative to now_ms, bools yes/no, repeated values comma-separated, nested messages as
+ * "{...}"; "" when the field is absent or default. Returns buf, or NULL when msg has no
+ * such field. */
+const char *hd_cli_field_text(char *buf, size_t n, const ProtobufCMessage *msg, const char *name,
+                              int64_t now_ms);
+
+/* Prints every present field of msg as `  label  value` lines (label = field name with
+ * '_' as ' '), nested messages indented under their name. */
+void hd_cli_fields_print(FILE *f, const ProtobufCMessage *msg, int64_t now_ms, int color);
+
 /* Display width of UTF-8 text (code points; escape sequences not expected). */
 size_t hd_cli_text_width(const char *s);
 

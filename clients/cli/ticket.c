@@ -560,7 +560,7 @@ done:
 /* One entry of the merged thread: a message, a note or an event, ordered by time. */
 typedef struct thread_item {
     int64_t ms;
-    int kind; /* 0 message, 1 note, 2 event */
+    int kind; /* -1 creation event, 0 message, 1 note, 2 other event (order of ties) */
     size_t seq;
     const void *p;
 } thread_item;
@@ -639,11 +639,14 @@ static int show_thread(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, in
         items[k++] = (thread_item){ts_ms(r->notes[i]->create_time), 1, i, r->notes[i]};
     for (size_t i = 0; i < r->n_events; i++) {
         const Helpdesk__V1__TicketEvent *e = r->events[i];
-        /* Messages and notes print in full; their events would only repeat them. */
-        if (e->kind == HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_MESSAGE_ADDED ||
-            e->kind == HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_NOTE_ADDED)
+        /* Messages and notes print in full; their events would only repeat them unless
+         * they changed fields too (a reply moving the status). */
+        int added = e->kind == HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_MESSAGE_ADDED ||
+                    e->kind == HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_NOTE_ADDED;
+        if (added && e->n_changes == 0)
             continue;
-        items[k++] = (thread_item){ts_ms(e->time), 2, i, e};
+        int created = e->kind == HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_CREATED;
+        items[k++] = (thread_item){ts_ms(e->time), created ? -1 : 2, i, e};
     }
     qsort(items, k, sizeof(*items), item_cmp);
     for (size_t i = 0; i < k; i++) {
@@ -664,7 +667,7 @@ static int show_thread(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, in
             print_header_line(cli, items[i].ms, now, what);
             printf("%s\n", nt->body);
         } else {
-            print_event(cli, items[i].p, now);
+            print_event(cli, items[i].p, now); /* kinds -1 and 2 */
         }
     }
     free(items);
