@@ -31,6 +31,7 @@
 #include "server/sla/engine.h"
 #include "server/sla/monitor.h"
 #include "server/sla/ticket_actions.h"
+#include "server/sla/webhook.h"
 #include "server/staff/metrics.h"
 #include "server/store/store.h"
 #include "server/tickets/observer.h"
@@ -340,6 +341,7 @@ int main(int argc, char **argv)
     hd_rpc_server *srv = NULL;
     hd_health *health = NULL;
     hd_sla_monitor *sla_monitor = NULL;
+    hd_sla_webhook *sla_webhook = NULL;
     char data_dir[PATH_MAX];
 
     if (mkdir(o.data, 0700) != 0 && errno != EEXIST) {
@@ -392,8 +394,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: sla observer: cannot register\n");
         goto out;
     }
-    if (hd_sla_monitor_start(&sla_monitor, app.store, &err) != HD_OK) {
-        fprintf(stderr, "helpdeskd: sla monitor: %s\n", err.detail);
+    if (hd_sla_monitor_start(&sla_monitor, app.store, &err) != HD_OK ||
+        hd_sla_webhook_start(&sla_webhook, app.store, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: sla threads: %s\n", err.detail);
         goto out;
     }
     if (hd_tickets_observe(hd_staff_metrics_observe, NULL) != HD_OK) {
@@ -463,6 +466,7 @@ out:
     hd_health_destroy(health);
     hd_reflection_cleanup();
     hd_auth_destroy(app.auth);
+    hd_sla_webhook_stop(sla_webhook);
     hd_sla_monitor_stop(sla_monitor); /* its last batch commits before the store closes */
     hd_store_close(app.store);
     hd_tickets_bus_destroy(app.bus);
