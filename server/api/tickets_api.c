@@ -16,6 +16,7 @@
 #include "server/common/log.h"
 #include "server/store/store.h"
 #include "server/tickets/bus.h"
+#include "server/tickets/change.h"
 #include "server/tickets/note.h"
 #include "server/tickets/rating.h"
 #include "server/tickets/reply.h"
@@ -185,11 +186,27 @@ static int list_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobu
     const hd_identity *who = hd_rpc_call_identity(call);
     hd_tickets_query q = {
         .status = req->status,
-        .customer_id = who->kind == HD_PRINCIPAL_CUSTOMER ? who->id : 0,
+        .customer_id = req->customer_id,
         .page_size = req->page_size,
         .page_token = req->page_token,
+        .priority = req->priority,
+        .category = req->category,
+        .assignee_id = req->assignee_id,
+        .unassigned = req->unassigned,
+        .tag = req->tag,
+        .create_from_ms = hd_tickets_ts_ms(req->create_time_from),
+        .create_to_ms = hd_tickets_ts_ms(req->create_time_to),
+        .update_from_ms = hd_tickets_ts_ms(req->update_time_from),
+        .update_to_ms = hd_tickets_ts_ms(req->update_time_to),
+        .sort = req->sort,
     };
     hd_tickets_page page;
+    if (who->kind == HD_PRINCIPAL_CUSTOMER) {
+        /* Customers list their own tickets; asking for another customer's finds none. */
+        if (req->customer_id && req->customer_id != who->id)
+            return HD_OK;
+        q.customer_id = who->id;
+    }
     int rc = hd_tickets_list(app->store, hd_rpc_call_arena(call), &q, &page, err);
     if (rc == HD_OK) /* agents: only their groups' and their own tickets */
         rc = hd_access_filter(app->store, who, page.tickets, &page.n_tickets, err);

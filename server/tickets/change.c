@@ -36,20 +36,6 @@ Google__Protobuf__Timestamp *hd_tickets_ts_new(hd_arena *a, int64_t ms)
 
 /* ---- Indexes --------------------------------------------------------------------------- */
 
-static hd_key *key_assignee(hd_key *k, uint64_t assignee, uint64_t id)
-{
-    hd_key_init(k);
-    hd_key_u64(k, assignee);
-    return hd_key_u64(k, id);
-}
-
-static hd_key *key_category(hd_key *k, const char *category, uint64_t id)
-{
-    hd_key_init(k);
-    hd_key_str(k, category);
-    return hd_key_u64(k, id);
-}
-
 /* Deletes key from t (a missing entry is fine: tickets written before the index existed)
  * when del, then puts it when put. */
 static int move_one(hd_txn *txn, hd_table t, const hd_key *old, const hd_key *neu, hd_err *err)
@@ -118,14 +104,16 @@ int hd_tickets_index_move(hd_txn *txn, const Helpdesk__V1__Ticket *b, const Help
             return rc;
     }
     if (!b || b->assignee_id != a->assignee_id) {
-        rc = move_one(txn, HD_STORE_IDX_ASSIGNEE, b ? key_assignee(&ko, b->assignee_id, id) : NULL,
-                      key_assignee(&kn, a->assignee_id, id), err);
+        rc = move_one(txn, HD_STORE_IDX_ASSIGNEE,
+                      b ? hd_tickets_key_assignee(&ko, b->assignee_id, id) : NULL,
+                      hd_tickets_key_assignee(&kn, a->assignee_id, id), err);
         if (rc < 0)
             return rc;
     }
     if (!b || strcmp(b->category, a->category) != 0) {
-        rc = move_one(txn, HD_STORE_IDX_CATEGORY, b ? key_category(&ko, b->category, id) : NULL,
-                      key_category(&kn, a->category, id), err);
+        rc = move_one(txn, HD_STORE_IDX_CATEGORY,
+                      b ? hd_tickets_key_category(&ko, b->category, id) : NULL,
+                      hd_tickets_key_category(&kn, a->category, id), err);
         if (rc < 0)
             return rc;
     }

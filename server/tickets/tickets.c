@@ -57,6 +57,20 @@ hd_key *hd_tickets_key_tag(hd_key *k, const char *tag, uint64_t id)
     return hd_key_u64(k, id);
 }
 
+hd_key *hd_tickets_key_assignee(hd_key *k, uint64_t assignee_id, uint64_t id)
+{
+    hd_key_init(k);
+    hd_key_u64(k, assignee_id);
+    return hd_key_u64(k, id);
+}
+
+hd_key *hd_tickets_key_category(hd_key *k, const char *category, uint64_t id)
+{
+    hd_key_init(k);
+    hd_key_str(k, category);
+    return hd_key_u64(k, id);
+}
+
 hd_key *hd_tickets_key_updated(hd_key *k, int64_t update_ms, uint64_t id)
 {
     hd_key_init(k);
@@ -634,208 +648,5 @@ int hd_tickets_get(hd_store *s, hd_arena *a, uint64_t id, const char *number,
 fail:
     hd_store_read_end(txn);
     memset(out, 0, sizeof(*out));
-    return rc;
-}
-
-/* ---- List ------------------------------------------------------------------------------ */
-
-static char *token_encode(hd_arena *a, uint32_t status, uint64_t last_id)
-{
-    return hd_arena_printf(a, TOKEN_PREFIX "%02" PRIx32 "%016" PRIx64, status, last_id);
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-static int token_decode(const char *tok, uint32_t status, uint64_t *last_id, hd_err *err)
-{
-    uint64_t v = 0;
-    if (strlen(tok) != TOKEN_LEN || strncmp(tok, TOKEN_PREFIX, 2) != 0)
-        return hd_err_set(err, HD_EINVAL, "page_token: malformed");
-    for (int i = 2; i < TOKEN_LEN; i++) {
-        int h = hexval(tok[i]);
-        if (h < 0)
-            return hd_err_set(err, HD_EINVAL, "page_token: malformed");
-        if (i == 4)
-            v = 0;
-        v = (v << 4) | (uint64_t)h;
-        if (i == 3 && v != status)
-            return hd_err_set(err, HD_EINVAL, "page_token: issued for another status filter");
-    }
-    *last_id = v;
-    return 0;
-}
-
-/* Collects ticket ids from an index or table scan. */
-typedef struct id_list {
-    uint64_t *ids;
-    size_t n, cap;
-    size_t key_skip; /* bytes before the trailing u64 id in each key */
-    hd_err *err;
-    hd_txn *txn; /* set to check each ticket's status (customer + status filter) */
-    hd_arena *a;
-    uint32_t status;
-    uint64_t visited; /* records read by the status check */
-} id_list;
-
-/* Whether ticket id has status l->status: a record read, for the customer + status case. */
-static int status_matches(id_list *l, uint64_t id)
-{
-    hd_key k;
-    ProtobufCMessage *m;
-    int rc = hd_store_get_msg(l->txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, id),
-                              &helpdesk__v1__ticket__descriptor, l->a, &m, l->err);
-    l->visited++;
-    if (rc == HD_ENOTFOUND)
-        return hd_err_set(l->err, HD_ECORRUPT, "index entry names missing ticket %" PRIu64, id);
-    if (rc < 0)
-        return rc;
-    return ((Helpdesk__V1__Ticket *)m)->status == l->status;
-}
-
-static int id_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
-{
-    id_list *l = arg;
-    hd_key_reader r;
-    uint64_t id;
-    (void)val;
-    (void)vlen;
-    if (klen != l->key_skip + 8)
-        return hd_err_set(l->err, HD_ECORRUPT, "index key of %zu bytes", klen);
-    hd_key_reader_init(&r, (const unsigned char *)key + l->key_skip, 8);
-    int rc = hd_key_read_u64(&r, &id, l->err);
-    if (rc < 0)
-        return rc;
-    if (l->txn) {
-        rc = status_matches(l, id);
-        if (rc <= 0)
-            return rc;
-    }
-    l->ids[l->n++] = id;
-    return l->n == l->cap ? 1 : 0;
-}
-
-static int cmp_desc(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? 1 : a > b ? -1 : 0;
-}
-
-int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tickets_page *out,
-                    hd_err *err)
-{
-    hd_txn *txn = NULL;
-    uint32_t status = (uint32_t)q->status;
-    size_t page = q->page_size ? (size_t)q->page_size : HD_TICKETS_PAGE_DEFAULT;
-    uint64_t last_id = 0;
-    bool resume = q->page_token && q->page_token[0];
-    id_list l = {0};
-    hd_key k, prefix;
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    out->next_page_token = "";
-    if (q->page_size < 0 || q->page_size > HD_TICKETS_PAGE_MAX)
-        return hd_err_set(err, HD_EINVAL, "page_size: must be 0-%d", HD_TICKETS_PAGE_MAX);
-    if (!hd_tickets__enum_known(&helpdesk__v1__ticket_status__descriptor, (int)q->status))
-        return hd_err_set(err, HD_EINVAL, "status: unknown value %d", (int)q->status);
-    if (resume) {
-        rc = token_decode(q->page_token, status, &last_id, err);
-        if (rc < 0)
-            return rc;
-    }
-
-    /* One more than a page tells whether another page follows. With a status filter each
-     * priority's range is read separately (at most page+1 each) and merged by id. */
-    size_t nprio = status && !q->customer_id ? 5 : 1;
-    l.cap = nprio * (page + 1);
-    l.ids = hd_arena_alloc(a, l.cap * sizeof(uint64_t));
-    if (!l.ids)
-        return hd_err_set(err, HD_ENOMEM, "list: out of memory");
-    l.err = err;
-
-    rc = hd_store_read_begin(s, &txn, err);
-    if (rc < 0)
-        return rc;
-    for (uint32_t p = 0; p < nprio; p++) {
-        hd_store_range r = {0};
-        hd_table t = status ? HD_STORE_IDX_STATUS : HD_STORE_TICKETS;
-        r.reverse = 1;
-        r.limit = page + 1;
-        if (q->customer_id) {
-            t = HD_STORE_IDX_CUSTOMER;
-            hd_key_init(&prefix);
-            hd_key_u64(&prefix, q->customer_id);
-            r.prefix = &prefix;
-            l.key_skip = 8;
-            if (resume)
-                r.start = hd_tickets_key_customer(&k, q->customer_id, last_id);
-            if (status) {
-                r.limit = 0; /* the callback stops once a page (+1) matched */
-                l.txn = txn;
-                l.a = a;
-                l.status = status;
-            }
-        } else if (status) {
-            hd_key_init(&prefix);
-            hd_key_u32(hd_key_u32(&prefix, status), p);
-            r.prefix = &prefix;
-            l.key_skip = 8;
-            if (resume)
-                r.start = hd_tickets_key_status(&k, status, p, last_id);
-        } else {
-            l.key_skip = 0;
-            if (resume)
-                r.start = hd_tickets_key_id(&k, last_id);
-        }
-        r.exclusive = resume;
-        int64_t n = hd_store_scan(txn, t, &r, id_cb, &l, err);
-        if (n < 0) {
-            rc = (int)n;
-            goto fail;
-        }
-        out->visited += (uint64_t)n + l.visited;
-    }
-    if (nprio > 1)
-        qsort(l.ids, l.n, sizeof(uint64_t), cmp_desc);
-
-    size_t take = l.n < page ? l.n : page;
-    out->tickets = hd_arena_calloc(a, take + 1, sizeof(*out->tickets));
-    if (!out->tickets) {
-        rc = hd_err_set(err, HD_ENOMEM, "list: out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < take; i++) {
-        ProtobufCMessage *m;
-        rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, l.ids[i]),
-                              &helpdesk__v1__ticket__descriptor, a, &m, err);
-        if (rc == HD_ENOTFOUND)
-            rc =
-                hd_err_set(err, HD_ECORRUPT, "index entry names missing ticket %" PRIu64, l.ids[i]);
-        if (rc < 0)
-            goto fail;
-        out->visited++;
-        out->tickets[out->n_tickets++] = (Helpdesk__V1__Ticket *)m;
-    }
-    hd_store_read_end(txn);
-    txn = NULL;
-    if (l.n > page) {
-        out->next_page_token = token_encode(a, status, l.ids[page - 1]);
-        if (!out->next_page_token) {
-            rc = hd_err_set(err, HD_ENOMEM, "list: out of memory");
-            goto fail;
-        }
-    }
-    return 0;
-fail:
-    hd_store_read_end(txn);
-    memset(out, 0, sizeof(*out));
-    out->next_page_token = "";
     return rc;
 }

@@ -86,6 +86,10 @@ hd_key *hd_tickets_key_child(hd_key *k, uint64_t ticket_id, uint64_t child_id);
 hd_key *hd_tickets_key_status(hd_key *k, uint32_t status, uint32_t priority, uint64_t id);
 /* IDX_CUSTOMER: u64 customer id + u64 ticket id. */
 hd_key *hd_tickets_key_customer(hd_key *k, uint64_t customer_id, uint64_t id);
+/* IDX_ASSIGNEE: u64 assignee id (0 = unassigned) + u64 ticket id. */
+hd_key *hd_tickets_key_assignee(hd_key *k, uint64_t assignee_id, uint64_t id);
+/* IDX_CATEGORY: string category ("" = none) + u64 ticket id. */
+hd_key *hd_tickets_key_category(hd_key *k, const char *category, uint64_t id);
 /* IDX_TAG: string tag + u64 ticket id. */
 hd_key *hd_tickets_key_tag(hd_key *k, const char *tag, uint64_t id);
 /* IDX_UPDATED: i64 update time (Unix ms) + u64 ticket id. */
@@ -191,26 +195,38 @@ void hd_tickets_thread_redact(hd_tickets_thread *th, const hd_tickets_actor *vie
 /* ---- List ------------------------------------------------------------------------------ */
 
 typedef struct hd_tickets_query {
-    Helpdesk__V1__TicketStatus status; /* UNSPECIFIED = any */
-    uint64_t customer_id;              /* only this customer's tickets; 0 = everyone's */
-    int32_t page_size;                 /* 0 = HD_TICKETS_PAGE_DEFAULT, max HD_TICKETS_PAGE_MAX */
-    const char *page_token;            /* NULL or "" = first page */
+    Helpdesk__V1__TicketStatus status;    /* UNSPECIFIED = any */
+    uint64_t customer_id;                 /* only this customer's tickets; 0 = everyone's */
+    int32_t page_size;                    /* 0 = HD_TICKETS_PAGE_DEFAULT, max HD_TICKETS_PAGE_MAX */
+    const char *page_token;               /* NULL or "" = first page */
+    Helpdesk__V1__Priority priority;      /* UNSPECIFIED = any */
+    const char *category;                 /* NULL or "" = any */
+    uint64_t assignee_id;                 /* 0 = any (see unassigned) */
+    bool unassigned;                      /* only tickets without assignee (assignee_id 0) */
+    const char *tag;                      /* NULL or "" = any */
+    int64_t create_from_ms, create_to_ms; /* [from, to) in Unix ms; 0 = unbounded */
+    int64_t update_from_ms, update_to_ms; /* [from, to) in Unix ms; 0 = unbounded */
+    Helpdesk__V1__TicketSort sort;        /* UNSPECIFIED = CREATE_TIME_DESC */
 } hd_tickets_query;
 
 typedef struct hd_tickets_page {
-    Helpdesk__V1__Ticket **tickets; /* newest (highest id) first; borrowed from the arena */
+    Helpdesk__V1__Ticket **tickets; /* in the requested order; borrowed from the arena */
     size_t n_tickets;
     const char *next_page_token; /* "" when there are no more; borrowed from the arena */
     uint64_t visited;            /* store entries read (index entries + records), for cost checks */
 } hd_tickets_page;
 
-/* Lists one page of tickets, newest first, optionally only those in q->status and/or of
- * q->customer_id. Served from TICKETS (no filter), IDX_STATUS (status) or IDX_CUSTOMER
- * (customer): reads O(page_size) entries, never all tickets; only customer + status reads
- * the customer's entries until a page matches (O(that customer's tickets) at worst). The page token
- * is opaque text that encodes the filter and the last id returned. Returns 0, HD_EINVAL
- * ("page_size: ...", "page_token: ...", "status: ..."), HD_ECORRUPT, HD_ENOMEM, HD_EFULL, HD_EIO.
- */
+/* Lists one page of tickets matching every filter of q, in q->sort order (newest first;
+ * most recently updated first; or by priority, URGENT first, newest first within one).
+ * Served from one index chosen by the filters (list.c): customer -> IDX_CUSTOMER,
+ * assignee/unassigned -> IDX_ASSIGNEE, tag -> IDX_TAG, category -> IDX_CATEGORY,
+ * status/priority -> IDX_STATUS (one range per status x priority, merged), update-time sort
+ * -> IDX_UPDATED, else TICKETS; the other filters are checked on each record. Cost:
+ * O(page_size) entries when the index alone decides (one filter, or status + priority),
+ * otherwise O(entries of the chosen index scanned until a page matched). The page token is
+ * opaque text that encodes the position and a hash of the filters. Returns 0, HD_EINVAL
+ * ("page_size: ...", "page_token: ...", "status: ...", "priority: ...", "sort: ...",
+ * "assignee_id: ..."), HD_ECORRUPT, HD_ENOMEM, HD_EFULL, HD_EIO. */
 int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tickets_page *out,
                     hd_err *err);
 

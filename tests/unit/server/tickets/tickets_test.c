@@ -834,7 +834,7 @@ static void bad_page_size_status_and_tokens_are_rejected(void **state)
     bad.status = OPEN;
     bad.page_token = tok;
     assert_int_equal(hd_tickets_list(f->s, f->a, &bad, &p, &err), HD_EINVAL);
-    assert_string_equal(err.detail, "page_token: issued for another status filter");
+    assert_string_equal(err.detail, "page_token: issued for another filter or sort");
     bad.status = 0;
     bad.page_token = "garbage";
     assert_int_equal(hd_tickets_list(f->s, f->a, &bad, &p, &err), HD_EINVAL);
