@@ -75,7 +75,7 @@ static int gauges(hd_txn *txn, hd_arena *a, const Helpdesk__V1__Ticket *t, int64
     int rc = gauge_add(txn, HD_DASHBOARD_OPEN_PRIORITY, (uint32_t)t->priority, sign, err);
     if (rc == 0)
         rc = gauge_add(txn, cat, 0, sign, err);
-    if (rc == 0 && t->assignee_id == 0 && t->priority != 1)
+    if (rc == 0 && t->assignee_id == 0)
         rc = gauge_add(txn, HD_DASHBOARD_OPEN_UNASSIGNED, 0, sign, err);
     if (rc == 0 && t->assignee_id != 0)
         rc = gauge_add(txn, HD_DASHBOARD_OPEN_AGENT, (uint32_t)t->assignee_id, sign, err);
