@@ -1,38 +1,116 @@
-/* helpdesk-reporter: builds the trend and SLA reports as XLSX or CSV.
+/* helpdesk-reporter: scheduled CSV and XLSX trend and SLA reports, emailed to managers.
  *
  *   helpdesk-reporter run --report NAME [--config FILE] [--from DATE --to DATE] [--tz ZONE]
  *                         [--group day|week] [--now UNIX_S] --out FILE.xlsx|FILE.csv
- *                         [--seed SEED:COUNT:SPAN_DAYS:END_UNIX_S [--dump-tickets FILE]]
- *   helpdesk-reporter serve --config FILE   (schedules; see schedule.h)
+ *   helpdesk-reporter serve --config FILE [--once] [--now UNIX_S] [--holder NAME]
+ *   helpdesk-reporter schedules --config FILE [--now UNIX_S]
  *
- * --seed replaces the server with the deterministic generator (tests, benchmarks). */
+ * Data comes from helpdeskd's ReportingService ([server] in the config, or --server and
+ * --token-file); --seed SEED:COUNT:SPAN_DAYS:END_UNIX_S uses the deterministic generator
+ * instead (tests, benchmarks; --dump-tickets FILE writes its tickets as CSV). --now sets
+ * the clock (tests); serve --once makes the runs due at that instant and exits. */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "clients/lib/client.h"
 #include "reporter/config.h"
+#include "reporter/cron.h"
 #include "reporter/localtz.h"
+#include "reporter/mail.h"
 #include "reporter/model.h"
+#include "reporter/remote.h"
+#include "reporter/schedule.h"
 #include "reporter/seed.h"
 #include "reporter/xlsx.h"
 
-typedef struct run_args {
+#define LEASE_TTL_S 900
+
+typedef struct args {
     const char *config, *report, *from, *to, *tz, *group, *out, *seed, *dump;
+    const char *server, *token_file, *holder;
     int64_t now_s;
-} run_args;
+    int once, smtp_insecure, timings;
+} args;
+
+/* Everything a run needs besides the report: where data comes from. */
+typedef struct env {
+    hd_source src;
+    hd_seed gen;
+    hd_client *client;
+    hd_remote remote;
+} env;
 
 static int usage(void)
 {
     fputs("usage: helpdesk-reporter run --report NAME [--config FILE] [--from YYYY-MM-DD "
           "--to YYYY-MM-DD]\n"
-          "         [--tz ZONE] [--group day|week] [--now UNIX_S] --out FILE.xlsx|FILE.csv\n"
-          "         [--seed SEED:COUNT:SPAN_DAYS:END_UNIX_S [--dump-tickets FILE]]\n"
-          "       helpdesk-reporter serve --config FILE\n",
+          "           [--tz ZONE] [--group day|week] [--now UNIX_S] --out FILE.xlsx|FILE.csv\n"
+          "       helpdesk-reporter serve --config FILE [--once] [--now UNIX_S] [--holder NAME]\n"
+          "       helpdesk-reporter schedules --config FILE [--now UNIX_S]\n"
+          "data: [server] in the config, or --server HOST:PORT --token-file FILE, or\n"
+          "      --seed SEED:COUNT:SPAN_DAYS:END_UNIX_S [--dump-tickets FILE] (generated)\n",
           stderr);
     return 1;
+}
+
+static int read_token(char *buf, size_t n, const char *path, hd_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return hd_err_set(err, HD_EIO, "%s: %s", path, strerror(errno));
+    if (!fgets(buf, (int)n, f))
+        buf[0] = 0;
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = 0;
+    return buf[0] ? 0 : hd_err_set(err, HD_EINVAL, "%s: empty token file", path);
+}
+
+static int env_open(env *e, const args *a, const hd_config *cfg, hd_err *err)
+{
+    memset(e, 0, sizeof *e);
+    if (a->seed) {
+        if (sscanf(a->seed, "%" SCNu64 ":%" SCNu64 ":%d:%" SCNd64, &e->gen.seed, &e->gen.count,
+                   &e->gen.span_days, &e->gen.end_s) != 4 ||
+            e->gen.span_days < 1)
+            return hd_err_set(err, HD_EINVAL, "--seed wants SEED:COUNT:SPAN_DAYS:END_UNIX_S");
+        e->src = hd_seed_source(&e->gen);
+        if (a->dump) {
+            FILE *f = fopen(a->dump, "wb");
+            int rc = f ? hd_seed_dump(&e->gen, f) : HD_EIO;
+            if (f && fclose(f))
+                rc = HD_EIO;
+            if (rc)
+                return hd_err_set(err, rc, "%s: cannot write", a->dump);
+        }
+        return 0;
+    }
+    const char *target = a->server ? a->server : cfg ? cfg->target : "127.0.0.1:7070";
+    const char *token_file = a->token_file ? a->token_file : cfg ? cfg->token_file : "";
+    char token[512] = "";
+    if (token_file && *token_file) {
+        int rc = read_token(token, sizeof token, token_file, err);
+        if (rc)
+            return rc;
+    }
+    hd_client_opts o = {.target = target, .token = token[0] ? token : NULL};
+    int rc = hd_client_open(&e->client, &o, err);
+    if (rc)
+        return rc;
+    e->remote.client = e->client;
+    e->src = hd_remote_source(&e->remote);
+    return 0;
+}
+
+static void env_close(env *e)
+{
+    hd_client_close(e->client);
 }
 
 static int parse_date(int64_t *out, const char *s, const char *tz)
@@ -45,131 +123,355 @@ static int parse_date(int64_t *out, const char *s, const char *tz)
     return hd_localtz_to_unix(out, &exists, tz, y, m, d, 0, 0);
 }
 
-static int cmd_run(const run_args *a)
+/* Builds one report into out (a .xlsx path or a CSV prefix). *m gets the filled model
+ * (owned, hd_model_free) for the mail summary; *files the paths written (owned). */
+static int make_report(hd_model **m, char ***files, const hd_config_report *r, const char *title,
+                       const char *tz, hd_grouping g, int64_t from, int64_t to, int64_t now, env *e,
+                       const char *out, int timings, hd_err *err)
 {
-    hd_err err = {0};
-    hd_config *cfg = NULL;
-    hd_model *m = NULL;
-    int rc = HD_EINVAL;
+    int rc = hd_model_create(m, title, tz, g, from, to, err);
+    if (rc)
+        return rc;
+    (*m)->generated_s = now;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = hd_xlsx_write(out, *m, &e->src, r->sections, files, err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (timings)
+        fprintf(stderr, "timing total_s=%.3f\n",
+                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    if (rc) {
+        hd_model_free(*m);
+        *m = NULL;
+    }
+    return rc;
+}
+
+static void free_files(char **files)
+{
+    if (!files)
+        return;
+    for (char **p = files; *p; p++)
+        free(*p);
+    free(files);
+}
+
+static int cmd_run(const args *a, const hd_config *cfg, hd_err *err)
+{
     hd_config_report def = {
         .sections = HD_SECTION_ALL, .period = HD_PERIOD_LAST_WEEK, .grouping = HD_GROUP_DAY};
     snprintf(def.tz, sizeof def.tz, "UTC");
     const hd_config_report *r = &def;
-    if (a->config) {
-        rc = hd_config_load(&cfg, a->config, &err);
-        if (rc)
-            goto fail;
+    if (cfg) {
         r = hd_config_find_report(cfg, a->report);
-        if (!r) {
-            rc = hd_err_set(&err, HD_ENOTFOUND, "%s: no [report %s]", a->config, a->report);
-            goto fail;
-        }
+        if (!r)
+            return hd_err_set(err, HD_ENOTFOUND, "%s: no [report %s]", a->config, a->report);
     }
     const char *tz = a->tz ? a->tz : r->tz;
+    if (!hd_localtz_valid(tz))
+        return hd_err_set(err, HD_EINVAL, "unknown time zone %s", tz);
     hd_grouping g = r->grouping;
     if (a->group)
         g = !strcmp(a->group, "week") ? HD_GROUP_WEEK : HD_GROUP_DAY;
     int64_t now = a->now_s ? a->now_s : (int64_t)time(NULL);
     int64_t from, to;
     if (a->from || a->to) {
-        if (!a->from || !a->to || parse_date(&from, a->from, tz) || parse_date(&to, a->to, tz)) {
-            rc = hd_err_set(&err, HD_EINVAL, "--from and --to need YYYY-MM-DD dates");
-            goto fail;
-        }
+        if (!a->from || !a->to || parse_date(&from, a->from, tz) || parse_date(&to, a->to, tz))
+            return hd_err_set(err, HD_EINVAL, "--from and --to need YYYY-MM-DD dates");
         /* --to is inclusive: the period ends at the next local midnight. */
         hd_localtm lt;
         hd_localtz_from_unix(&lt, tz, to + 36 * 3600);
         bool exists;
         hd_localtz_to_unix(&to, &exists, tz, lt.year, lt.mon, lt.mday, 0, 0);
     } else if (hd_model_period(&from, &to, r->period, tz, now)) {
-        rc = hd_err_set(&err, HD_EINVAL, "unknown time zone %s", tz);
-        goto fail;
+        return hd_err_set(err, HD_EINVAL, "cannot resolve the period in %s", tz);
     }
-    const char *title = r->title[0] ? r->title : a->report;
-    rc = hd_model_create(&m, title, tz, g, from, to, &err);
+    env e;
+    int rc = env_open(&e, a, cfg, err);
+    if (rc) {
+        env_close(&e);
+        return rc;
+    }
+    hd_model *m = NULL;
+    char **files = NULL;
+    rc = make_report(&m, &files, r, cfg ? r->title : a->report, tz, g, from, to, now, &e, a->out,
+                     a->timings, err);
+    if (!rc)
+        for (char **p = files; *p; p++)
+            printf("%s\n", *p);
+    free_files(files);
+    hd_model_free(m);
+    env_close(&e);
+    return rc;
+}
+
+/* Removes generated files of schedule name older than days in dir. */
+static void retention(const char *dir, const char *name, int days, int64_t now)
+{
+    if (days <= 0)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t n = strlen(name);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, name, n) || de->d_name[n] != '-')
+            continue;
+        char path[2 * HD_CONFIG_VALUE_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (!stat(path, &st) && (int64_t)st.st_mtime < now - (int64_t)days * 86400)
+            unlink(path);
+    }
+    closedir(d);
+}
+
+/* One scheduled run at due: lease, build every format, mail, complete, record. */
+static int run_schedule(const args *a, const hd_config *cfg, const hd_config_schedule *s,
+                        int64_t due, int64_t now, env *e, const char *holder,
+                        hd_schedule_state *state, hd_err *err)
+{
+    char run_key[HD_CONFIG_NAME_MAX + 32];
+    snprintf(run_key, sizeof run_key, "%s@%" PRId64, s->name, due);
+    if (e->client) {
+        int granted = 0, done = 0;
+        int rc =
+            hd_remote_lease_acquire(&e->remote, run_key, holder, LEASE_TTL_S, &granted, &done, err);
+        if (rc)
+            return rc;
+        if (!granted) {
+            printf("schedule %s: run %s %s elsewhere, skipped\n", s->name, run_key,
+                   done ? "done" : "in progress");
+            return done ? hd_schedule_record(state, s->name, due, err) : 0;
+        }
+    }
+    const hd_config_report *r = hd_config_find_report(cfg, s->report);
+    int64_t from, to;
+    if (hd_model_period(&from, &to, r->period, r->tz, due))
+        return hd_err_set(err, HD_EINVAL, "schedule %s: bad period", s->name);
+    if (mkdir(cfg->out_dir, 0750) && errno != EEXIST)
+        return hd_err_set(err, HD_EIO, "%s: %s", cfg->out_dir, strerror(errno));
+    hd_localtm lt;
+    hd_localtz_from_unix(&lt, s->tz, due);
+    char *all[32];
+    size_t n_all = 0;
+    hd_model *keep = NULL;
+    int rc = 0;
+    for (unsigned fmt = HD_FORMAT_XLSX; fmt <= HD_FORMAT_CSV && !rc; fmt <<= 1) {
+        if (!(s->formats & fmt))
+            continue;
+        char out[2 * HD_CONFIG_VALUE_MAX];
+        snprintf(out, sizeof out, "%s/%s-%04d-%02d-%02d-%02d%02d.%s", cfg->out_dir, s->name,
+                 lt.year, lt.mon, lt.mday, lt.hour, lt.min, fmt == HD_FORMAT_XLSX ? "xlsx" : "csv");
+        hd_model *m = NULL;
+        char **files = NULL;
+        rc =
+            make_report(&m, &files, r, r->title, r->tz, r->grouping, from, to, now, e, out, 0, err);
+        for (char **p = files; p && *p && n_all < 32; p++)
+            all[n_all++] = strdup(*p);
+        free_files(files);
+        if (!keep)
+            keep = m;
+        else
+            hd_model_free(m);
+    }
+    if (!rc && s->n_recipients) {
+        char pw[512] = "";
+        if (*cfg->smtp_password_file)
+            rc = read_token(pw, sizeof pw, cfg->smtp_password_file, err);
+        hd_mail_opts mo = {.smtp_url = cfg->smtp_url,
+                           .username = cfg->smtp_user,
+                           .password = pw,
+                           .tls = !a->smtp_insecure,
+                           .from = cfg->smtp_from,
+                           .retries = cfg->smtp_retries,
+                           .backoff_ms = a->now_s ? 0 : 2000,
+                           .run_id = run_key};
+        const char *rcpt[HD_CONFIG_RECIPIENTS_MAX];
+        for (size_t i = 0; i < s->n_recipients; i++)
+            rcpt[i] = s->recipients[i];
+        size_t sent = 0;
+        if (!rc)
+            rc = hd_mail_send(&mo, keep, rcpt, s->n_recipients, (const char *const *)all, n_all,
+                              &sent, err);
+        printf("schedule %s: mailed %zu of %zu recipients\n", s->name, sent, s->n_recipients);
+    }
+    hd_model_free(keep);
+    for (size_t i = 0; i < n_all; i++) {
+        if (!rc)
+            printf("schedule %s: wrote %s\n", s->name, all[i]);
+        free(all[i]);
+    }
     if (rc)
-        goto fail;
-    m->generated_s = now;
-    hd_source src;
-    hd_seed gen = {0};
-    if (a->seed) {
-        if (sscanf(a->seed, "%" SCNu64 ":%" SCNu64 ":%d:%" SCNd64, &gen.seed, &gen.count,
-                   &gen.span_days, &gen.end_s) != 4 ||
-            gen.span_days < 1) {
-            rc = hd_err_set(&err, HD_EINVAL, "--seed wants SEED:COUNT:SPAN_DAYS:END_UNIX_S");
-            goto fail;
+        return rc;
+    if (e->client && (rc = hd_remote_lease_complete(&e->remote, run_key, holder, err)))
+        return rc;
+    retention(cfg->out_dir, s->name, cfg->retention_days, now);
+    return hd_schedule_record(state, s->name, due, err);
+}
+
+/* Makes every run due at now; returns the first error (other schedules still run). */
+static int tick(const args *a, const hd_config *cfg, env *e, const char *holder, int64_t now,
+                int64_t *next_wake, hd_err *err)
+{
+    hd_schedule_state *st;
+    int rc = hd_schedule_state_load(&st, cfg->state_file, err);
+    if (rc)
+        return rc;
+    int64_t first = hd_schedule_last_run(st, "@first_seen");
+    if (!first) {
+        first = now;
+        rc = hd_schedule_record(st, "@first_seen", now, err);
+    }
+    *next_wake = now + 60;
+    for (size_t i = 0; i < cfg->n_schedules && !rc; i++) {
+        const hd_config_schedule *s = &cfg->schedules[i];
+        hd_cron c;
+        int64_t due, next;
+        hd_err e1 = {0};
+        if (hd_cron_parse(&c, s->cron, &e1))
+            continue; /* checked at load */
+        int is_due =
+            hd_schedule_due(&due, &c, s->tz, hd_schedule_last_run(st, s->name), first, now, &e1);
+        int one = is_due > 0 ? run_schedule(a, cfg, s, due, now, e, holder, st, &e1) : is_due;
+        if (one) {
+            fprintf(stderr, "helpdesk-reporter: schedule %s: %s\n", s->name, e1.detail);
+            if (!rc)
+                rc = hd_err_set(err, one, "schedule %s: %s", s->name, e1.detail);
         }
-        src = hd_seed_source(&gen);
-        if (a->dump) {
-            FILE *f = fopen(a->dump, "wb");
-            rc = f ? hd_seed_dump(&gen, f) : HD_EIO;
-            if (f && fclose(f))
-                rc = HD_EIO;
-            if (rc) {
-                hd_err_set(&err, rc, "%s: cannot write", a->dump);
-                goto fail;
-            }
-        }
+        if (!hd_cron_next(&next, &c, s->tz, now, &e1) && next < *next_wake)
+            *next_wake = next;
+    }
+    hd_schedule_state_free(st);
+    return rc;
+}
+
+static int cmd_serve(const args *a, const hd_config *cfg, hd_err *err)
+{
+    if (mkdir(cfg->out_dir, 0750) && errno != EEXIST)
+        return hd_err_set(err, HD_EIO, "%s: %s", cfg->out_dir, strerror(errno));
+    env e;
+    int rc = env_open(&e, a, cfg, err);
+    if (rc) {
+        env_close(&e);
+        return rc;
+    }
+    char holder[160];
+    if (a->holder) {
+        snprintf(holder, sizeof holder, "%s", a->holder);
     } else {
-        rc = hd_err_set(&err, HD_EUNIMPL,
-                        "server source: use --seed (ReportingService client "
-                        "not wired yet)");
-        goto fail;
+        char host[64] = "host";
+        gethostname(host, sizeof host - 1);
+        snprintf(holder, sizeof holder, "%s:%ld", host, (long)getpid());
     }
-    rc = hd_xlsx_write(a->out, m, &src, r->sections, NULL, &err);
+    for (;;) {
+        int64_t now = a->now_s ? a->now_s : (int64_t)time(NULL), wake;
+        rc = tick(a, cfg, &e, holder, now, &wake, err);
+        if (a->once)
+            break;
+        /* Wake at the next run time (at most a minute away, to notice clock changes). */
+        int64_t left = wake - (int64_t)time(NULL);
+        struct timespec ts = {left < 1 ? 1 : left > 60 ? 60 : left, 0};
+        nanosleep(&ts, NULL);
+    }
+    env_close(&e);
+    return rc;
+}
+
+static int cmd_schedules(const args *a, const hd_config *cfg, hd_err *err)
+{
+    int64_t now = a->now_s ? a->now_s : (int64_t)time(NULL);
+    hd_schedule_state *st;
+    int rc = hd_schedule_state_load(&st, cfg->state_file, err);
     if (rc)
-        goto fail;
-    hd_model_free(m);
-    hd_config_free(cfg);
+        return rc;
+    printf("%-20s %-20s %-18s %-16s %-20s %s\n", "SCHEDULE", "REPORT", "CRON", "TZ", "NEXT RUN",
+           "LAST RUN");
+    for (size_t i = 0; i < cfg->n_schedules; i++) {
+        const hd_config_schedule *s = &cfg->schedules[i];
+        hd_cron c;
+        int64_t next = 0;
+        char nb[32] = "-", lb[32] = "never";
+        if (!hd_cron_parse(&c, s->cron, err) && !hd_cron_next(&next, &c, s->tz, now, err)) {
+            hd_localtm lt;
+            hd_localtz_from_unix(&lt, s->tz, next);
+            snprintf(nb, sizeof nb, "%04d-%02d-%02d %02d:%02d", lt.year, lt.mon, lt.mday, lt.hour,
+                     lt.min);
+        }
+        int64_t last = hd_schedule_last_run(st, s->name);
+        if (last) {
+            hd_localtm lt;
+            hd_localtz_from_unix(&lt, s->tz, last);
+            snprintf(lb, sizeof lb, "%04d-%02d-%02d %02d:%02d", lt.year, lt.mon, lt.mday, lt.hour,
+                     lt.min);
+        }
+        printf("%-20s %-20s %-18s %-16s %-20s %s\n", s->name, s->report, s->cron, s->tz, nb, lb);
+    }
+    hd_schedule_state_free(st);
     return 0;
-fail:
-    fprintf(stderr, "helpdesk-reporter: %s\n", err.detail[0] ? err.detail : hd_strerror(rc));
-    hd_model_free(m);
-    hd_config_free(cfg);
-    return rc == HD_EINVAL ? 1 : 2;
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2)
         return usage();
-    run_args a = {.report = "report"};
+    args a = {.report = "report"};
     for (int i = 2; i < argc; i++) {
         const char *k = argv[i];
+        if (!strcmp(k, "--once")) {
+            a.once = 1;
+            continue;
+        }
+        if (!strcmp(k, "--smtp-insecure")) {
+            a.smtp_insecure = 1;
+            continue;
+        }
+        if (!strcmp(k, "--timings")) {
+            a.timings = 1;
+            continue;
+        }
         if (i + 1 >= argc)
             return usage();
         const char *v = argv[++i];
-        if (!strcmp(k, "--config"))
-            a.config = v;
-        else if (!strcmp(k, "--report"))
-            a.report = v;
-        else if (!strcmp(k, "--from"))
-            a.from = v;
-        else if (!strcmp(k, "--to"))
-            a.to = v;
-        else if (!strcmp(k, "--tz"))
-            a.tz = v;
-        else if (!strcmp(k, "--group"))
-            a.group = v;
-        else if (!strcmp(k, "--out"))
-            a.out = v;
-        else if (!strcmp(k, "--seed"))
-            a.seed = v;
-        else if (!strcmp(k, "--dump-tickets"))
-            a.dump = v;
+        const char **slot = !strcmp(k, "--config")         ? &a.config
+                            : !strcmp(k, "--report")       ? &a.report
+                            : !strcmp(k, "--from")         ? &a.from
+                            : !strcmp(k, "--to")           ? &a.to
+                            : !strcmp(k, "--tz")           ? &a.tz
+                            : !strcmp(k, "--group")        ? &a.group
+                            : !strcmp(k, "--out")          ? &a.out
+                            : !strcmp(k, "--seed")         ? &a.seed
+                            : !strcmp(k, "--dump-tickets") ? &a.dump
+                            : !strcmp(k, "--server")       ? &a.server
+                            : !strcmp(k, "--token-file")   ? &a.token_file
+                            : !strcmp(k, "--holder")       ? &a.holder
+                                                           : NULL;
+        if (slot)
+            *slot = v;
         else if (!strcmp(k, "--now"))
             a.now_s = strtoll(v, NULL, 10);
         else
             return usage();
     }
-    if (!strcmp(argv[1], "run")) {
-        if (!a.out)
-            return usage();
-        if (a.tz && !hd_localtz_valid(a.tz)) {
-            fprintf(stderr, "helpdesk-reporter: unknown time zone %s\n", a.tz);
-            return 1;
-        }
-        return cmd_run(&a);
+    hd_err err = {0};
+    hd_config *cfg = NULL;
+    int rc;
+    if (a.config && (rc = hd_config_load(&cfg, a.config, &err)))
+        goto out;
+    if (!strcmp(argv[1], "run") && a.out) {
+        rc = cmd_run(&a, cfg, &err);
+    } else if (!strcmp(argv[1], "serve") && cfg) {
+        rc = cmd_serve(&a, cfg, &err);
+    } else if (!strcmp(argv[1], "schedules") && cfg) {
+        rc = cmd_schedules(&a, cfg, &err);
+    } else {
+        hd_config_free(cfg);
+        return usage();
     }
-    return usage();
+out:
+    if (rc)
+        fprintf(stderr, "helpdesk-reporter: %s\n", err.detail[0] ? err.detail : hd_strerror(rc));
+    hd_config_free(cfg);
+    return rc == 0 ? 0 : rc == HD_EINVAL ? 1 : 2;
 }

@@ -1,0 +1,172 @@
+"""helpdesk-reporter schedules with a settable clock (--now, serve --once): a weekly run at
+08:00 Europe/Berlin fires once and stays at 08:00 local across the end of DST; after
+downtime the missed run fires once; the aiosmtpd sink receives one message per recipient
+with every attachment intact; and two reporters sharing one configuration against a real
+helpdeskd never make the same run twice (the lease)."""
+
+import datetime as dt
+import email
+import email.policy
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import unittest
+
+import openpyxl
+from aiosmtpd.controller import Controller
+
+from harness import CREATE, Server, create_ticket_request, unary, tickets_pb2
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPORTER = os.path.abspath(os.path.join(
+    ROOT, os.environ.get("REPORTER", "bazel-bin/reporter/helpdesk-reporter")))
+SEED = "3:3000:60:1795413600"
+
+
+def utc(*a):
+    return int(dt.datetime(*a, tzinfo=dt.timezone.utc).timestamp())
+
+
+def reporter(*args):
+    return subprocess.run([REPORTER, *args], capture_output=True, text=True, timeout=120)
+
+
+class Sink:
+    """An SMTP sink keeping every envelope."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+class Schedules(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="hd-rep-sched-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.out = os.path.join(self.tmp, "out")
+
+    def config(self, extra_schedule="", smtp="", server=""):
+        path = os.path.join(self.tmp, "reporter.ini")
+        with open(path, "w") as f:
+            f.write(server + smtp +
+                    "[output]\ndir = %s\nretention_days = 3650\n"
+                    "[report weekly]\ntitle = Weekly operations\nperiod = last_week\n"
+                    "tz = Europe/Berlin\nsections = summary,volume,breaches\n"
+                    "[schedule monday]\nreport = weekly\ncron = 0 8 * * mon\n"
+                    "tz = Europe/Berlin\n%s" % (self.out, extra_schedule))
+        return path
+
+    def serve(self, cfg, now, *extra):
+        p = reporter("serve", "--config", cfg, "--once", "--now", str(now), *extra)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def files(self):
+        if not os.path.isdir(self.out):
+            return []
+        return sorted(f for f in os.listdir(self.out) if f != "state")
+
+    def test_weekly_0800_berlin_fires_once_and_follows_the_end_of_dst(self):
+        cfg = self.config()
+        seed = ("--seed", SEED)
+        self.serve(cfg, utc(2026, 10, 17, 12, 0), *seed)  # first start: nothing retroactive
+        self.assertEqual(self.files(), [])
+        self.serve(cfg, utc(2026, 10, 19, 5, 59), *seed)  # 07:59 CEST
+        self.assertEqual(self.files(), [])
+        self.serve(cfg, utc(2026, 10, 19, 6, 0), *seed)  # 08:00 CEST
+        self.assertEqual(self.files(), ["monday-2026-10-19-0800.xlsx"])
+        self.serve(cfg, utc(2026, 10, 19, 6, 30), *seed)  # same run: not again
+        self.serve(cfg, utc(2026, 10, 26, 6, 30), *seed)  # 07:30 CET: not yet
+        self.assertEqual(len(self.files()), 1)
+        self.serve(cfg, utc(2026, 10, 26, 7, 0), *seed)  # 08:00 CET
+        self.assertEqual(self.files(), ["monday-2026-10-19-0800.xlsx",
+                                        "monday-2026-10-26-0800.xlsx"])
+        listing = reporter("schedules", "--config", cfg, "--now", str(utc(2026, 10, 26, 8, 0)))
+        self.assertIn("2026-11-02 08:00", listing.stdout)
+        self.assertIn("2026-10-26 08:00", listing.stdout)
+
+    def test_missed_runs_after_downtime_fire_once(self):
+        cfg = self.config()
+        seed = ("--seed", SEED)
+        self.serve(cfg, utc(2026, 10, 17, 12, 0), *seed)
+        self.serve(cfg, utc(2026, 10, 19, 6, 0), *seed)
+        # Down from 2026-10-19 until Wednesday 2026-11-11: three Mondays missed.
+        out = self.serve(cfg, utc(2026, 11, 11, 10, 0), *seed)
+        self.assertEqual(out.count("wrote"), 1, out)
+        self.assertEqual(self.files(), ["monday-2026-10-19-0800.xlsx",
+                                        "monday-2026-11-09-0800.xlsx"])
+        self.assertEqual(self.serve(cfg, utc(2026, 11, 11, 11, 0), *seed).count("wrote"), 0)
+
+    def test_sink_gets_one_message_per_recipient_with_intact_attachments(self):
+        sink = Sink()
+        # aiosmtpd's start() probes the port it was given, so it cannot take port 0.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        ctl = Controller(sink, hostname="127.0.0.1", port=port)
+        ctl.start()
+        self.addCleanup(ctl.stop)
+        cfg = self.config(
+            "formats = xlsx, csv\nrecipients = ann@example.com, bob@example.com\n",
+            smtp="[smtp]\nurl = smtp://127.0.0.1:%d\nfrom = reports@example.com\n" % port)
+        self.serve(cfg, utc(2026, 10, 17, 12, 0), "--seed", SEED, "--smtp-insecure")
+        out = self.serve(cfg, utc(2026, 10, 19, 6, 0), "--seed", SEED, "--smtp-insecure")
+        self.assertIn("mailed 2 of 2", out)
+        self.assertEqual(sorted(m[0] for m in sink.messages),
+                         [["ann@example.com"], ["bob@example.com"]])
+        on_disk = {}
+        for f in self.files():
+            with open(os.path.join(self.out, f), "rb") as fh:
+                on_disk[f] = fh.read()
+        self.assertEqual(len(on_disk), 4)  # xlsx + 3 section CSVs
+        for rcpt, raw in sink.messages:
+            msg = email.message_from_bytes(raw, policy=email.policy.default)
+            self.assertEqual(msg["To"], rcpt[0])
+            self.assertIn("Weekly operations", msg["Subject"])
+            self.assertEqual(msg["Auto-Submitted"], "auto-generated")
+            body = msg.get_body(("plain",)).get_content()
+            self.assertIn("Tickets created:", body)
+            self.assertIsNotNone(msg.get_body(("html",)))
+            got = {p.get_filename(): p.get_payload(decode=True) for p in msg.iter_attachments()}
+            self.assertEqual(got, on_disk)
+
+    def test_two_reporters_on_one_config_never_make_a_run_twice(self):
+        server = Server().start()
+        self.addCleanup(server.cleanup)
+        ch = server.channel()
+        for i in range(5):
+            unary(ch, CREATE, create_ticket_request(request_id="r%d" % i, subject="=1+%d" % i),
+                  tickets_pb2.Ticket, token=server.token)
+        token_file = os.path.join(server.data_path(), "admin.token")
+        cfg = self.config(server="[server]\ntarget = %s\ntoken_file = %s\n" %
+                          (server.address, token_file))
+        now0 = int(dt.datetime.now(dt.timezone.utc).timestamp())
+        # Both start now; the next Monday 08:00 Berlin is the run they compete for.
+        self.serve(cfg, now0, "--holder", "a")
+        os.unlink(os.path.join(self.out, "state"))
+        self.serve(cfg, now0, "--holder", "b")
+        later = now0 + 8 * 86400
+        out_a = self.serve(cfg, later, "--holder", "a")
+        self.assertIn("wrote", out_a)
+        # Reporter b has its own state file (fresh checkout of the same config): the
+        # server's lease still says the run is done.
+        os.rename(os.path.join(self.out, "state"), os.path.join(self.tmp, "state-a"))
+        self.serve(cfg, now0, "--holder", "b")
+        out_b = self.serve(cfg, later, "--holder", "b")
+        self.assertIn("done elsewhere, skipped", out_b)
+        self.assertNotIn("wrote", out_b)
+        xlsx = [f for f in self.files() if f.endswith(".xlsx")]
+        self.assertEqual(len(xlsx), 1)
+        # The report came from the server's ticket rows (the week holding "now").
+        wb = openpyxl.load_workbook(os.path.join(self.out, xlsx[0]))
+        self.assertEqual(wb["Summary"]["A5"].value, "Tickets created")
+        self.assertEqual(wb["Summary"]["B5"].value, 5)
+
+
+if __name__ == "__main__":
+    unittest.main()
