@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "helpdesk/v1/sla.pb-c.h"
+#include "server/api/access.h"
 #include "server/api/perm.h"
 #include "server/app.h"
 #include "server/clock/clock.h"
@@ -382,6 +383,13 @@ static int get_ticket_sla(hd_rpc_call *call, const ProtobufCMessage *req, Protob
 {
     if (hd_rpc_call_identity(call)->kind == HD_PRINCIPAL_CUSTOMER)
         return hd_err_set(err, HD_EPERM, "SLA state is for staff");
+    /* Agents: only tickets of their groups (server/api/access.h). */
+    int rc = hd_access_ticket_id(((hd_app *)hd_rpc_call_app(call))->store,
+                                 hd_rpc_call_identity(call),
+                                 ((const Helpdesk__V1__GetTicketSlaRequest *)req)->ticket_id,
+                                 HD_ACCESS_READ, err);
+    if (rc < 0)
+        return rc;
     return with_read(call, read_ticket_sla, req, resp, err);
 }
 
