@@ -384,7 +384,7 @@ static int list_newest(lister *l, size_t want, const position *p)
         if (rc < 0)
             return rc;
     }
-    if (nr > 1)
+    if (nr > 1 && l->n > 1)
         qsort(l->c, l->n, sizeof(*l->c), cmp_id_desc);
     return 0;
 }
@@ -422,7 +422,8 @@ static int list_priority(lister *l, size_t want, const position *p)
             if (rc < 0)
                 return rc;
         }
-        qsort(l->c + first, l->n - first, sizeof(*l->c), cmp_id_desc);
+        if (l->n - first > 1) /* qsort must not see the NULL of an empty list */
+            qsort(l->c + first, l->n - first, sizeof(*l->c), cmp_id_desc);
         if (l->n > want)
             l->n = want;
     }
