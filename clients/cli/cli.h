@@ -216,6 +216,11 @@ int hd_cli_print_list(hd_cli *cli, const ProtobufCMessage *resp,
 const char *hd_cli_server(const hd_cli *cli);
 const char *hd_cli_server_source(const hd_cli *cli);
 const char *hd_cli_token(const hd_cli *cli);
+const char *hd_cli_token_source(const hd_cli *cli); /* "--token", "HELPDESK_TOKEN", "config" */
+
+/* Replaces the token the client will send (NULL = none); token is borrowed until the
+ * process ends. Only before the first call (the client is opened then). */
+void hd_cli_set_token(hd_cli *cli, const char *token);
 const char *hd_cli_config_file(const hd_cli *cli);
 hd_cli_config *hd_cli_settings(hd_cli *cli);
 int hd_cli_timeout_ms(const hd_cli *cli);

@@ -160,6 +160,9 @@ int hd_cli_config_parse(hd_cli_config *cfg, const char *text, size_t len, hd_err
         } else if (key_is(ks, kn, "staff_id")) {
             if (parse_id(vs, vn, &cfg->staff_id) != 0)
                 return hd_err_set(err, HD_EINVAL, "line %zu: staff_id: want a number", lineno);
+        } else if (key_is(ks, kn, "token_id")) {
+            if (parse_id(vs, vn, &cfg->token_id) != 0)
+                return hd_err_set(err, HD_EINVAL, "line %zu: token_id: want a number", lineno);
         } else if (key_is(ks, kn, "tls")) {
             if (parse_bool(vs, vn, &cfg->tls) != 0)
                 return hd_err_set(err, HD_EINVAL, "line %zu: tls: want true or false", lineno);
@@ -256,6 +259,8 @@ int hd_cli_config_save(const hd_cli_config *cfg, const char *path, hd_err *err)
         fprintf(f, "user = %s\n", cfg->user);
     if (cfg->staff_id)
         fprintf(f, "staff_id = %" PRIu64 "\n", cfg->staff_id);
+    if (cfg->token_id)
+        fprintf(f, "token_id = %" PRIu64 "\n", cfg->token_id);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
         rc = hd_err_set(err, HD_EIO, "%s: %s", tmp, strerror(errno));
         fclose(f);

@@ -9,6 +9,7 @@
  *     ca = /etc/ssl/helpdesk-ca.pem
  *     user = ada@example.com
  *     staff_id = 7
+ *     token_id = 12
  *
  * Keys outside [default] (other sections) and unknown keys are ignored, so newer files
  * still load. The parser takes outside input: it has a fuzz target (tests/fuzz/cli). */
@@ -32,6 +33,7 @@ typedef struct hd_cli_config {
     int tls;           /* 1 true, 0 false or unset */
     char *user;        /* the logged-in staff member's email */
     uint64_t staff_id; /* their id ("me" in --assignee me); 0 = unknown */
+    uint64_t token_id; /* the session token's id (what logout revokes); 0 = unknown */
 } hd_cli_config;
 
 /* Parses len bytes of INI text into *cfg (which must be zeroed or cleared first).

@@ -24,6 +24,7 @@ struct hd_cli {
     const char *server;
     const char *server_from; /* "--server", "HELPDESK_SERVER", "config", "default" */
     const char *token;
+    const char *token_from; /* "--token", "HELPDESK_TOKEN", "config", NULL */
     const char *ca;
     int tls;
     int timeout_ms;
@@ -448,9 +449,16 @@ static int parse_globals(hd_cli *cli, int argc, char **argv, char **rest, int *n
         cli->server = HD_CLI_DEFAULT_SERVER;
         cli->server_from = "default";
     }
-    cli->token = token ? token : env_nonempty("HELPDESK_TOKEN");
-    if (!cli->token)
+    if (token) {
+        cli->token = token;
+        cli->token_from = "--token";
+    } else if (env_nonempty("HELPDESK_TOKEN")) {
+        cli->token = env_nonempty("HELPDESK_TOKEN");
+        cli->token_from = "HELPDESK_TOKEN";
+    } else if (cli->config.token) {
         cli->token = cli->config.token;
+        cli->token_from = "config";
+    }
     cli->ca = ca ? ca : cli->config.ca;
     cli->tls = tls || cli->config.tls || ca;
     cli->timeout_ms = HD_CLIENT_DEFAULT_TIMEOUT_MS;
@@ -478,6 +486,17 @@ const char *hd_cli_server_source(const hd_cli *cli)
 const char *hd_cli_token(const hd_cli *cli)
 {
     return cli->token;
+}
+
+const char *hd_cli_token_source(const hd_cli *cli)
+{
+    return cli->token_from;
+}
+
+void hd_cli_set_token(hd_cli *cli, const char *token)
+{
+    cli->token = token;
+    cli->token_from = token ? "set" : NULL;
 }
 
 const char *hd_cli_config_file(const hd_cli *cli)

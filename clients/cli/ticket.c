@@ -1003,6 +1003,177 @@ static int ticket_watch(hd_cli *cli, const hd_cli_args *a)
                          &helpdesk__v1__watch_tickets_response__descriptor, watch_one, cli);
 }
 
+/* --- assign, escalate, merge, link -------------------------------------------------- */
+
+static const hd_cli_opt assign_opts[] = {
+    {"to", "ID", "staff id or \"me\" (omit with --group for group only)"},
+    {"group", "ID", "group id"},
+    {"auto", NULL, "pick the least-loaded member of the (ticket's) group"},
+    {"none", NULL, "unassign"},
+    {0},
+};
+
+static int ticket_assign(hd_cli *cli, const hd_cli_args *a)
+{
+    uint64_t id, group, to;
+    int rc = staff_ref(cli, "to", hd_cli_arg(a, "to"), &to);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    rc = hd_cli_arg_u64(cli, a, "group", 0, &group);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    int autoa = hd_cli_flag(a, "auto"), none = hd_cli_flag(a, "none");
+    if (autoa + none + (to != 0) > 1)
+        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "give one of --to, --auto, --none");
+    if (!autoa && !none && !to && !group)
+        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "give --to, --group, --auto or --none");
+    rc = ticket_id(cli, hd_cli_pos(a, 0), &id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    ProtobufCMessage *m;
+    if (autoa) {
+        Helpdesk__V1__AutoAssignRequest req = HELPDESK__V1__AUTO_ASSIGN_REQUEST__INIT;
+        req.ticket_id = id;
+        req.group_id = group;
+        rc = hd_cli_call(cli, SVC "AutoAssign", &req.base, &helpdesk__v1__ticket__descriptor, &m);
+    } else {
+        Helpdesk__V1__AssignTicketRequest req = HELPDESK__V1__ASSIGN_TICKET_REQUEST__INIT;
+        req.ticket_id = id;
+        req.assignee_id = to;
+        req.group_id = group;
+        rc = hd_cli_call(cli, SVC "AssignTicket", &req.base, &helpdesk__v1__ticket__descriptor, &m);
+    }
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    const Helpdesk__V1__Ticket *t = (const Helpdesk__V1__Ticket *)m;
+    if (hd_cli_print_json(cli, m))
+        return HD_CLI_EXIT_OK;
+    if (hd_cli_quiet(cli))
+        printf("%s\n", t->number);
+    else if (t->assignee_id)
+        printf("%s assigned to staff %" PRIu64 " (group %" PRIu64 ")\n", t->number, t->assignee_id,
+               t->group_id);
+    else
+        printf("%s unassigned (group %" PRIu64 ")\n", t->number, t->group_id);
+    return HD_CLI_EXIT_OK;
+}
+
+static const hd_cli_opt escalate_opts[] = {
+    {"reason", "R", "customer-request, sla-risk, expertise, impact or other (required)"},
+    {"to", "ID", "manager to hand the ticket to"},
+    {"group", "ID", "group to hand the ticket to"},
+    {"text", "TEXT", "why, in words"},
+    {"priority", "P", "raise the priority to at least P"},
+    {0},
+};
+
+static int ticket_escalate(hd_cli *cli, const hd_cli_args *a)
+{
+    Helpdesk__V1__EscalateTicketRequest req = HELPDESK__V1__ESCALATE_TICKET_REQUEST__INIT;
+    int rc, v;
+    if (!hd_cli_arg(a, "reason"))
+        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "--reason is required");
+    rc = hd_cli_arg_enum(cli, a, "reason", &helpdesk__v1__escalation_reason__descriptor, 0, &v);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    req.reason = (Helpdesk__V1__EscalationReason)v;
+    rc = hd_cli_arg_enum(cli, a, "priority", &helpdesk__v1__priority__descriptor, 0, &v);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    req.raise_priority = (Helpdesk__V1__Priority)v;
+    rc = staff_ref(cli, "to", hd_cli_arg(a, "to"), &req.manager_id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    rc = hd_cli_arg_u64(cli, a, "group", 0, &req.group_id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    if (hd_cli_arg(a, "text"))
+        req.reason_text = (char *)hd_cli_arg(a, "text");
+    rc = ticket_id(cli, hd_cli_pos(a, 0), &req.ticket_id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    ProtobufCMessage *m;
+    rc = hd_cli_call(cli, SVC "EscalateTicket", &req.base, &helpdesk__v1__ticket__descriptor, &m);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    return print_ticket_brief(cli, (const Helpdesk__V1__Ticket *)m);
+}
+
+static const hd_cli_opt merge_opts[] = {
+    {"into", "TICKET", "the ticket that stays (required)"},
+    {0},
+};
+
+static int ticket_merge(hd_cli *cli, const hd_cli_args *a)
+{
+    Helpdesk__V1__MergeTicketsRequest req = HELPDESK__V1__MERGE_TICKETS_REQUEST__INIT;
+    const char *into = hd_cli_arg(a, "into");
+    if (!into)
+        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "--into TICKET is required");
+    int rc = ticket_id(cli, hd_cli_pos(a, 0), &req.source_id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    rc = ticket_id(cli, into, &req.target_id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    ProtobufCMessage *m;
+    rc = hd_cli_call(cli, SVC "MergeTickets", &req.base,
+                     &helpdesk__v1__merge_tickets_response__descriptor, &m);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    if (hd_cli_print_json(cli, m))
+        return HD_CLI_EXIT_OK;
+    const Helpdesk__V1__MergeTicketsResponse *r = (const Helpdesk__V1__MergeTicketsResponse *)m;
+    if (hd_cli_quiet(cli))
+        printf("%s\n", r->target ? r->target->number : "");
+    else
+        printf("%s merged into %s (%u messages, %u notes moved)\n",
+               r->source ? r->source->number : "?", r->target ? r->target->number : "?",
+               r->moved_messages, r->moved_notes);
+    return HD_CLI_EXIT_OK;
+}
+
+static const hd_cli_opt link_opts[] = {
+    {"kind", "K", "related (default) or follow-up-of (the first follows up the second)"},
+    {"remove", NULL, "remove the link instead"},
+    {0},
+};
+
+static int ticket_link(hd_cli *cli, const hd_cli_args *a)
+{
+    Helpdesk__V1__LinkTicketsRequest req = HELPDESK__V1__LINK_TICKETS_REQUEST__INIT;
+    int v;
+    int rc = hd_cli_arg_enum(cli, a, "kind", &helpdesk__v1__link_kind__descriptor,
+                             HELPDESK__V1__LINK_KIND__LINK_KIND_RELATED, &v);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    req.kind = (Helpdesk__V1__LinkKind)v;
+    req.remove = hd_cli_flag(a, "remove");
+    rc = ticket_id(cli, hd_cli_pos(a, 0), &req.ticket_id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    rc = ticket_id(cli, hd_cli_pos(a, 1), &req.other_id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    ProtobufCMessage *m;
+    rc = hd_cli_call(cli, SVC "LinkTickets", &req.base,
+                     &helpdesk__v1__link_tickets_response__descriptor, &m);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    if (hd_cli_print_json(cli, m))
+        return HD_CLI_EXIT_OK;
+    const Helpdesk__V1__LinkTicketsResponse *r = (const Helpdesk__V1__LinkTicketsResponse *)m;
+    if (hd_cli_quiet(cli)) {
+        printf("%s\n", r->ticket ? r->ticket->number : "");
+    } else {
+        char k[32];
+        printf("%s %s %s (%s)\n", r->ticket ? r->ticket->number : "?",
+               req.remove ? "unlinked from" : "linked to", r->other ? r->other->number : "?",
+               hd_cli_enum_word(k, sizeof(k), &helpdesk__v1__link_kind__descriptor, req.kind));
+    }
+    return HD_CLI_EXIT_OK;
+}
+
 /* --- the table ---------------------------------------------------------------------- */
 
 static const hd_cli_cmd ticket_cmds[] = {
@@ -1034,6 +1205,17 @@ static const hd_cli_cmd ticket_cmds[] = {
     {"rate", "Rate a solved ticket (customer tokens)", "TICKET --score N [--comment TEXT]",
      rate_opts, "helpdesk ticket rate TKT-000042 --score 5 --comment 'Quick and kind'", ticket_rate,
      1, 1},
+    {"assign", "Assign a ticket to a staff member and/or group, or auto-assign",
+     "TICKET [--to ID|me] [--group ID] [--auto] [--none]", assign_opts,
+     "helpdesk ticket assign TKT-000042 --to me", ticket_assign, 1, 1},
+    {"escalate", "Escalate a ticket to a manager or group", "TICKET --reason R [flags]",
+     escalate_opts,
+     "helpdesk ticket escalate TKT-000042 --reason sla-risk --group 2 --priority urgent",
+     ticket_escalate, 1, 1},
+    {"merge", "Merge a ticket into another (messages and notes move)", "TICKET --into TICKET",
+     merge_opts, "helpdesk ticket merge TKT-000043 --into TKT-000042", ticket_merge, 1, 1},
+    {"link", "Link two tickets (or remove the link)", "TICKET OTHER [--kind K] [--remove]",
+     link_opts, "helpdesk ticket link TKT-000042 TKT-000017 --kind related", ticket_link, 2, 2},
     {"watch", "Stream ticket events as they happen, until interrupted",
      "[--assignee ID|me] [--group ID]", watch_opts, "helpdesk ticket watch --assignee me",
      ticket_watch, 0, 0},
