@@ -150,8 +150,8 @@ int hd_mail_send(const hd_mail_opts *o, const hd_model *m, const char *const *re
         goto out;
     }
     for (size_t i = 0; i < n_files; i++) {
-        void *data;
-        size_t len;
+        void *data = NULL;
+        size_t len = 0;
         rc = read_file(&data, &len, files[i], err);
         if (rc)
             goto out;

@@ -366,7 +366,7 @@ static int cmd_serve(const args *a, const hd_config *cfg, hd_err *err)
         snprintf(holder, sizeof holder, "%s:%ld", host, (long)getpid());
     }
     for (;;) {
-        int64_t now = a->now_s ? a->now_s : (int64_t)time(NULL), wake;
+        int64_t now = a->now_s ? a->now_s : (int64_t)time(NULL), wake = now + 60;
         rc = tick(a, cfg, &e, holder, now, &wake, err);
         if (a->once)
             break;

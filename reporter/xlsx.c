@@ -16,6 +16,20 @@ static void date_str(char *buf, size_t n, int64_t local_day)
     strftime(buf, n, "%Y-%m-%d", &tm);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Per-step timings on stderr when HD_REPORTER_TIMINGS is set (benchmarks). */
+static void timing(const char *what, double s)
+{
+    if (getenv("HD_REPORTER_TIMINGS"))
+        fprintf(stderr, "timing %s_s=%.4f\n", what, s);
+}
+
 static char **copy_files(const hd_book *b)
 {
     const char *const *paths;
@@ -40,9 +54,11 @@ int hd_xlsx_write(const char *path, hd_model *m, const hd_source *src, unsigned 
 {
     if (files)
         *files = NULL;
+    double t0 = now_s();
     int rc = src->fill(src->ud, m, err);
     if (rc)
         return rc;
+    timing("fill", now_s() - t0);
     char from[16], to[16], sub[256];
     date_str(from, sizeof from, m->first_day);
     date_str(to, sizeof to, m->first_day + m->n_days - 1);
@@ -62,16 +78,24 @@ int hd_xlsx_write(const char *path, hd_model *m, const hd_source *src, unsigned 
         hd_summary_write, hd_volume_write, hd_sla_write,     hd_times_write,
         hd_agents_write,  hd_mix_write,    hd_heatmap_write, hd_csat_write};
     for (int i = 0; i < HD_SECTION_COUNT - 1 && !rc; i++)
-        if (sections & (1u << i))
+        if (sections & (1u << i)) {
+            t0 = now_s();
             rc = fns[i](b, m, err);
-    if (!rc && (sections & HD_SECTION_BREACHES))
+            timing(hd_config_section_name(1u << i), now_s() - t0);
+        }
+    if (!rc && (sections & HD_SECTION_BREACHES)) {
+        t0 = now_s();
         rc = hd_breaches_write(b, m, src, err);
+        timing("breaches", now_s() - t0);
+    }
     if (rc) {
         hd_book_abort(b);
         return rc;
     }
     char **list = files ? copy_files(b) : NULL;
+    t0 = now_s();
     rc = hd_book_close(b, err);
+    timing("close", now_s() - t0);
     if (rc || (files && !list)) {
         if (list)
             for (char **p = list; *p; p++)
