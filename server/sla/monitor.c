@@ -15,6 +15,11 @@
 
 /* Longest sleep without looking at the index (covers a clock jump). */
 #define IDLE_WAIT_MS 60000
+/* A wake hint arrives from inside the transaction that will commit the entry, possibly before
+ * it is visible: while the index does not show it yet, look again this often, at most for
+ * HINT_TTL_MS (after which the transaction was undone or its entry already fired). */
+#define HINT_POLL_MS 10
+#define HINT_TTL_MS  2000
 
 typedef struct due_entry {
     int64_t at_s;
@@ -159,13 +164,26 @@ struct hd_sla_monitor {
     int stop;
     int kicked;
     int64_t sleeping_until_s; /* fire time the thread waits for (INT64_MAX: idle) */
+    int64_t hint_s;           /* earliest fire time announced and not yet seen in the index */
+    int64_t hint_mono_ms;     /* when that hint arrived (CLOCK_MONOTONIC) */
     uint64_t runs;
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void wake(void *ud, int64_t fire_s)
 {
     hd_sla_monitor *m = ud;
     pthread_mutex_lock(&m->mu);
+    if (!m->hint_s || fire_s < m->hint_s) {
+        m->hint_s = fire_s;
+        m->hint_mono_ms = mono_ms();
+    }
     if (fire_s < m->sleeping_until_s) {
         m->kicked = 1;
         pthread_cond_signal(&m->cv);
@@ -179,7 +197,7 @@ static void *monitor_main(void *arg)
     pthread_mutex_lock(&m->mu);
     while (!m->stop) {
         m->kicked = 0;
-        m->sleeping_until_s = INT64_MIN; /* working: any wake counts */
+        m->sleeping_until_s = INT64_MAX; /* working: any wake counts */
         pthread_mutex_unlock(&m->mu);
         hd_err err;
         hd_err_clear(&err);
@@ -205,6 +223,12 @@ static void *monitor_main(void *arg)
             wait_ms = d < 0 ? 0 : d < IDLE_WAIT_MS ? d : IDLE_WAIT_MS;
         }
         m->sleeping_until_s = next ? next : INT64_MAX;
+        if (m->hint_s) {
+            if ((next && next <= m->hint_s) || mono_ms() - m->hint_mono_ms > HINT_TTL_MS)
+                m->hint_s = 0; /* the index shows it (or it will never appear) */
+            else if (wait_ms > HINT_POLL_MS)
+                wait_ms = HINT_POLL_MS;
+        }
         if (rc < 0 && wait_ms > 1000)
             wait_ms = 1000; /* retry a failed step soon */
         struct timespec ts;
@@ -231,7 +255,7 @@ int hd_sla_monitor_start(hd_sla_monitor **out, hd_store *s, hd_err *err)
     if (!m)
         return hd_err_set(err, HD_ENOMEM, "sla monitor: out of memory");
     m->store = s;
-    m->sleeping_until_s = INT64_MIN;
+    m->sleeping_until_s = INT64_MAX;
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
     hd_sla_engine_set_wake(wake, m);
