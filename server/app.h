@@ -9,6 +9,7 @@
 
 typedef struct hd_store hd_store;
 typedef struct hd_auth hd_auth;
+typedef struct hd_mail hd_mail;
 typedef struct hd_tickets_bus hd_tickets_bus;
 
 /* Version string of this build. */
@@ -21,6 +22,7 @@ typedef struct hd_app {
     int64_t start_ms;      /* wall-clock start time, ms since the epoch */
     size_t max_body_bytes; /* largest message body accepted (default 1 MiB) */
     hd_tickets_bus *bus;   /* committed ticket events (server/tickets/bus.h) */
+    hd_mail *mail;         /* the email channel (server/mail/mail.h) */
 } hd_app;
 
 #endif

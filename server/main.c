@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "server/api/admin_api.h"
+#include "server/api/mail_api.h"
 #include "server/api/auth_api.h"
 #include "server/api/customers_api.h"
 #include "server/api/sla_api.h"
@@ -21,6 +22,7 @@
 #include "server/api/tickets_api.h"
 #include "server/api/tickets_work_api.h"
 #include "server/app.h"
+#include "server/mail/mail.h"
 #include "server/tickets/bus.h"
 #include "server/tickets/dashboard.h"
 #include "server/auth/auth.h"
@@ -378,6 +380,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: bootstrap admin token: %s\n", err.detail);
         goto out;
     }
+    /* The email channel: mailbox poller, outbox worker, and the ticket reply hook. */
+    hd_mail_opts mo = {.store = app.store, .data_dir = data_dir, .body_max = o.max_body};
+    if (hd_mail_start(&app.mail, &mo, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: mail: %s\n", err.detail);
+        goto out;
+    }
     if (hd_reflection_init(&err) != HD_OK) {
         fprintf(stderr, "helpdeskd: reflection: %s\n", err.detail);
         goto out;
@@ -427,6 +435,7 @@ int main(int argc, char **argv)
         add_table(srv, hd_tickets_api_methods, &err) != HD_OK ||
         add_table(srv, hd_tickets_work_api_methods, &err) != HD_OK ||
         add_table(srv, hd_admin_api_methods, &err) != HD_OK ||
+        add_table(srv, hd_mail_api_methods, &err) != HD_OK ||
         add_table(srv, hd_sla_api_methods, &err) != HD_OK ||
         add_table(srv, hd_staff_api_methods, &err) != HD_OK ||
         add_table(srv, hd_customers_api_methods, &err) != HD_OK ||
@@ -468,6 +477,7 @@ out:
     hd_auth_destroy(app.auth);
     hd_sla_webhook_stop(sla_webhook);
     hd_sla_monitor_stop(sla_monitor); /* its last batch commits before the store closes */
+    hd_mail_stop(app.mail); /* the poller's last commits land before the store closes */
     hd_store_close(app.store);
     hd_tickets_bus_destroy(app.bus);
     if (code == 0)

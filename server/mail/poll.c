@@ -29,12 +29,14 @@ typedef struct xfer {
 } xfer;
 
 /* One message being committed by the store's writer thread. */
+/* args is the first member: the store hands the same pointer to hd_ingest_apply (which
+ * reads the args) and to job_done_cb (which reads the job). */
 typedef struct job {
+    hd_ingest_args args;
     mbox *m;
     uint32_t uid;
     hd_arena *a;
     char *raw;
-    hd_ingest_args args;
     int code;
     char error[HD_ERR_DETAIL_MAX];
     struct job *next;
@@ -185,7 +187,7 @@ static void submit(mbox *m, job *j)
 {
     hd_err err;
     m->committing++;
-    if (hd_store_submit(m->p->o.store, hd_ingest_apply, job_done_cb, &j->args, &err) < 0) {
+    if (hd_store_submit(m->p->o.store, hd_ingest_apply, job_done_cb, j, &err) < 0) {
         m->committing--;
         round_fail(m, "store", &err);
         hd_arena_destroy(j->a);
@@ -295,6 +297,8 @@ static void on_cmd(mbox *m, xfer *x, CURLcode cc)
 {
     hd_err err;
     int rc = hd_imap_result(x->h, cc, &x->buf, &err);
+    hd_log(HD_LOG_DEBUG, "mail.imap_done", "mailbox=%" PRIu64 " state=%d rc=%d bytes=%zu", m->id,
+           (int)m->st, rc, x->buf.len);
     if (rc < 0) {
         round_fail(m, "imap", &err);
         if (m->st == M_FETCHING)

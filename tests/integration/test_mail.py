@@ -1,0 +1,254 @@
+"""The email channel against real peers on 127.0.0.1: Dovecot IMAP and an aiosmtpd sink,
+both started by the test (tests/integration/mailpeers.py), and a real helpdeskd.
+
+- round trip: mail in -> ticket -> acknowledgement -> staff reply via RPC -> the sink gets
+  a reply with the thread's headers -> the customer answers it -> same ticket;
+- exactly once: helpdeskd SIGKILLs itself between commit and the IMAP flag change (test
+  hook), restarts, re-polls: no duplicate ticket, and the flags are set afterwards;
+- oversized mail is recorded as rejected, never downloaded into a ticket;
+- failed delivery is retried, dead-lettered, listed and retried by an admin with the same
+  Message-ID; passwords are never returned; header injection is refused.
+"""
+
+import email
+import email.policy
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from harness import ServerTestCase, slow, tickets_pb2, unary, wait_for  # noqa: E402
+from mailpeers import Dovecot, SmtpSink  # noqa: E402
+
+import grpc  # noqa: E402
+
+mail_pb2 = harness._PB["mail"]
+CORPUS = os.path.join(harness.ROOT, "tests/data/mail")
+M = "/helpdesk.v1.MailService/"
+T = "/helpdesk.v1.TicketService/"
+
+
+def corpus(name, **subst):
+    with open(os.path.join(CORPUS, name), "rb") as f:
+        raw = f.read()
+    for k, v in subst.items():
+        raw = raw.replace(("{{%s}}" % k).encode(), v.encode())
+    return raw
+
+
+def plain(frm, subject, body, msgid, in_reply_to=None, extra=""):
+    hdr = "From: %s\r\nTo: support@helpdesk.test\r\nSubject: %s\r\nMessage-ID: <%s>\r\n" % (
+        frm, subject, msgid)
+    if in_reply_to:
+        hdr += "In-Reply-To: <%s>\r\nReferences: <%s>\r\n" % (in_reply_to, in_reply_to)
+    return (hdr + extra + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body +
+            "\r\n").encode()
+
+
+class MailCase(ServerTestCase):
+    def setUp(self):
+        self.imap = Dovecot()
+        self.imap.start()
+        self.addCleanup(self.imap.cleanup)
+        self.smtp = SmtpSink()
+        self.smtp.start()
+        self.addCleanup(self.smtp.stop)
+
+    def call(self, srv, path, req, resp_cls, **kw):
+        return unary(srv.channel(), path, req, resp_cls, token=srv.token, **kw)
+
+    def add_mailbox(self, srv, **over):
+        mb = mail_pb2.Mailbox(name="support", imap_url=self.imap.url(),
+                              imap_username=self.imap.user, imap_password=self.imap.password,
+                              poll_interval_seconds=1, smtp_url=self.smtp.url(),
+                              from_address="support@helpdesk.test", from_name="Support",
+                              enabled=True, acknowledge=True)
+        for k, v in over.items():
+            setattr(mb, k, v)
+        return self.call(srv, M + "AddMailbox", mail_pb2.AddMailboxRequest(mailbox=mb),
+                         mail_pb2.Mailbox)
+
+    def tickets(self, srv):
+        r = self.call(srv, T + "ListTickets", tickets_pb2.ListTicketsRequest(page_size=1000),
+                      tickets_pb2.ListTicketsResponse)
+        return list(r.tickets)
+
+    def get(self, srv, tid):
+        return self.call(srv, T + "GetTicket", tickets_pb2.GetTicketRequest(id=tid),
+                         tickets_pb2.GetTicketResponse)
+
+    def seen_files(self):
+        cur = os.path.join(self.imap.maildir, "cur")
+        return [f for f in os.listdir(cur) if ":2," in f and "S" in f.split(":2,")[1]]
+
+
+class TestMailRoundTrip(MailCase):
+    def test_mail_to_ticket_reply_and_answer_stay_on_one_ticket(self):
+        srv = self.start_server()
+        self.imap.deliver(corpus("01_new_plain.eml"))
+        mb = self.add_mailbox(srv)
+        self.assertEqual(mb.imap_password, "")
+        self.assertTrue(mb.has_imap_password)
+        t = wait_for(lambda: self.tickets(srv), 20, "a ticket from the first mail")
+        self.assertEqual(len(t), 1)
+        ticket = t[0]
+        self.assertEqual(ticket.channel, harness.common_pb2.CHANNEL_EMAIL)
+        self.assertEqual(ticket.subject, "Printer on fire")
+        # The acknowledgement arrives, marked as an automatic reply.
+        msgs = self.smtp.wait_for(1, 20)
+        ack = email.message_from_bytes(msgs[0][2], policy=email.policy.default)
+        self.assertEqual(ack["Auto-Submitted"], "auto-replied")
+        self.assertIn("[%s]" % ticket.number, ack["Subject"])
+        self.assertEqual(msgs[0][1], ["ann@customer.example"])
+        # The message was flagged \Seen only after its commit.
+        wait_for(lambda: self.seen_files(), 10, "\\Seen flag on the fetched message")
+        # Staff reply through the RPC goes out through the outbox.
+        self.call(srv, T + "ReplyToTicket",
+                  tickets_pb2.ReplyToTicketRequest(ticket_id=ticket.id, body="Please unplug it."),
+                  tickets_pb2.ReplyToTicketResponse)
+        msgs = self.smtp.wait_for(2, 20)
+        reply = email.message_from_bytes(msgs[1][2], policy=email.policy.default)
+        self.assertEqual(reply["In-Reply-To"].strip(), "<CAnew001@mail.gmail.com>")
+        self.assertIn("<CAnew001@mail.gmail.com>", reply["References"])
+        self.assertIn("[%s] Printer on fire" % ticket.number, reply["Subject"])
+        self.assertIn("Please unplug it.", reply.get_body(("plain",)).get_content())
+        self.assertTrue(reply["Message-ID"].strip("<> ").startswith("hd.t%d." % ticket.id))
+        self.assertIn("+t%d." % ticket.id, reply["Reply-To"])
+        self.assertEqual(reply["From"].addresses[0].addr_spec, "support@helpdesk.test")
+        # The customer answers the reply (Gmail form): same ticket, only the new text.
+        rid = reply["Message-ID"].strip("<> ")
+        answer = corpus("02_gmail_reply.eml", TICKET=ticket.number, OWNID=rid)
+        self.imap.deliver(answer)
+        th = wait_for(lambda: (lambda g: g if len(g.messages) >= 3 else None)(
+            self.get(srv, ticket.id)), 20, "the customer's answer on the ticket")
+        self.assertEqual(th.messages[-1].body, "Thanks, it is out now.")
+        self.assertEqual(len(self.tickets(srv)), 1)
+        srv.stop()
+
+    def test_oversized_message_is_rejected_with_a_reason_and_no_ticket(self):
+        srv = self.start_server()
+        self.imap.deliver(plain("big@customer.example", "big", "x" * 5000, "big-1@customer.example"))
+        self.imap.deliver(plain("ok@customer.example", "small", "fine", "ok-1@customer.example"))
+        self.add_mailbox(srv, max_message_bytes=3000, acknowledge=False)
+        wait_for(lambda: self.tickets(srv), 20, "the small message's ticket")
+
+        def rejected():
+            r = self.call(srv, M + "ListMailboxes", mail_pb2.ListMailboxesRequest(),
+                          mail_pb2.ListMailboxesResponse)
+            return r.states[0].messages_rejected == 1 and r.states[0].last_uid == 2
+
+        wait_for(rejected, 20, "the rejected count and last UID")
+        self.assertEqual([t.subject for t in self.tickets(srv)], ["small"])
+        self.assertIn("mail.rejected", srv.stderr())
+        self.assertIn("too large", srv.stderr())
+        srv.stop()
+
+    def test_password_is_never_returned_and_injection_is_refused(self):
+        srv = self.start_server()
+        mb = self.add_mailbox(srv, smtp_password="smtp-secret")
+        self.assertEqual(mb.smtp_password, "")
+        self.assertTrue(mb.has_smtp_password)
+        r = self.call(srv, M + "ListMailboxes", mail_pb2.ListMailboxesRequest(),
+                      mail_pb2.ListMailboxesResponse)
+        raw = r.SerializeToString()
+        self.assertNotIn(b"s3cret", raw)
+        self.assertNotIn(b"smtp-secret", raw)
+        with open(os.path.join(srv.data_path(), "store", "data.mdb"), "rb") as f:
+            self.assertNotIn(b"smtp-secret", f.read())
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.add_mailbox(srv, from_address="support@helpdesk.test\r\nRCPT TO:<x@evil>")
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        # Test connection: the stored mailbox works; a wrong password is reported.
+        ok = self.call(srv, M + "TestMailbox", mail_pb2.TestMailboxRequest(id=mb.id),
+                       mail_pb2.TestMailboxResponse)
+        self.assertTrue(ok.imap_ok, ok.imap_error)
+        self.assertTrue(ok.smtp_ok, ok.smtp_error)
+        self.assertNotEqual(ok.uid_validity, 0)
+        bad = mail_pb2.Mailbox(name="x", imap_url=self.imap.url(), imap_username="support",
+                               imap_password="wrong")
+        r = self.call(srv, M + "TestMailbox", mail_pb2.TestMailboxRequest(mailbox=bad),
+                      mail_pb2.TestMailboxResponse)
+        self.assertFalse(r.imap_ok)
+        self.assertNotEqual(r.imap_error, "")
+        srv.stop()
+
+    def test_failed_delivery_dead_letters_and_admin_retry_sends_same_message_id(self):
+        srv = self.start_server(env={"HELPDESK_MAIL_BACKOFF_MS": "100",
+                                     "HELPDESK_MAIL_MAX_ATTEMPTS": "3"})
+        self.smtp.fail_next = 1000
+        self.imap.deliver(corpus("01_new_plain.eml"))
+        self.add_mailbox(srv, acknowledge=False)
+        ticket = wait_for(lambda: self.tickets(srv), 20, "ticket")[0]
+        self.call(srv, T + "ReplyToTicket",
+                  tickets_pb2.ReplyToTicketRequest(ticket_id=ticket.id, body="Reply."),
+                  tickets_pb2.ReplyToTicketResponse)
+
+        def dead():
+            r = self.call(srv, M + "ListOutbox",
+                          mail_pb2.ListOutboxRequest(state=mail_pb2.OUTBOX_STATE_DEAD),
+                          mail_pb2.ListOutboxResponse)
+            return list(r.messages)
+
+        d = wait_for(dead, 30, "a dead letter")[0]
+        self.assertEqual(d.attempts, 3)
+        self.assertIn("451", d.last_error)
+        self.smtp.fail_next = 0
+        self.call(srv, M + "RetryOutbox", mail_pb2.RetryOutboxRequest(id=d.id),
+                  mail_pb2.OutboxMessage)
+        got = self.smtp.wait_for(1, 20)
+        sent = email.message_from_bytes(got[0][2], policy=email.policy.default)
+        self.assertEqual(sent["Message-ID"].strip("<> "), d.rfc_message_id)
+        wait_for(lambda: not dead(), 10, "the outbox to empty")
+        srv.stop()
+
+
+class TestMailExactlyOnce(MailCase):
+    def processed(self):
+        d = os.path.join(self.imap.maildir, ".Processed")
+        return sorted(os.listdir(os.path.join(d, "cur")) + os.listdir(os.path.join(d, "new")))
+
+    def inbox(self):
+        return sorted(os.listdir(os.path.join(self.imap.maildir, "cur")) +
+                      os.listdir(os.path.join(self.imap.maildir, "new")))
+
+    @slow
+    def test_kill_between_commit_and_move_never_duplicates(self):
+        # AFTER_FETCH_MOVE makes the post-commit IMAP change visible: the messages leave
+        # INBOX only after their commit.
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(self.imap.maildir, ".Processed", sub))
+            os.chown(os.path.join(self.imap.maildir, ".Processed", sub), *self.imap._owner)
+        os.chown(os.path.join(self.imap.maildir, ".Processed"), *self.imap._owner)
+        srv = self.start_server(env={"HD_TEST_MAIL_KILL_BEFORE_FLAG": "1"})
+        for i in range(5):
+            self.imap.deliver(plain("c%d@customer.example" % i, "crash %d" % i, "body %d" % i,
+                                    "crash-%d@customer.example" % i))
+        self.add_mailbox(srv, acknowledge=False, after_fetch=mail_pb2.AFTER_FETCH_MOVE,
+                         processed_folder="Processed")
+        wait_for(lambda: srv.proc.poll() is not None, 30, "the kill before the move")
+        self.assertEqual(srv.proc.returncode, -signal.SIGKILL)
+        self.assertEqual(len(self.inbox()), 5)  # committed, but never moved
+        self.assertEqual(self.processed(), [])
+        again = harness.Server(data_dir=srv.data_dir)
+        self.addCleanup(again.cleanup)
+        again.start()
+        wait_for(lambda: len(self.processed()) == 5 and not self.inbox(), 30,
+                 "the move after the restart")
+        subjects = sorted(t.subject for t in self.tickets(again))
+        self.assertEqual(subjects, ["crash %d" % i for i in range(5)])
+        r = self.call(again, M + "ListMailboxes", mail_pb2.ListMailboxesRequest(),
+                      mail_pb2.ListMailboxesResponse)
+        self.assertEqual(r.states[0].messages_ingested, 5)
+        # A second copy of an ingested message (same Message-ID) is a duplicate, not a ticket.
+        self.imap.deliver(plain("c0@customer.example", "crash 0", "body 0",
+                                "crash-0@customer.example"))
+        wait_for(lambda: len(self.processed()) == 6, 30, "the copy processed")
+        self.assertEqual(len(self.tickets(again)), 5)
+        again.stop()
+
+if __name__ == "__main__":
+    unittest.main()
