@@ -2,6 +2,7 @@
  * shuts down gracefully on SIGTERM/SIGINT. Configuration: flags, then the environment
  * (HELPDESK_LISTEN, HELPDESK_DATA), then defaults. See README.md. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -24,6 +25,7 @@
 #include "server/app.h"
 #include "server/mail/mail.h"
 #include "server/tickets/bus.h"
+#include "server/tickets/reindex.h"
 #include "server/tickets/dashboard.h"
 #include "server/auth/auth.h"
 #include "server/common/log.h"
@@ -364,6 +366,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: cannot open the store: %s\n", err.detail);
         goto out;
     }
+    uint64_t reindexed = 0;
+    if (hd_tickets_reindex(app.store, &reindexed, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: ticket indexes: %s\n", err.detail);
+        goto out;
+    }
+    if (reindexed)
+        hd_log(HD_LOG_INFO, "tickets_reindexed", "tickets=%" PRIu64, reindexed);
     if (hd_tickets_bus_create(&app.bus, &err) != HD_OK) {
         fprintf(stderr, "helpdeskd: tickets bus: %s\n", err.detail);
         goto out;

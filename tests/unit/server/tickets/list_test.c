@@ -15,6 +15,7 @@
 #include "server/clock/clock.h"
 #include "server/common/arena.h"
 #include "server/tickets/change.h"
+#include "server/tickets/reindex.h"
 #include "server/tickets/tickets.h"
 #include "tests/unit/server/tickets/fixture.h"
 
@@ -302,6 +303,43 @@ static void a_token_only_continues_the_query_it_came_from(void **state)
     assert_non_null(strstr(err.detail, "sort"));
 }
 
+/* Drops every IDX_ASSIGNEE and IDX_CATEGORY entry and the marker: a store from before. */
+static int wipe_apply(hd_txn *txn, void *arg, hd_err *err)
+{
+    (void)arg;
+    hd_key k;
+    for (uint64_t id = 1; id <= 30; id++) {
+        int rc = hd_store_del(txn, HD_STORE_IDX_ASSIGNEE, hd_tickets_key_assignee(&k, 0, id), err);
+        if (rc == 0)
+            rc = hd_store_del(txn, HD_STORE_IDX_CATEGORY, hd_tickets_key_category(&k, "", id), err);
+        if (rc < 0)
+            return rc;
+    }
+    hd_key_init(&k);
+    hd_key_str(&k, HD_TICKETS_INDEX_SETTING);
+    int rc = hd_store_del(txn, HD_STORE_SETTINGS, &k, err);
+    return rc == HD_ENOTFOUND ? 0 : rc;
+}
+
+static void tickets_from_before_the_new_indexes_are_reindexed_once_at_start(void **state)
+{
+    fx *f = *state;
+    hd_err err = {0};
+    uint64_t built = 99;
+    hd_tickets_page p;
+    tf_create_many(f->s, 30, NULL);
+    assert_ok(hd_store_write(f->s, wipe_apply, NULL, &err), err);
+    hd_tickets_query q = {.unassigned = true, .page_size = 100};
+    assert_ok(hd_tickets_list(f->s, f->a, &q, &p, &err), err);
+    assert_int_equal(p.n_tickets, 0);
+    assert_ok(hd_tickets_reindex(f->s, &built, &err), err);
+    assert_int_equal(built, 30);
+    assert_ok(hd_tickets_list(f->s, f->a, &q, &p, &err), err);
+    assert_int_equal(p.n_tickets, 30);
+    assert_ok(hd_tickets_reindex(f->s, &built, &err), err);
+    assert_int_equal(built, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +347,7 @@ int main(void)
         T(every_filter_and_sort_pages_exactly_the_matching_tickets_in_order),
         T(a_page_reads_o_page_entries_when_one_index_decides),
         T(a_token_only_continues_the_query_it_came_from),
+        T(tickets_from_before_the_new_indexes_are_reindexed_once_at_start),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
