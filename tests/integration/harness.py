@@ -25,6 +25,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 HELPDESKD = os.path.abspath(
     os.path.join(ROOT, os.environ.get("HELPDESKD", "bazel-bin/server/helpdeskd")))
 BUF = os.path.join(ROOT, ".tools/node/node_modules/.bin/buf")
+# Bazel's output dir of the configuration helpdeskd was built in (tools/test sets it; the
+# bazel-bin symlink follows whichever build ran last, in any engineer's shell). Suites that
+# run other binaries (the reporter, the CLI) take them from here.
+BAZEL_BIN = os.environ.get("HD_BAZEL_BIN", os.path.join(ROOT, "bazel-bin"))
 
 START_TIMEOUT_S = 60  # generous: ASan builds start slower on a loaded 2-core CI machine
 STOP_TIMEOUT_S = 30
