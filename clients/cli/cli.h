@@ -173,6 +173,19 @@ int hd_cli_call(hd_cli *cli, const char *method, const ProtobufCMessage *req,
 int hd_cli_stream(hd_cli *cli, const char *method, const ProtobufCMessage *req,
                   const ProtobufCMessageDescriptor *resp_desc, hd_client_stream_fn fn, void *ud);
 
+/* Opens another client to the same server with the same TLS settings but another token
+ * (NULL = none), for commands that act as several principals (demo seed). Returns an
+ * owned client (hd_client_close), or NULL after printing an error (*exit_code set). */
+hd_client *hd_cli_client_as(hd_cli *cli, const char *token, int *exit_code);
+
+/* Like hd_cli_call on client cl (from hd_cli_client_as or hd_cli_client), unpacking into
+ * arena: *out is borrowed until the arena is reset. Thread-safe when each thread passes
+ * its own arena. quiet_codes: a gRPC status code that is expected and returned without an
+ * error line (-1 = none); the exit code is returned either way. */
+int hd_cli_call_on(hd_cli *cli, hd_client *cl, hd_arena *arena, const char *method,
+                   const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                   ProtobufCMessage **out, int quiet_code);
+
 /* The client (opened on first use). Returns NULL after printing an error when it cannot
  * be opened; *exit_code gets the exit code then. Borrowed until the process ends. */
 hd_client *hd_cli_client(hd_cli *cli, int *exit_code);

@@ -635,6 +635,25 @@ hd_client *hd_cli_client(hd_cli *cli, int *exit_code)
     return cli->client;
 }
 
+hd_client *hd_cli_client_as(hd_cli *cli, const char *token, int *exit_code)
+{
+    hd_client *cl = NULL;
+    hd_client_opts o = {
+        .target = cli->server,
+        .tls = cli->tls,
+        .ca_file = cli->ca,
+        .token = token,
+    };
+    hd_err err;
+    hd_err_clear(&err);
+    *exit_code = HD_CLI_EXIT_OK;
+    if (hd_client_open(&cl, &o, &err) != HD_OK) {
+        *exit_code = hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "%s", err.detail);
+        return NULL;
+    }
+    return cl;
+}
+
 static int status_fail(hd_cli *cli, const hd_client_status *st)
 {
     char msg[HD_CLIENT_DETAIL_MAX + 256];
@@ -654,6 +673,19 @@ int hd_cli_call(hd_cli *cli, const char *method, const ProtobufCMessage *req,
     if (hd_client_unary(cl, method, req, resp_desc, cli->arena, cli->timeout_ms, out, &st) != HD_OK)
         return status_fail(cli, &st);
     return HD_CLI_EXIT_OK;
+}
+
+int hd_cli_call_on(hd_cli *cli, hd_client *cl, hd_arena *arena, const char *method,
+                   const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                   ProtobufCMessage **out, int quiet_code)
+{
+    hd_client_status st;
+    *out = NULL;
+    if (hd_client_unary(cl, method, req, resp_desc, arena, cli->timeout_ms, out, &st) == HD_OK)
+        return HD_CLI_EXIT_OK;
+    if (st.code == quiet_code)
+        return hd_client_exit_code(st.code);
+    return status_fail(cli, &st);
 }
 
 int hd_cli_stream(hd_cli *cli, const char *method, const ProtobufCMessage *req,
