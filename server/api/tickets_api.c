@@ -430,6 +430,7 @@ typedef struct watch_ctx {
     hd_rpc_call *call;
     hd_tickets_bus *bus;
     uint64_t id;
+    hd_access_scope scope; /* the tickets this watcher may read (agents: their groups') */
 } watch_ctx;
 
 static int watch_deliver(void *ud, const Helpdesk__V1__TicketEvent *ev,
@@ -437,6 +438,9 @@ static int watch_deliver(void *ud, const Helpdesk__V1__TicketEvent *ev,
 {
     watch_ctx *w = ud;
     Helpdesk__V1__WatchTicketsResponse r = HELPDESK__V1__WATCH_TICKETS_RESPONSE__INIT;
+    hd_err e;
+    if (hd_access_ticket_scope(&w->scope, NULL, t, HD_ACCESS_READ, &e) != HD_OK)
+        return 0; /* not this watcher's business: skip, do not drop */
     r.event = (Helpdesk__V1__TicketEvent *)ev;
     r.ticket = (Helpdesk__V1__Ticket *)t;
     return hd_rpc_stream_send(w->call, &r.base);
@@ -479,7 +483,15 @@ static int watch_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_err
     w->bus = app->bus;
     if (!w->bus)
         return hd_err_set(err, HD_EUNAVAIL, "watch: no event bus");
-    int rc = hd_tickets_bus_subscribe(w->bus, &f, watch_deliver, watch_dropped, w, &w->id, err);
+    hd_txn *txn;
+    int rc = hd_store_read_begin(app->store, &txn, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_access_scope_load(&w->scope, txn, hd_rpc_call_identity(call), err);
+    hd_store_read_end(txn);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_bus_subscribe(w->bus, &f, watch_deliver, watch_dropped, w, &w->id, err);
     if (rc < 0)
         return rc;
     hd_rpc_call_on_cancel(call, watch_cancelled, w);
