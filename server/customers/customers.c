@@ -10,6 +10,7 @@
 
 #include "server/audit/audit.h"
 #include "server/clock/clock.h"
+#include "server/record/record.h"
 #include "server/tickets/tickets.h"
 #include "server/validate/validate.h"
 
@@ -23,28 +24,16 @@ int hd_customers_get(hd_txn *txn, hd_arena *a, uint64_t id, Helpdesk__V1__Custom
                      hd_err *err)
 {
     hd_key k;
-    ProtobufCMessage *m = NULL;
-    int rc = hd_store_get_msg(txn, HD_STORE_CUSTOMERS, hd_tickets_key_id(&k, id),
-                              &helpdesk__v1__customer__descriptor, a, &m, err);
-    if (rc == HD_ENOTFOUND)
-        return hd_err_set(err, HD_ENOTFOUND, "customer %" PRIu64 ": not found", id);
-    if (rc == HD_OK)
-        *out = (Helpdesk__V1__Customer *)m;
-    return rc;
+    return hd_record_get(txn, HD_STORE_CUSTOMERS, hd_tickets_key_id(&k, id),
+                         &helpdesk__v1__customer__descriptor, a, "customer", id, out, err);
 }
 
 int hd_customers_org_get(hd_txn *txn, hd_arena *a, uint64_t id, Helpdesk__V1__Organization **out,
                          hd_err *err)
 {
     hd_key k;
-    ProtobufCMessage *m = NULL;
-    int rc = hd_store_get_msg(txn, HD_STORE_ORGANIZATIONS, org_key(&k, id),
-                              &helpdesk__v1__organization__descriptor, a, &m, err);
-    if (rc == HD_ENOTFOUND)
-        return hd_err_set(err, HD_ENOTFOUND, "organization %" PRIu64 ": not found", id);
-    if (rc == HD_OK)
-        *out = (Helpdesk__V1__Organization *)m;
-    return rc;
+    return hd_record_get(txn, HD_STORE_ORGANIZATIONS, org_key(&k, id),
+                         &helpdesk__v1__organization__descriptor, a, "organization", id, out, err);
 }
 
 int hd_customers_shared_org(hd_txn *txn, uint64_t customer_id, uint64_t *org, hd_err *err)
@@ -104,14 +93,6 @@ int hd_customers_org_read(hd_store *s, hd_arena *a, uint64_t id, Helpdesk__V1__O
     return read_one(s, a, id, get_org_v, out, err);
 }
 
-static char *email_norm(hd_arena *a, const char *s)
-{
-    char *o = hd_arena_strdup(a, s ? s : "");
-    for (char *p = o; p && *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    return o;
-}
-
 static int find_email(hd_txn *txn, const char *email, uint64_t *id, hd_err *err)
 {
     hd_key k;
@@ -131,7 +112,7 @@ int hd_customers_lookup(hd_store *s, hd_arena *a, const char *email, Helpdesk__V
     size_t n = email ? strlen(email) : 0;
     if (n == 0 || !hd_validate_email(email, n))
         return hd_err_set(err, HD_EINVAL, "email: not an email address");
-    char *norm = email_norm(a, email);
+    char *norm = hd_record_lower(a, email);
     if (!norm)
         return hd_err_set(err, HD_ENOMEM, "customers: out of memory");
     hd_txn *txn;
@@ -144,21 +125,6 @@ int hd_customers_lookup(hd_store *s, hd_arena *a, const char *email, Helpdesk__V
         rc = hd_customers_get(txn, a, id, out, err);
     hd_store_read_end(txn);
     return rc;
-}
-
-static int check_name(const char *field, const char *s, int required, hd_err *err)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (required && n == 0)
-        return hd_err_set(err, HD_EINVAL, "%s: required", field);
-    if (!hd_validate_utf8(s ? s : "", n) || memchr(s ? s : "", 0, n))
-        return hd_err_set(err, HD_EINVAL, "%s: not valid UTF-8", field);
-    if (!hd_validate_single_line(s ? s : "", n))
-        return hd_err_set(err, HD_EINVAL, "%s: must be one line", field);
-    if (hd_validate_utf8_chars(s ? s : "", n) > HD_CUSTOMERS_NAME_MAX)
-        return hd_err_set(err, HD_EINVAL, "%s: longer than %d characters", field,
-                          HD_CUSTOMERS_NAME_MAX);
-    return HD_OK;
 }
 
 typedef struct op_args {
@@ -179,17 +145,6 @@ static int audit(hd_txn *txn, const op_args *o, const char *action, const char *
     return hd_audit_append(txn,
                            o->actor ? o->actor->kind : HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM,
                            o->actor ? o->actor->id : 0, action, kind, id, detail, o->now, err);
-}
-
-static Google__Protobuf__Timestamp *ts_new(hd_arena *a, int64_t ms)
-{
-    Google__Protobuf__Timestamp *t = hd_arena_alloc(a, sizeof(*t));
-    if (!t)
-        return NULL;
-    google__protobuf__timestamp__init(t);
-    t->seconds = ms / 1000;
-    t->nanos = (int32_t)(ms % 1000) * 1000000;
-    return t;
 }
 
 static int org_exists(hd_txn *txn, hd_arena *a, uint64_t id, hd_err *err)
@@ -225,7 +180,7 @@ static int customer_create_apply(hd_txn *txn, void *argp, hd_err *err)
     c->email = (char *)o->email;
     c->name = (char *)o->name;
     c->organization_id = o->org_id;
-    c->create_time = ts_new(o->a, o->now);
+    c->create_time = hd_record_time(o->a, o->now);
     if (!c->create_time)
         return hd_err_set(err, HD_ENOMEM, "customers: out of memory");
     hd_key k;
@@ -253,7 +208,7 @@ int hd_customers_create(hd_store *s, hd_arena *a, const Helpdesk__V1__CreateCust
         return hd_err_set(err, HD_EINVAL, "email: required");
     if (!hd_validate_email(req->email, n))
         return hd_err_set(err, HD_EINVAL, "email: not an email address");
-    int rc = check_name("name", req->name, 0, err);
+    int rc = hd_record_check_line("name", req->name, HD_CUSTOMERS_NAME_MAX, 0, err);
     if (rc != HD_OK)
         return rc;
     op_args o = {.a = a,
@@ -261,7 +216,7 @@ int hd_customers_create(hd_store *s, hd_arena *a, const Helpdesk__V1__CreateCust
                  .actor = actor,
                  .name = req->name,
                  .org_id = req->organization_id};
-    o.email = email_norm(a, req->email);
+    o.email = hd_record_lower(a, req->email);
     if (!o.email)
         return hd_err_set(err, HD_ENOMEM, "customers: out of memory");
     rc = hd_store_write(s, customer_create_apply, &o, err);
@@ -304,7 +259,7 @@ int hd_customers_update(hd_store *s, hd_arena *a, const Helpdesk__V1__UpdateCust
 {
     if (req->id == 0)
         return hd_err_set(err, HD_EINVAL, "id: required");
-    int rc = check_name("name", req->name, 0, err);
+    int rc = hd_record_check_line("name", req->name, HD_CUSTOMERS_NAME_MAX, 0, err);
     if (rc != HD_OK)
         return rc;
     op_args o = {.a = a,
@@ -337,7 +292,7 @@ static int org_apply(hd_txn *txn, void *argp, hd_err *err)
         rc = hd_store_seq_next(txn, HD_CUSTOMERS_SEQ_ORG, &g->id, err);
         if (rc != HD_OK)
             return rc;
-        g->create_time = ts_new(o->a, o->now);
+        g->create_time = hd_record_time(o->a, o->now);
         if (!g->create_time)
             return hd_err_set(err, HD_ENOMEM, "customers: out of memory");
     }
@@ -357,7 +312,7 @@ static int org_apply(hd_txn *txn, void *argp, hd_err *err)
 static int org_write(hd_store *s, hd_arena *a, uint64_t id, const char *name, bool shared,
                      const hd_customers_actor *actor, Helpdesk__V1__Organization **out, hd_err *err)
 {
-    int rc = check_name("name", name, id == 0, err);
+    int rc = hd_record_check_line("name", name, HD_CUSTOMERS_NAME_MAX, id == 0, err);
     if (rc != HD_OK)
         return rc;
     op_args o = {

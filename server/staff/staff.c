@@ -14,6 +14,7 @@
 #include "server/audit/audit.h"
 #include "server/auth/password.h"
 #include "server/clock/clock.h"
+#include "server/record/record.h"
 #include "server/validate/validate.h"
 
 /* ---- keys ------------------------------------------------------------------------------ */
@@ -84,17 +85,6 @@ static uint64_t get_be(const unsigned char b[8])
     return v;
 }
 
-static Google__Protobuf__Timestamp *ts_new(hd_arena *a, int64_t ms)
-{
-    Google__Protobuf__Timestamp *t = hd_arena_alloc(a, sizeof(*t));
-    if (!t)
-        return NULL;
-    google__protobuf__timestamp__init(t);
-    t->seconds = ms / 1000;
-    t->nanos = (int32_t)(ms % 1000) * 1000000;
-    return t;
-}
-
 static int get_id_val(hd_txn *txn, hd_table t, const hd_key *k, uint64_t *out, hd_err *err)
 {
     const void *v;
@@ -114,29 +104,6 @@ static int put_id_val(hd_txn *txn, hd_table t, const hd_key *k, uint64_t id, uns
     unsigned char b[8];
     put_be(b, id);
     return hd_store_put(txn, t, k, b, sizeof(b), flags, err);
-}
-
-/* Lower-cases ASCII letters of an email into arena memory. */
-static char *email_norm(hd_arena *a, const char *s)
-{
-    char *o = hd_arena_strdup(a, s ? s : "");
-    for (char *p = o; p && *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    return o;
-}
-
-static int check_text(const char *field, const char *s, size_t max_chars, int required, hd_err *err)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (required && n == 0)
-        return hd_err_set(err, HD_EINVAL, "%s: required", field);
-    if (!hd_validate_utf8(s ? s : "", n))
-        return hd_err_set(err, HD_EINVAL, "%s: not valid UTF-8", field);
-    if (!hd_validate_single_line(s ? s : "", n) || memchr(s ? s : "", 0, n))
-        return hd_err_set(err, HD_EINVAL, "%s: must be one line", field);
-    if (hd_validate_utf8_chars(s ? s : "", n) > max_chars)
-        return hd_err_set(err, HD_EINVAL, "%s: longer than %zu characters", field, max_chars);
-    return HD_OK;
 }
 
 static int check_role(int role, hd_err *err)
@@ -200,14 +167,8 @@ static int groups_exist(hd_txn *txn, const uint64_t *ids, size_t n, hd_err *err)
 int hd_staff_get(hd_txn *txn, hd_arena *a, uint64_t id, Helpdesk__V1__Staff **out, hd_err *err)
 {
     hd_key k;
-    ProtobufCMessage *m = NULL;
-    int rc = hd_store_get_msg(txn, HD_STORE_STAFF, hd_staff_key_id(&k, id),
-                              &helpdesk__v1__staff__descriptor, a, &m, err);
-    if (rc == HD_ENOTFOUND)
-        return hd_err_set(err, HD_ENOTFOUND, "staff %" PRIu64 ": not found", id);
-    if (rc == HD_OK)
-        *out = (Helpdesk__V1__Staff *)m;
-    return rc;
+    return hd_record_get(txn, HD_STORE_STAFF, hd_staff_key_id(&k, id),
+                         &helpdesk__v1__staff__descriptor, a, "staff", id, out, err);
 }
 
 int hd_staff_find_email(hd_txn *txn, const char *email, uint64_t *id, hd_err *err)
@@ -275,6 +236,35 @@ int hd_staff_put(hd_txn *txn, hd_arena *a, const Helpdesk__V1__Staff *s, hd_err 
     return put_record(txn, old, s, err);
 }
 
+/* Makes room for one more element in the arena array *v of n elements (capacity *cap),
+ * doubling it when full. Returns 0 or HD_ENOMEM. */
+static int grow(hd_arena *a, void **v, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return HD_OK;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *nv = hd_arena_alloc(a, c * elem);
+    if (!nv)
+        return HD_ENOMEM;
+    if (n)
+        memcpy(nv, *v, n * elem);
+    *v = nv;
+    *cap = c;
+    return HD_OK;
+}
+
+/* Decodes the staff id of a GROUPS membership key ('m' + group + staff). */
+static int member_of_key(const void *key, size_t klen, uint64_t *sid, hd_err *err)
+{
+    hd_key_reader r;
+    uint8_t tag;
+    uint64_t gid;
+    hd_key_reader_init(&r, key, klen);
+    if (hd_key_read_u8(&r, &tag, err) != HD_OK || hd_key_read_u64(&r, &gid, err) != HD_OK)
+        return HD_ECORRUPT;
+    return hd_key_read_u64(&r, sid, err);
+}
+
 typedef struct ids_ctx {
     hd_arena *a;
     uint64_t *v;
@@ -287,23 +277,11 @@ static int collect_member(void *argp, const void *key, size_t klen, const void *
     (void)val;
     (void)vlen;
     ids_ctx *c = argp;
-    hd_key_reader r;
-    uint8_t tag;
-    uint64_t gid, sid;
-    hd_key_reader_init(&r, key, klen);
-    if (hd_key_read_u8(&r, &tag, c->err) != HD_OK || hd_key_read_u64(&r, &gid, c->err) != HD_OK ||
-        hd_key_read_u64(&r, &sid, c->err) != HD_OK)
+    uint64_t sid;
+    if (member_of_key(key, klen, &sid, c->err) != HD_OK)
         return HD_ECORRUPT;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        uint64_t *v = hd_arena_alloc(c->a, cap * sizeof(*v));
-        if (!v)
-            return hd_err_set(c->err, HD_ENOMEM, "staff: out of memory");
-        if (c->n)
-            memcpy(v, c->v, c->n * sizeof(*v));
-        c->v = v;
-        c->cap = cap;
-    }
+    if (grow(c->a, (void **)&c->v, c->n, &c->cap, sizeof(*c->v)) != HD_OK)
+        return hd_err_set(c->err, HD_ENOMEM, "staff: out of memory");
     c->v[c->n++] = sid;
     return 0;
 }
@@ -326,14 +304,8 @@ int hd_staff_group_get(hd_txn *txn, hd_arena *a, uint64_t id, Helpdesk__V1__Grou
                        hd_err *err)
 {
     hd_key k;
-    ProtobufCMessage *m = NULL;
-    int rc = hd_store_get_msg(txn, HD_STORE_GROUPS, hd_staff_key_group(&k, id),
-                              &helpdesk__v1__group__descriptor, a, &m, err);
-    if (rc == HD_ENOTFOUND)
-        return hd_err_set(err, HD_ENOTFOUND, "group %" PRIu64 ": not found", id);
-    if (rc == HD_OK)
-        *out = (Helpdesk__V1__Group *)m;
-    return rc;
+    return hd_record_get(txn, HD_STORE_GROUPS, hd_staff_key_group(&k, id),
+                         &helpdesk__v1__group__descriptor, a, "group", id, out, err);
 }
 
 /* ---- mutations ------------------------------------------------------------------------- */
@@ -460,18 +432,18 @@ int hd_staff_create(hd_store *s, hd_arena *a, const Helpdesk__V1__CreateStaffReq
         return hd_err_set(err, HD_EINVAL, "email: required");
     if (!hd_validate_email(req->email, en))
         return hd_err_set(err, HD_EINVAL, "email: not an email address");
-    int rc = check_text("name", req->name, HD_STAFF_NAME_MAX, 1, err);
+    int rc = hd_record_check_line("name", req->name, HD_STAFF_NAME_MAX, 1, err);
     if (rc == HD_OK)
         rc = check_role(req->role, err);
     if (rc != HD_OK)
         return rc;
     helpdesk__v1__staff__init(&o.in);
-    o.in.email = email_norm(a, req->email);
+    o.in.email = hd_record_lower(a, req->email);
     o.in.name = req->name;
     o.in.role = req->role;
     o.in.active = true;
     o.in.capacity = req->capacity;
-    o.in.create_time = ts_new(a, o.now);
+    o.in.create_time = hd_record_time(a, o.now);
     o.in.update_time = o.in.create_time;
     if (!o.in.email || !o.in.create_time)
         return hd_err_set(err, HD_ENOMEM, "staff: out of memory");
@@ -565,7 +537,7 @@ static int update_apply(hd_txn *txn, void *argp, hd_err *err)
         if (!o->group_id)
             snprintf(detail + dn, sizeof(detail) - dn, "%spassword", dn ? "," : "");
     }
-    cur->update_time = ts_new(o->a, o->now);
+    cur->update_time = hd_record_time(o->a, o->now);
     if (!cur->update_time)
         return hd_err_set(err, HD_ENOMEM, "staff: out of memory");
     rc = put_record(txn, old, cur, err);
@@ -608,7 +580,7 @@ int hd_staff_update(hd_store *s, hd_arena *a, const Helpdesk__V1__Staff *upd,
     int rc = HD_OK;
     for (size_t i = 0; i < n_mask && rc == HD_OK; i++) {
         if (strcmp(mask[i], "name") == 0 && upd->name && *upd->name)
-            rc = check_text("staff.name", upd->name, HD_STAFF_NAME_MAX, 1, err);
+            rc = hd_record_check_line("staff.name", upd->name, HD_STAFF_NAME_MAX, 1, err);
         else if (strcmp(mask[i], "role") == 0 && upd->role)
             rc = check_role(upd->role, err);
     }
@@ -694,12 +666,8 @@ static int list_member_entry(void *argp, const void *key, size_t klen, const voi
     (void)val;
     (void)vlen;
     list_ctx *c = argp;
-    hd_key_reader r;
-    uint8_t tag;
-    uint64_t gid, sid;
-    hd_key_reader_init(&r, key, klen);
-    if (hd_key_read_u8(&r, &tag, c->err) != HD_OK || hd_key_read_u64(&r, &gid, c->err) != HD_OK ||
-        hd_key_read_u64(&r, &sid, c->err) != HD_OK)
+    uint64_t sid;
+    if (member_of_key(key, klen, &sid, c->err) != HD_OK)
         return HD_ECORRUPT;
     Helpdesk__V1__Staff *st = NULL;
     int rc = hd_staff_get(c->txn, c->a, sid, &st, c->err);
@@ -784,7 +752,7 @@ static int group_create_apply(hd_txn *txn, void *argp, hd_err *err)
         return rc;
     g->name = (char *)o->gname;
     g->description = (char *)o->gdesc;
-    g->create_time = ts_new(o->a, o->now);
+    g->create_time = hd_record_time(o->a, o->now);
     if (!g->create_time)
         return hd_err_set(err, HD_ENOMEM, "staff: out of memory");
     rc = put_id_val(txn, HD_STORE_GROUPS, &k, g->id, HD_STORE_NOOVERWRITE, err);
@@ -803,7 +771,7 @@ int hd_staff_group_create(hd_store *s, hd_arena *a, const char *name, const char
 {
     op_args o;
     prepare_common(&o, a, actor);
-    int rc = check_text("name", name, HD_STAFF_GROUP_MAX, 1, err);
+    int rc = hd_record_check_line("name", name, HD_STAFF_GROUP_MAX, 1, err);
     if (rc != HD_OK)
         return rc;
     size_t dn = description ? strlen(description) : 0;
@@ -831,16 +799,8 @@ static int glist_entry(void *argp, const void *key, size_t klen, const void *val
     (void)key;
     (void)klen;
     glist_ctx *c = argp;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        Helpdesk__V1__Group **v = hd_arena_alloc(c->a, cap * sizeof(*v));
-        if (!v)
-            return hd_err_set(c->err, HD_ENOMEM, "staff: out of memory");
-        if (c->n)
-            memcpy(v, c->v, c->n * sizeof(*v));
-        c->v = v;
-        c->cap = cap;
-    }
+    if (grow(c->a, (void **)&c->v, c->n, &c->cap, sizeof(*c->v)) != HD_OK)
+        return hd_err_set(c->err, HD_ENOMEM, "staff: out of memory");
     ProtobufCAllocator pa;
     hd_arena_pb_allocator(c->a, &pa);
     c->v[c->n] = (Helpdesk__V1__Group *)protobuf_c_message_unpack(&helpdesk__v1__group__descriptor,
