@@ -7,7 +7,7 @@ int hd_heatmap_write(hd_book *b, hd_model *m, hd_err *err)
 {
     static const char *const days[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                        "Friday", "Saturday", "Sunday"};
-    static char names[24][8];
+    static char names[24][16];
     hd_col cols[26];
     cols[0] = (hd_col){"Weekday", HD_COL_TEXT};
     for (int h = 0; h < 24; h++) {
