@@ -13,7 +13,9 @@
 #include "server/api/access.h"
 #include "server/api/perm.h"
 #include "server/app.h"
+#include "server/clock/clock.h"
 #include "server/common/log.h"
+#include "server/sla/query.h"
 #include "server/store/store.h"
 #include "server/tickets/bus.h"
 #include "server/tickets/change.h"
@@ -163,6 +165,14 @@ static int get_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufC
         return hd_err_set(err, HD_ENOTFOUND, "ticket \"%s\": not found", req->number);
     if (rc < 0)
         return rc;
+    if (who->kind != HD_PRINCIPAL_CUSTOMER) { /* SLA clocks are for staff */
+        hd_sla_filter all = {0, 0, hd_clock_now_ms() / 1000};
+        size_t one = 1;
+        rc =
+            hd_sla_query_annotate(app->store, hd_rpc_call_arena(call), &th.ticket, &one, &all, err);
+        if (rc < 0)
+            return rc;
+    }
     resp->ticket = th.ticket;
     resp->n_messages = th.n_messages;
     resp->messages = th.messages;
@@ -206,10 +216,20 @@ static int list_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobu
         if (req->customer_id && req->customer_id != who->id)
             return HD_OK;
         q.customer_id = who->id;
+        if (req->sla_breached || req->sla_due_within_minutes)
+            return hd_err_set(err, HD_EPERM, "sla filters: staff only");
     }
+    if (req->sla_due_within_minutes < 0)
+        return hd_err_set(err, HD_EINVAL, "sla_due_within_minutes: must be >= 0");
     int rc = hd_tickets_list(app->store, hd_rpc_call_arena(call), &q, &page, err);
     if (rc == HD_OK) /* agents: only their groups' and their own tickets */
         rc = hd_access_filter(app->store, who, page.tickets, &page.n_tickets, err);
+    if (rc == HD_OK && who->kind != HD_PRINCIPAL_CUSTOMER) { /* Ticket.sla and SLA filters */
+        hd_sla_filter sf = {req->sla_breached, req->sla_due_within_minutes,
+                            hd_clock_now_ms() / 1000};
+        rc = hd_sla_query_annotate(app->store, hd_rpc_call_arena(call), page.tickets,
+                                   &page.n_tickets, &sf, err);
+    }
     if (rc < 0)
         return rc;
     resp->n_tickets = page.n_tickets;

@@ -12,7 +12,7 @@ import threading
 import grpc
 from google.protobuf import timestamp_pb2
 
-from harness import (CREATE, GET, ServerTestCase, _PB, common_pb2, create_ticket_request,
+from harness import (CREATE, GET, LIST, ServerTestCase, _PB, common_pb2, create_ticket_request,
                      tickets_pb2, unary, wait_for)
 
 sla_pb2 = _PB["sla"]
@@ -103,6 +103,13 @@ class Sla(ServerTestCase):
         sla = self.call("GetTicketSla", sla_pb2.GetTicketSlaRequest(ticket_id=t.id),
                         sla_pb2.TicketSla)
         fr = {c.target: c for c in sla.clocks}
+        due = unary(self.ch, LIST, tickets_pb2.ListTicketsRequest(sla_due_within_minutes=61),
+                    tickets_pb2.ListTicketsResponse, token=self.s.token).tickets
+        self.assertEqual([x.id for x in due], [t.id])
+        self.assertEqual(len(due[0].sla), 2)
+        soon = unary(self.ch, LIST, tickets_pb2.ListTicketsRequest(sla_due_within_minutes=30),
+                     tickets_pb2.ListTicketsResponse, token=self.s.token).tickets
+        self.assertEqual(len(soon), 0)
         self.assertEqual(fr[sla_pb2.SLA_TARGET_FIRST_RESPONSE].state, sla_pb2.SLA_STATE_RUNNING)
         self.assertEqual(fr[sla_pb2.SLA_TARGET_FIRST_RESPONSE].due_time.seconds,
                          t.create_time.seconds + 3600)
@@ -118,6 +125,9 @@ class Sla(ServerTestCase):
         self.assertLess(c[sla_pb2.SLA_TARGET_FIRST_RESPONSE].taken_seconds, 60)
         self.assertEqual(c[sla_pb2.SLA_TARGET_RESOLUTION].state, sla_pb2.SLA_STATE_PAUSED)
         self.assertTrue(sla.paused)
+        due = unary(self.ch, LIST, tickets_pb2.ListTicketsRequest(sla_due_within_minutes=600),
+                    tickets_pb2.ListTicketsResponse, token=self.s.token).tickets
+        self.assertEqual(len(due), 0)  # first response met, resolution paused: nothing running
 
     def test_zero_minute_breach_is_logged_once_escalates_and_posts_a_webhook(self):
         Hook.bodies = []
@@ -164,6 +174,18 @@ class Sla(ServerTestCase):
         self.assertTrue(kinds[sla_pb2.SLA_ACTION_KIND_ESCALATE].delivered)
         self.assertEqual(len(breaches()), 1)
         self.assertEqual(len(Hook.bodies), 1)
+        # Ticket.sla and the ListTickets filters see the breach.
+        g = unary(self.ch, GET, tickets_pb2.GetTicketRequest(id=t.id),
+                  tickets_pb2.GetTicketResponse, token=self.s.token).ticket
+        self.assertEqual(g.sla[0].state, sla_pb2.SLA_STATE_BREACHED)
+        other = unary(self.ch, CREATE, create_ticket_request(subject="No policy"),
+                      tickets_pb2.Ticket, token=self.s.token)
+        listed = unary(self.ch, LIST, tickets_pb2.ListTicketsRequest(sla_breached=True),
+                       tickets_pb2.ListTicketsResponse, token=self.s.token).tickets
+        self.assertEqual([x.id for x in listed], [t.id])
+        everything = unary(self.ch, LIST, tickets_pb2.ListTicketsRequest(),
+                           tickets_pb2.ListTicketsResponse, token=self.s.token).tickets
+        self.assertEqual(sorted(x.id for x in everything), sorted([t.id, other.id]))
 
 
 if __name__ == "__main__":
