@@ -9,14 +9,6 @@
 #include "server/validate/validate.h"
 #include "tests/fuzz/reporter/fuzz_driver.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: broken: %s\n", __FILE__, __LINE__, #cond);                     \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 typedef struct cells {
     char *text[256];
     int n;
