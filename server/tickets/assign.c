@@ -103,15 +103,9 @@ int hd_tickets_assign_apply(hd_txn *txn, void *arg, hd_err *err)
 
     hd_tickets_committed_reset(&x->w.committed);
     x->ticket = NULL;
-    rc = hd_tickets_edit_begin(&e, txn, x->w.arena, x->ticket_id, &x->w.actor, x->w.now_ms,
-                               &x->w.committed, err);
+    rc = hd_tickets__work_begin(&e, txn, &x->w, x->ticket_id, err);
     if (rc < 0)
         return rc;
-    if (x->w.check) {
-        rc = x->w.check(x->w.check_ud, txn, e.before, err);
-        if (rc < 0)
-            return rc;
-    }
     if (x->automatic) {
         if (!group)
             group = e.before->group_id;

@@ -113,20 +113,11 @@ int hd_tickets_link_apply(hd_txn *txn, void *arg, hd_err *err)
         x->kind != HELPDESK__V1__LINK_KIND__LINK_KIND_FOLLOW_UP_OF)
         return hd_err_set(err, HD_EINVAL, "kind: must be RELATED or FOLLOW_UP_OF, not %s",
                           kind_name(x->kind));
-    rc = hd_tickets_edit_begin(&a, txn, x->w.arena, x->ticket_id, &x->w.actor, x->w.now_ms,
-                               &x->w.committed, err);
+    rc = hd_tickets__work_begin(&a, txn, &x->w, x->ticket_id, err);
     if (rc == 0)
-        rc = hd_tickets_edit_begin(&b, txn, x->w.arena, x->other_id, &x->w.actor, x->w.now_ms,
-                                   &x->w.committed, err);
+        rc = hd_tickets__work_begin(&b, txn, &x->w, x->other_id, err);
     if (rc < 0)
         return rc;
-    if (x->w.check) {
-        rc = x->w.check(x->w.check_ud, txn, a.before, err);
-        if (rc == 0)
-            rc = x->w.check(x->w.check_ud, txn, b.before, err);
-        if (rc < 0)
-            return rc;
-    }
     /* A closed ticket takes only being followed up (lifecycle.h: the FOLLOW_UP kind). */
     Helpdesk__V1__TicketEventKind other_kind =
         x->kind == HELPDESK__V1__LINK_KIND__LINK_KIND_FOLLOW_UP_OF

@@ -107,20 +107,11 @@ int hd_tickets_merge_apply(hd_txn *txn, void *arg, hd_err *err)
     x->moved_messages = x->moved_notes = 0;
     if (x->source_id == x->target_id)
         return hd_err_set(err, HD_EINVAL, "target_id: a ticket cannot be merged into itself");
-    rc = hd_tickets_edit_begin(&s, txn, x->w.arena, x->source_id, &x->w.actor, x->w.now_ms,
-                               &x->w.committed, err);
+    rc = hd_tickets__work_begin(&s, txn, &x->w, x->source_id, err);
     if (rc == 0)
-        rc = hd_tickets_edit_begin(&t, txn, x->w.arena, x->target_id, &x->w.actor, x->w.now_ms,
-                                   &x->w.committed, err);
+        rc = hd_tickets__work_begin(&t, txn, &x->w, x->target_id, err);
     if (rc < 0)
         return rc;
-    if (x->w.check) {
-        rc = x->w.check(x->w.check_ud, txn, s.before, err);
-        if (rc == 0)
-            rc = x->w.check(x->w.check_ud, txn, t.before, err);
-        if (rc < 0)
-            return rc;
-    }
     if (s.before->status == HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_MERGED) {
         if (s.before->merged_into != x->target_id)
             return hd_err_set(err, HD_ESTATE,

@@ -10,6 +10,7 @@
 #include "server/common/arena.h"
 #include "server/common/err.h"
 #include "server/store/store.h"
+#include "server/tickets/change.h"
 #include "server/tickets/tickets.h"
 
 /* Decides whether the actor may change ticket t (borrowed for the call), inside the
@@ -25,5 +26,11 @@ typedef struct hd_tickets_work {
     void *check_ud;
     hd_tickets_committed committed; /* reset at every apply; publish in done when code 0 */
 } hd_tickets_work;
+
+/* Begins an edit of ticket_id for w (hd_tickets_edit_begin with w's actor, time, arena and
+ * committed list) and runs w's check hook on the stored ticket. Returns 0, the engine's
+ * errors or the hook's. */
+int hd_tickets__work_begin(hd_tickets_edit *e, hd_txn *txn, hd_tickets_work *w, uint64_t ticket_id,
+                           hd_err *err);
 
 #endif

@@ -5,12 +5,10 @@ of the same customer is merged into it (messages and notes move with provenance,
 source becomes MERGED, a repeat is a no-op), a third is linked, and GetDashboard's figures
 agree with what happened."""
 
-import queue
-import threading
-
 import grpc
 from google.protobuf import field_mask_pb2
 
+import test_ticket_work
 from harness import (CREATE, GET, ServerTestCase, _PB, common_pb2, create_ticket_request,
                      tickets_pb2, unary)
 
@@ -43,23 +41,8 @@ class EscalateMerge(ServerTestCase):
             email=name + "@example.com", name=name, role=role, password="correct horse 42",
             group_ids=list(groups), capacity=capacity), staff_pb2.Staff, svc=STAFF)
 
-    def watch(self):
-        fn = self.ch.unary_stream(SVC + "WatchTickets",
-                                  request_serializer=lambda m: m.SerializeToString(),
-                                  response_deserializer=T.WatchTicketsResponse.FromString)
-        call = fn(T.WatchTicketsRequest(), metadata=[("authorization", "Bearer " + self.s.token)],
-                  timeout=60)
-        q = queue.Queue()
-
-        def pump():
-            try:
-                for r in call:
-                    q.put(r)
-            except grpc.RpcError as e:
-                q.put(e)
-
-        threading.Thread(target=pump, daemon=True).start()
-        return q, call
+    # WatchTickets as the ticket-work story starts it: (queue of responses, call).
+    watch = test_ticket_work.TicketWork.watch
 
     def wait_kind(self, q, kind):
         for _ in range(50):
