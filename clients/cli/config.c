@@ -222,6 +222,16 @@ static int valid_value(const char *v)
     return !v || (!strchr(v, '\n') && !strchr(v, '\r') && strlen(v) < HD_CLI_CONFIG_VALUE_MAX);
 }
 
+/* Writes `key = value`, quoting a value whose outer characters the parser would otherwise
+ * trim (blanks) or unquote (a quote character), so that it loads back unchanged. */
+static void write_value(FILE *f, const char *key, const char *v)
+{
+    size_t n = strlen(v);
+    int quote = n > 0 && (is_space(v[0]) || is_space(v[n - 1]) || v[0] == '"' || v[0] == '\'' ||
+                          v[n - 1] == '"' || v[n - 1] == '\'');
+    fprintf(f, quote ? "%s = \"%s\"\n" : "%s = %s\n", key, v);
+}
+
 int hd_cli_config_save(const hd_cli_config *cfg, const char *path, hd_err *err)
 {
     char tmp[4096];
@@ -248,15 +258,15 @@ int hd_cli_config_save(const hd_cli_config *cfg, const char *path, hd_err *err)
     fprintf(f, "# helpdesk CLI settings (written by `helpdesk login`; holds a token: keep 0600)\n"
                "[default]\n");
     if (cfg->server)
-        fprintf(f, "server = %s\n", cfg->server);
+        write_value(f, "server", cfg->server);
     if (cfg->token)
-        fprintf(f, "token = %s\n", cfg->token);
+        write_value(f, "token", cfg->token);
     if (cfg->tls)
         fprintf(f, "tls = true\n");
     if (cfg->ca)
-        fprintf(f, "ca = %s\n", cfg->ca);
+        write_value(f, "ca", cfg->ca);
     if (cfg->user)
-        fprintf(f, "user = %s\n", cfg->user);
+        write_value(f, "user", cfg->user);
     if (cfg->staff_id)
         fprintf(f, "staff_id = %" PRIu64 "\n", cfg->staff_id);
     if (cfg->token_id)
