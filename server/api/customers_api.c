@@ -41,10 +41,17 @@ static int get_customer(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobu
                         hd_err *err)
 {
     const Helpdesk__V1__GetCustomerRequest *req = REQ(Helpdesk__V1__GetCustomerRequest, reqm);
-    if (req->id == 0)
+    const hd_identity *who = hd_rpc_call_identity(call);
+    uint64_t id = req->id;
+    if (who->kind == HD_PRINCIPAL_CUSTOMER) { /* the portal: own record only */
+        if (id && id != who->id)
+            return hd_err_set(err, HD_ENOTFOUND, "customer %" PRIu64 ": not found", id);
+        id = who->id;
+    }
+    if (id == 0)
         return hd_err_set(err, HD_EINVAL, "id: required");
     Helpdesk__V1__Customer *c = NULL;
-    int rc = hd_customers_read(store_of(call), hd_rpc_call_arena(call), req->id, &c, err);
+    int rc = hd_customers_read(store_of(call), hd_rpc_call_arena(call), id, &c, err);
     if (rc == HD_OK)
         *(Helpdesk__V1__Customer *)respm = *c;
     return rc;
@@ -54,6 +61,8 @@ static int lookup_customer(hd_rpc_call *call, const ProtobufCMessage *reqm, Prot
                            hd_err *err)
 {
     const Helpdesk__V1__LookupCustomerRequest *req = REQ(Helpdesk__V1__LookupCustomerRequest, reqm);
+    if (hd_rpc_call_identity(call)->kind == HD_PRINCIPAL_CUSTOMER)
+        return hd_err_set(err, HD_EPERM, "lookup: staff and services only");
     Helpdesk__V1__Customer *c = NULL;
     int rc = hd_customers_lookup(store_of(call), hd_rpc_call_arena(call), req->email, &c, err);
     if (rc == HD_OK)
@@ -132,6 +141,15 @@ static int get_org(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMes
     if (req->id == 0)
         return hd_err_set(err, HD_EINVAL, "id: required");
     Helpdesk__V1__Organization *o = NULL;
+    const hd_identity *who = hd_rpc_call_identity(call);
+    if (who->kind == HD_PRINCIPAL_CUSTOMER) { /* the portal: own organization only */
+        Helpdesk__V1__Customer *c = NULL;
+        int rc = hd_customers_read(store_of(call), hd_rpc_call_arena(call), who->id, &c, err);
+        if (rc != HD_OK)
+            return rc;
+        if (c->organization_id != req->id)
+            return hd_err_set(err, HD_ENOTFOUND, "organization %" PRIu64 ": not found", req->id);
+    }
     int rc = hd_customers_org_read(store_of(call), hd_rpc_call_arena(call), req->id, &o, err);
     if (rc == HD_OK)
         *(Helpdesk__V1__Organization *)respm = *o;

@@ -53,5 +53,7 @@ int hd_perm_role_allows(int role, uint32_t perm)
 
 int hd_perm_customer_allows(uint32_t perm)
 {
-    return perm == HD_PERM_TICKET_READ || perm == HD_PERM_TICKET_WRITE;
+    /* customers.read only reaches their own record and organization (customers_api.c) */
+    return perm == HD_PERM_TICKET_READ || perm == HD_PERM_TICKET_WRITE ||
+           perm == HD_PERM_CUSTOMER_READ;
 }

@@ -37,7 +37,7 @@ ROLE_PERMS = {
     "manager": ALL - {AD},
     "agent": {TR, TW, CR, CW, SR},
 }
-CUSTOMER_PERMS = {TR, TW}
+CUSTOMER_PERMS = {TR, TW, CR}  # customers.read: own record and organization only
 
 # Callers: (name, kind, role or scopes, relation to the object ticket).
 #   own: in the ticket's group / the ticket's customer; org: same shared organization.
@@ -220,9 +220,11 @@ def rows(work_served):
             CW, build=lambda c, t: customers_pb2.CreateCustomerRequest(
                 email="cust%d@example.com" % next(u), name="C")),
         Row(CU + "GetCustomer", customers_pb2.GetCustomerRequest, customers_pb2.Customer, CR,
-            build=lambda c, t: customers_pb2.GetCustomerRequest(id=c.cust["own"])),
+            build=lambda c, t: customers_pb2.GetCustomerRequest(id=c.cust["own"]),
+            rule=customers_only_own(HIDDEN)),
         Row(CU + "LookupCustomer", customers_pb2.LookupCustomerRequest, customers_pb2.Customer,
-            CR, build=lambda c, t: customers_pb2.LookupCustomerRequest(email="own@example.com")),
+            CR, build=lambda c, t: customers_pb2.LookupCustomerRequest(email="own@example.com"),
+            rule=customers_denied),
         Row(CU + "UpdateCustomer", customers_pb2.UpdateCustomerRequest, customers_pb2.Customer,
             CW, build=lambda c, t: customers_pb2.UpdateCustomerRequest(id=c.cust["own"],
                                                                         name="Own")),
@@ -236,7 +238,9 @@ def rows(work_served):
             build=lambda c, t: customers_pb2.CreateOrganizationRequest(name="o%d" % next(u))),
         Row(CU + "GetOrganization", customers_pb2.GetOrganizationRequest,
             customers_pb2.Organization, CR,
-            build=lambda c, t: customers_pb2.GetOrganizationRequest(id=c.org)),
+            build=lambda c, t: customers_pb2.GetOrganizationRequest(id=c.org),
+            rule=lambda caller: (OK if caller[3] in ("own", "org") else HIDDEN)
+            if caller[1] == "customer" else None),
         Row(CU + "UpdateOrganization", customers_pb2.UpdateOrganizationRequest,
             customers_pb2.Organization, CW,
             build=lambda c, t: customers_pb2.UpdateOrganizationRequest(id=c.org, name="Org",
