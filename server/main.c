@@ -303,18 +303,34 @@ static int add_table(hd_rpc_server *srv, const hd_rpc_method *(*table)(size_t *)
     return hd_rpc_server_add_methods(srv, m, n, err);
 }
 
+/* The store lives in <data>/store; other files of the data dir (admin.token) stay. */
+static int store_path(const char *data, char *out, size_t n)
+{
+    int w = snprintf(out, n, "%s/store", data);
+    return w < 0 || (size_t)w >= n ? -1 : 0;
+}
+
 static int restore(const options *o)
 {
-    char moved[PATH_MAX];
+    char moved[PATH_MAX], dest[PATH_MAX];
     hd_err err;
     hd_err_clear(&err);
-    if (hd_store_restore(o->restore, o->data, moved, sizeof(moved), &err) != HD_OK) {
+    if (mkdir(o->data, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "helpdeskd: cannot create data directory %s: %s\n", o->data,
+                strerror(errno));
+        return 1;
+    }
+    if (store_path(o->data, dest, sizeof(dest)) != 0) {
+        fprintf(stderr, "helpdeskd: --data: path too long\n");
+        return 2;
+    }
+    if (hd_store_restore(o->restore, dest, moved, sizeof(moved), &err) != HD_OK) {
         fprintf(stderr, "helpdeskd: restore failed: %s\n", err.detail);
         return 1;
     }
-    printf("restored %s into %s\n", o->restore, o->data);
+    printf("restored %s into %s\n", o->restore, dest);
     if (moved[0])
-        printf("the previous data directory was moved to %s\n", moved);
+        printf("the previous store was moved to %s\n", moved);
     return 0;
 }
 
@@ -359,8 +375,11 @@ int main(int argc, char **argv)
     }
     app.data_dir = data_dir;
 
-    char store_dir[PATH_MAX + 8];
-    snprintf(store_dir, sizeof(store_dir), "%s/store", data_dir);
+    char store_dir[PATH_MAX];
+    if (store_path(data_dir, store_dir, sizeof(store_dir)) != 0) {
+        fprintf(stderr, "helpdeskd: data directory path too long: %s\n", data_dir);
+        return 1;
+    }
     hd_store_opts so = {.path = store_dir, .map_max = o.map_max, .unsafe_nosync = o.unsafe_nosync};
     if (hd_store_open(&app.store, &so, &err) != HD_OK) {
         fprintf(stderr, "helpdeskd: cannot open the store: %s\n", err.detail);
@@ -486,7 +505,7 @@ out:
     hd_auth_destroy(app.auth);
     hd_sla_webhook_stop(sla_webhook);
     hd_sla_monitor_stop(sla_monitor); /* its last batch commits before the store closes */
-    hd_mail_stop(app.mail); /* the poller's last commits land before the store closes */
+    hd_mail_stop(app.mail);           /* the poller's last commits land before the store closes */
     hd_store_close(app.store);
     hd_tickets_bus_destroy(app.bus);
     if (code == 0)

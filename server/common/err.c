@@ -9,8 +9,8 @@ const char *hd_strerror(int code)
     switch (code) {
     case HD_OK:
         return "ok";
-#define HD__ERR_MSG(name, value, msg)                                                          \
-    case name:                                                                                 \
+#define HD__ERR_MSG(name, value, msg)                                                              \
+    case name:                                                                                     \
         return msg;
         HD_ERRNO_MAP(HD__ERR_MSG)
 #undef HD__ERR_MSG
@@ -24,8 +24,8 @@ const char *hd_errname(int code)
     switch (code) {
     case HD_OK:
         return "HD_OK";
-#define HD__ERR_NAME(name, value, msg)                                                         \
-    case name:                                                                                 \
+#define HD__ERR_NAME(name, value, msg)                                                             \
+    case name:                                                                                     \
         return #name;
         HD_ERRNO_MAP(HD__ERR_NAME)
 #undef HD__ERR_NAME

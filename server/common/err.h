@@ -7,24 +7,24 @@
 
 /* XX(name, value, message). 0 is success; every error is negative. The gRPC status for
  * each code is chosen in one place: server/rpc/status.c. */
-#define HD_ERRNO_MAP(XX)                                                                       \
-    XX(HD_EINVAL, -1, "invalid argument")                                                      \
-    XX(HD_ENOTFOUND, -2, "not found")                                                          \
-    XX(HD_EEXIST, -3, "already exists")                                                        \
-    XX(HD_EPERM, -4, "permission denied")                                                      \
-    XX(HD_EUNAUTH, -5, "unauthenticated")                                                      \
-    XX(HD_ENOMEM, -6, "out of memory")                                                         \
-    XX(HD_EFULL, -7, "resource exhausted")                                                     \
-    XX(HD_ESTATE, -8, "failed precondition")                                                   \
-    XX(HD_EIO, -9, "input/output error")                                                       \
-    XX(HD_ECORRUPT, -10, "corrupt data")                                                       \
-    XX(HD_EVERSION, -11, "unsupported version")                                                \
-    XX(HD_EINTERNAL, -12, "internal error")                                                    \
-    XX(HD_EUNAVAIL, -13, "unavailable")                                                        \
-    XX(HD_ECANCELED, -14, "cancelled")                                                         \
-    XX(HD_ETIMEDOUT, -15, "deadline exceeded")                                                 \
-    XX(HD_EABORTED, -16, "aborted")                                                            \
-    XX(HD_ETOOBIG, -17, "too large")                                                           \
+#define HD_ERRNO_MAP(XX)                                                                           \
+    XX(HD_EINVAL, -1, "invalid argument")                                                          \
+    XX(HD_ENOTFOUND, -2, "not found")                                                              \
+    XX(HD_EEXIST, -3, "already exists")                                                            \
+    XX(HD_EPERM, -4, "permission denied")                                                          \
+    XX(HD_EUNAUTH, -5, "unauthenticated")                                                          \
+    XX(HD_ENOMEM, -6, "out of memory")                                                             \
+    XX(HD_EFULL, -7, "resource exhausted")                                                         \
+    XX(HD_ESTATE, -8, "failed precondition")                                                       \
+    XX(HD_EIO, -9, "input/output error")                                                           \
+    XX(HD_ECORRUPT, -10, "corrupt data")                                                           \
+    XX(HD_EVERSION, -11, "unsupported version")                                                    \
+    XX(HD_EINTERNAL, -12, "internal error")                                                        \
+    XX(HD_EUNAVAIL, -13, "unavailable")                                                            \
+    XX(HD_ECANCELED, -14, "cancelled")                                                             \
+    XX(HD_ETIMEDOUT, -15, "deadline exceeded")                                                     \
+    XX(HD_EABORTED, -16, "aborted")                                                                \
+    XX(HD_ETOOBIG, -17, "too large")                                                               \
     XX(HD_EUNIMPL, -18, "not implemented")
 
 enum {
@@ -52,8 +52,7 @@ const char *hd_errname(int code);
 
 /* Sets err (if not NULL) to code with printf-style detail; returns code, so callers can
  * write `return hd_err_set(err, HD_EINVAL, "subject: empty");`. */
-int hd_err_set(hd_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int hd_err_set(hd_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Clears err to HD_OK with empty detail. err may be NULL. */
 void hd_err_clear(hd_err *err);
