@@ -312,55 +312,36 @@ static int reply_to_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Prot
     return submit_reply(call, args, respm, err);
 }
 
+/* Common start of the draft handlers: staff only, REPLY access on the ticket. Returns 0 with
+ * *out (zeroed, in the call's arena) or an error. */
+static int draft_begin(hd_rpc_call *call, uint64_t ticket_id, hd_tickets_reply_args **out,
+                       hd_err *err)
+{
+    hd_app *app = hd_rpc_call_app(call);
+    *out = args_new(call, sizeof(**out));
+    if (!*out)
+        return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
+    if (is_customer(call))
+        return hd_err_set(err, HD_EPERM, "draft: staff only");
+    return hd_access_ticket_id(app->store, hd_rpc_call_identity(call), ticket_id, HD_ACCESS_REPLY,
+                               err);
+}
+
 static int update_draft(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
                         hd_err *err)
 {
+    const Helpdesk__V1__UpdateDraftRequest *req = (const Helpdesk__V1__UpdateDraftRequest *)reqm;
     hd_app *app = hd_rpc_call_app(call);
     hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
-    hd_tickets_reply_args *args = args_new(call, sizeof(*args));
-    if (!args)
-        return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
-    if (is_customer(call))
-        return hd_err_set(err, HD_EPERM, "draft: staff only");
-    int rc = hd_access_ticket_id(app->store, hd_rpc_call_identity(call),
-                                 ((const Helpdesk__V1__UpdateDraftRequest *)reqm)->ticket_id,
-                                 HD_ACCESS_REPLY, err);
+    hd_tickets_reply_args *args;
+    int rc = draft_begin(call, req->ticket_id, &args, err);
     if (rc < 0)
         return rc;
-    rc = hd_tickets_draft_update_prepare(args, hd_rpc_call_arena(call),
-                                         (const Helpdesk__V1__UpdateDraftRequest *)reqm,
-                                         app->max_body_bytes, &actor, err);
+    rc = hd_tickets_draft_update_prepare(args, hd_rpc_call_arena(call), req, app->max_body_bytes,
+                                         &actor, err);
     if (rc < 0)
         return rc;
     return submit_reply(call, args, respm, err);
-}
-
-static int finish_draft(hd_rpc_call *call, hd_tickets_reply_op op, uint64_t ticket_id,
-                        uint64_t draft_id, ProtobufCMessage *respm, hd_err *err)
-{
-    hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
-    hd_tickets_reply_args *args = args_new(call, sizeof(*args));
-    if (!args)
-        return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
-    if (is_customer(call))
-        return hd_err_set(err, HD_EPERM, "draft: staff only");
-    int rc = hd_access_ticket_id(((hd_app *)hd_rpc_call_app(call))->store,
-                                 hd_rpc_call_identity(call), ticket_id, HD_ACCESS_REPLY, err);
-    if (rc < 0)
-        return rc;
-    rc = hd_tickets_draft_prepare(args, hd_rpc_call_arena(call), op, ticket_id, draft_id, &actor,
-                                  err);
-    if (rc < 0)
-        return rc;
-    return submit_reply(call, args, respm, err);
-}
-
-static int send_draft(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
-                      hd_err *err)
-{
-    const Helpdesk__V1__SendDraftRequest *req = (const Helpdesk__V1__SendDraftRequest *)reqm;
-    return finish_draft(call, HD_TICKETS_REPLY_DRAFT_SEND, req->ticket_id, req->draft_id, respm,
-                        err);
 }
 
 static void fill_nothing(mut_ctx *c)
@@ -368,26 +349,37 @@ static void fill_nothing(mut_ctx *c)
     (void)c;
 }
 
+/* SendDraft (fill_reply) and DiscardDraft (fill_nothing). */
+static int finish_draft(hd_rpc_call *call, hd_tickets_reply_op op, uint64_t ticket_id,
+                        uint64_t draft_id, void (*fill)(mut_ctx *c), ProtobufCMessage *respm,
+                        hd_err *err)
+{
+    hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
+    hd_tickets_reply_args *args;
+    int rc = draft_begin(call, ticket_id, &args, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_draft_prepare(args, hd_rpc_call_arena(call), op, ticket_id, draft_id, &actor,
+                                  err);
+    if (rc < 0)
+        return rc;
+    return mut_submit(call, hd_tickets_reply_apply, args, &args->committed, fill, respm, err);
+}
+
+static int send_draft(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
+                      hd_err *err)
+{
+    const Helpdesk__V1__SendDraftRequest *req = (const Helpdesk__V1__SendDraftRequest *)reqm;
+    return finish_draft(call, HD_TICKETS_REPLY_DRAFT_SEND, req->ticket_id, req->draft_id,
+                        fill_reply, respm, err);
+}
+
 static int discard_draft(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
                          hd_err *err)
 {
     const Helpdesk__V1__DiscardDraftRequest *req = (const Helpdesk__V1__DiscardDraftRequest *)reqm;
-    hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
-    hd_tickets_reply_args *args = args_new(call, sizeof(*args));
-    if (!args)
-        return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
-    if (is_customer(call))
-        return hd_err_set(err, HD_EPERM, "draft: staff only");
-    int rc = hd_access_ticket_id(((hd_app *)hd_rpc_call_app(call))->store,
-                                 hd_rpc_call_identity(call), req->ticket_id, HD_ACCESS_REPLY, err);
-    if (rc < 0)
-        return rc;
-    rc = hd_tickets_draft_prepare(args, hd_rpc_call_arena(call), HD_TICKETS_REPLY_DRAFT_DISCARD,
-                                  req->ticket_id, req->draft_id, &actor, err);
-    if (rc < 0)
-        return rc;
-    return mut_submit(call, hd_tickets_reply_apply, args, &args->committed, fill_nothing, respm,
-                      err);
+    return finish_draft(call, HD_TICKETS_REPLY_DRAFT_DISCARD, req->ticket_id, req->draft_id,
+                        fill_nothing, respm, err);
 }
 
 static void fill_note(mut_ctx *c)

@@ -36,12 +36,26 @@ static int check_status_after(Helpdesk__V1__TicketStatus s, hd_err *err)
     return hd_err_set(err, HD_EINVAL, "status_after: must be OPEN, PENDING or SOLVED");
 }
 
+/* Checks and sets the body and status_after of a reply or draft edit. */
+static int set_body(hd_tickets_reply_args *args, const char *body,
+                    Helpdesk__V1__TicketStatus status_after, size_t body_max, hd_err *err)
+{
+    int rc = hd_tickets__check_body("body", body, body_max, err);
+    if (rc < 0)
+        return rc;
+    rc = check_status_after(status_after, err);
+    if (rc < 0)
+        return rc;
+    args->body = body;
+    args->status_after = status_after;
+    return 0;
+}
+
 int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
                              const Helpdesk__V1__ReplyToTicketRequest *req, size_t body_max,
                              const hd_tickets_actor *actor, hd_err *err)
 {
     hd_tickets_reply_op op;
-    int rc;
     switch (req->mode) {
     case HELPDESK__V1__REPLY_MODE__REPLY_MODE_UNSPECIFIED:
     case HELPDESK__V1__REPLY_MODE__REPLY_MODE_SEND:
@@ -56,15 +70,7 @@ int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
     set_common(args, a, op, req->ticket_id, actor);
     if (!req->ticket_id)
         return hd_err_set(err, HD_EINVAL, "ticket_id: required");
-    rc = hd_tickets__check_body("body", req->body, body_max, err);
-    if (rc < 0)
-        return rc;
-    rc = check_status_after(req->status_after, err);
-    if (rc < 0)
-        return rc;
-    args->body = req->body;
-    args->status_after = req->status_after;
-    return 0;
+    return set_body(args, req->body, req->status_after, body_max, err);
 }
 
 int hd_tickets_draft_update_prepare(hd_tickets_reply_args *args, hd_arena *a,
@@ -75,15 +81,7 @@ int hd_tickets_draft_update_prepare(hd_tickets_reply_args *args, hd_arena *a,
                                       req->draft_id, actor, err);
     if (rc < 0)
         return rc;
-    rc = hd_tickets__check_body("body", req->body, body_max, err);
-    if (rc < 0)
-        return rc;
-    rc = check_status_after(req->status_after, err);
-    if (rc < 0)
-        return rc;
-    args->body = req->body;
-    args->status_after = req->status_after;
-    return 0;
+    return set_body(args, req->body, req->status_after, body_max, err);
 }
 
 int hd_tickets_draft_prepare(hd_tickets_reply_args *args, hd_arena *a, hd_tickets_reply_op op,

@@ -230,17 +230,6 @@ int hd_tickets_create_prepare(hd_tickets_create_args *args, hd_arena *a,
 
 /* ---- Create ---------------------------------------------------------------------------- */
 
-static Google__Protobuf__Timestamp *ts_new(hd_arena *a, int64_t ms)
-{
-    Google__Protobuf__Timestamp *t = hd_arena_alloc(a, sizeof(*t));
-    if (!t)
-        return NULL;
-    google__protobuf__timestamp__init(t);
-    t->seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-    t->nanos = (int32_t)((ms - t->seconds * 1000) * 1000000);
-    return t;
-}
-
 static int put_id(hd_txn *txn, hd_table t, const hd_key *k, uint64_t id, unsigned flags,
                   hd_err *err)
 {
@@ -291,7 +280,7 @@ static int resolve_customer(hd_txn *txn, hd_tickets_create_args *args, uint64_t 
         return rc;
     c.email = (char *)args->customer_email;
     c.name = (char *)args->customer_name;
-    c.create_time = ts_new(args->arena, args->now_ms);
+    c.create_time = hd_tickets_ts_new(args->arena, args->now_ms);
     if (!c.create_time)
         return hd_err_set(err, HD_ENOMEM, "customer: out of memory");
     rc = hd_store_put_msg(txn, HD_STORE_CUSTOMERS, hd_tickets_key_id(&k, c.id), &c.base,
@@ -349,7 +338,7 @@ static int put_created_event(hd_txn *txn, hd_tickets_create_args *args,
     if (rc < 0)
         return rc;
     ce->ev.ticket_id = t->id;
-    ce->ev.time = ts_new(a, args->now_ms);
+    ce->ev.time = hd_tickets_ts_new(a, args->now_ms);
     if (!ce->ev.time)
         return hd_err_set(err, HD_ENOMEM, "event: out of memory");
     ce->actor.kind = args->actor.kind;
@@ -446,8 +435,8 @@ int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
     if (rc < 0)
         return rc;
     t->number = hd_arena_strdup(a, hd_tickets_number(number, sizeof(number), t->id));
-    t->create_time = ts_new(a, args->now_ms);
-    t->update_time = ts_new(a, args->now_ms);
+    t->create_time = hd_tickets_ts_new(a, args->now_ms);
+    t->update_time = hd_tickets_ts_new(a, args->now_ms);
     if (!t->number || !t->create_time || !t->update_time)
         return hd_err_set(err, HD_ENOMEM, "ticket: out of memory");
     t->subject = (char *)args->subject;

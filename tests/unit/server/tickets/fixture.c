@@ -12,8 +12,37 @@
 
 #include <cmocka.h>
 
+#include "server/clock/clock.h"
 #include "server/common/arena.h"
+#include "server/tickets/note.h"
+#include "server/tickets/observer.h"
+#include "server/tickets/outbox_hook.h"
 #include "server/tickets/tickets.h"
+
+int tf_setup(void **state)
+{
+    tf_fx *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    hd_clock_set_test_ms(TF_T0);
+    f->s = tf_store_open("tickets");
+    f->a = hd_arena_create(0);
+    *state = f;
+    return f->a ? 0 : -1;
+}
+
+int tf_teardown(void **state)
+{
+    tf_fx *f = *state;
+    hd_store_close(f->s);
+    hd_arena_destroy(f->a);
+    free(f);
+    hd_clock_set_test_ms(0);
+    hd_tickets_observers_clear();
+    hd_tickets_mentions_resolver(NULL, NULL);
+    hd_tickets_outbox_set(NULL, NULL);
+    return 0;
+}
 
 hd_store *tf_store_open(const char *tag)
 {

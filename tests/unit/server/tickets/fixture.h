@@ -7,7 +7,33 @@
 #include <stdint.h>
 
 #include "helpdesk/v1/tickets.pb-c.h"
+#include "server/common/arena.h"
 #include "server/store/store.h"
+
+/* Fails the test unless rc is 0, printing the expression, the code name and the detail. */
+#define TF_ASSERT_OK(rc, err)                                                                      \
+    do {                                                                                           \
+        int rc_ = (rc);                                                                            \
+        if (rc_ != 0)                                                                              \
+            fail_msg("%s = %s (%s)", #rc, hd_errname(rc_), (err).detail);                          \
+    } while (0)
+
+/* The test clock's start: 2024-10-04 01:00 UTC. */
+#define TF_T0 (20000 * 86400000LL + 3600000)
+
+/* Per-test state of the store-backed suites: a fresh store and an arena. */
+typedef struct tf_fx {
+    hd_store *s;
+    hd_arena *a;
+} tf_fx;
+
+/* cmocka setup: sets the test clock to TF_T0, opens a fresh store and an arena into *state
+ * (a tf_fx *). Returns 0 or -1. */
+int tf_setup(void **state);
+
+/* cmocka teardown: closes and frees what tf_setup made, restores the real clock and clears
+ * the ticket observers, the mention resolver and the outbox hook. Returns 0. */
+int tf_teardown(void **state);
 
 /* Returns an owned store (hd_store_close) opened with unsafe_nosync in a new directory under
  * $TEST_TMPDIR; fails the test on error. */

@@ -19,45 +19,15 @@
 #include "server/tickets/tickets.h"
 #include "tests/unit/server/tickets/fixture.h"
 
-#define assert_ok(rc, err)                                                                         \
-    do {                                                                                           \
-        int rc_ = (rc);                                                                            \
-        if (rc_ != 0)                                                                              \
-            fail_msg("%s = %s (%s)", #rc, hd_errname(rc_), (err).detail);                          \
-    } while (0)
+#define assert_ok TF_ASSERT_OK
 
 #define CS(x)   ((char *)(x))
-#define T0      (20000 * 86400000LL)
+#define T0      TF_T0
 #define ST(x)   HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_##x
 #define SORT(x) HELPDESK__V1__TICKET_SORT__TICKET_SORT_##x
 #define N       90
 
-typedef struct fx {
-    hd_store *s;
-    hd_arena *a;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -1;
-    hd_clock_set_test_ms(T0);
-    f->s = tf_store_open("list");
-    f->a = hd_arena_create(0);
-    *state = f;
-    return f->a ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    hd_store_close(f->s);
-    hd_arena_destroy(f->a);
-    free(f);
-    hd_clock_set_test_ms(0);
-    return 0;
-}
+typedef tf_fx fx;
 
 /* Sets status, assignee and the update time of a ticket through the change engine. */
 typedef struct touch {
@@ -343,7 +313,7 @@ static void tickets_from_before_the_new_indexes_are_reindexed_once_at_start(void
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
         T(every_filter_and_sort_pages_exactly_the_matching_tickets_in_order),
         T(a_page_reads_o_page_entries_when_one_index_decides),
         T(a_token_only_continues_the_query_it_came_from),

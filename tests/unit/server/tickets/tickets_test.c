@@ -19,46 +19,15 @@
 #include "server/tickets/tickets.h"
 #include "tests/unit/server/tickets/fixture.h"
 
-#define assert_ok(rc, err)                                                                         \
-    do {                                                                                           \
-        int rc_ = (rc);                                                                            \
-        if (rc_ != 0)                                                                              \
-            fail_msg("%s = %s (%s)", #rc, hd_errname(rc_), (err).detail);                          \
-    } while (0)
+#define assert_ok TF_ASSERT_OK
 
 #define DAY_MS  86400000LL
-#define T0      (20000 * DAY_MS + 3600000) /* 2024-10-04 01:00 UTC */
+#define T0      TF_T0
 #define NEW     HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_NEW
 #define OPEN    HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_OPEN
 #define PENDING HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING
 
-typedef struct fx {
-    hd_store *s;
-    hd_arena *a;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -1;
-    hd_clock_set_test_ms(T0);
-    f->s = tf_store_open("tickets");
-    f->a = hd_arena_create(0);
-    *state = f;
-    return f->a ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    hd_store_close(f->s);
-    hd_arena_destroy(f->a);
-    free(f);
-    hd_clock_set_test_ms(0);
-    hd_tickets_observers_clear();
-    return 0;
-}
+typedef tf_fx fx;
 
 /* Creates one ticket from req; fails the test on error. Result borrowed from f->a. */
 static Helpdesk__V1__Ticket *create(fx *f, const Helpdesk__V1__CreateTicketRequest *req,
@@ -1071,7 +1040,7 @@ static void observers_see_each_create_in_its_transaction_and_can_veto_it(void **
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
         T(create_then_get_returns_ticket_first_message_and_created_event),
         T(get_by_number_ignores_case_and_unknown_ones_are_not_found),
         T(numbers_are_tkt_and_six_digits_and_unique),

@@ -28,12 +28,7 @@
 #include "server/tickets/update.h"
 #include "tests/unit/server/tickets/fixture.h"
 
-#define assert_ok(rc, err)                                                                         \
-    do {                                                                                           \
-        int rc_ = (rc);                                                                            \
-        if (rc_ != 0)                                                                              \
-            fail_msg("%s = %s (%s)", #rc, hd_errname(rc_), (err).detail);                          \
-    } while (0)
+#define assert_ok TF_ASSERT_OK
 
 /* Fails unless rc is want and the detail contains part. */
 #define assert_err(rc, want, err, part)                                                            \
@@ -46,41 +41,14 @@
 
 /* String literals are const under -Wwrite-strings; protobuf-c fields are char *. */
 #define CS(x)  ((char *)(x))
-#define T0     (20000 * 86400000LL + 3600000)
+#define T0     TF_T0
 #define ST(x)  HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_##x
 #define EVK(x) HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_##x
 
 static const hd_tickets_actor AGENT = {HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_STAFF, 7};
 static const hd_tickets_actor AGENT2 = {HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_STAFF, 8};
 
-typedef struct fx {
-    hd_store *s;
-    hd_arena *a;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -1;
-    hd_clock_set_test_ms(T0);
-    f->s = tf_store_open("work");
-    f->a = hd_arena_create(0);
-    *state = f;
-    return f->a ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    hd_store_close(f->s);
-    hd_arena_destroy(f->a);
-    free(f);
-    hd_clock_set_test_ms(0);
-    hd_tickets_observers_clear();
-    hd_tickets_mentions_resolver(NULL, NULL);
-    return 0;
-}
+typedef tf_fx fx;
 
 /* Creates a ticket for email on channel; returns it (borrowed from f->a). */
 static Helpdesk__V1__Ticket *create(fx *f, const char *email, Helpdesk__V1__Channel channel)
@@ -685,7 +653,7 @@ static void observers_see_each_change_with_its_message_and_can_veto_it(void **st
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
         T(update_changes_only_masked_fields_moves_indexes_and_records_before_after),
         T(update_validates_like_create_and_names_the_field),
         T(empty_mask_updates_the_fields_given_and_a_noop_writes_no_event),
