@@ -422,7 +422,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: health: %s\n", err.detail);
         goto out;
     }
-    /* Per-agent metrics (GetAgentMetrics) follow every ticket change in its txn. */
     /* SLA clocks move with every ticket change in its txn; the monitor fires breaches and
      * runs their actions (escalations through the ticket change engine). */
     hd_sla_ticket_actions_install();
@@ -435,6 +434,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: sla threads: %s\n", err.detail);
         goto out;
     }
+    /* Per-agent metrics (GetAgentMetrics) follow every ticket change in its txn. */
     if (hd_tickets_observe(hd_staff_metrics_observe, NULL) != HD_OK) {
         fprintf(stderr, "helpdeskd: staff metrics observer: cannot register\n");
         goto out;

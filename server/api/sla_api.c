@@ -262,51 +262,25 @@ static int read_breaches(hd_rpc_call *call, hd_txn *rt, const ProtobufCMessage *
     return n < 0 ? (int)n : 0;
 }
 
-typedef struct dlv_scan {
-    Helpdesk__V1__ListDeliveriesResponse *resp;
-    int failed_only;
-    hd_arena *a;
-    size_t cap;
-    hd_err *err;
-} dlv_scan;
-
-static int dlv_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
-{
-    (void)key;
-    (void)klen;
-    dlv_scan *d = arg;
-    ProtobufCAllocator pa;
-    hd_arena_pb_allocator(d->a, &pa);
-    Helpdesk__V1__SlaDelivery *m = helpdesk__v1__sla_delivery__unpack(&pa, vlen, val);
-    if (!m)
-        return hd_err_set(d->err, HD_ECORRUPT, "sla delivery record does not unpack");
-    if (d->failed_only && (m->delivered || !m->last_error || !*m->last_error))
-        return 0;
-    if (d->resp->n_deliveries == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        Helpdesk__V1__SlaDelivery **v = hd_arena_calloc(d->a, cap, sizeof(*v));
-        if (!v)
-            return hd_err_set(d->err, HD_ENOMEM, "sla: out of memory");
-        if (d->resp->n_deliveries)
-            memcpy(v, d->resp->deliveries, d->resp->n_deliveries * sizeof(*v));
-        d->resp->deliveries = v;
-        d->cap = cap;
-    }
-    d->resp->deliveries[d->resp->n_deliveries++] = m;
-    return d->resp->n_deliveries >= 10000 ? 1 : 0;
-}
-
 static int read_deliveries(hd_rpc_call *call, hd_txn *rt, const ProtobufCMessage *reqm,
                            ProtobufCMessage *respm, hd_err *err)
 {
     const Helpdesk__V1__ListDeliveriesRequest *req = (const void *)reqm;
-    dlv_scan d = {(void *)respm, req->failed_only, hd_rpc_call_arena(call), 0, err};
-    hd_key prefix;
-    hd_key_init(&prefix);
-    hd_key_str(&prefix, HD_SLA_KEY_DELIVERY);
-    hd_store_range r = {.prefix = &prefix};
-    int64_t n = hd_store_scan(rt, HD_STORE_SETTINGS, &r, dlv_cb, &d, err);
-    return n < 0 ? (int)n : 0;
+    Helpdesk__V1__ListDeliveriesResponse *resp = (void *)respm;
+    void **v = NULL;
+    size_t n = 0;
+    int rc =
+        hd_sla_config_list_prefix(rt, HD_SLA_KEY_DELIVERY, &helpdesk__v1__sla_delivery__descriptor,
+                                  hd_rpc_call_arena(call), &v, &n, err);
+    if (rc < 0)
+        return rc;
+    resp->deliveries = (Helpdesk__V1__SlaDelivery **)v;
+    for (size_t i = 0; i < n; i++) {
+        Helpdesk__V1__SlaDelivery *d = v[i];
+        if (!req->failed_only || (!d->delivered && d->last_error && *d->last_error))
+            resp->deliveries[resp->n_deliveries++] = d;
+    }
+    return 0;
 }
 
 static int read_preview(hd_rpc_call *call, hd_txn *rt, const ProtobufCMessage *reqm,
@@ -384,10 +358,9 @@ static int get_ticket_sla(hd_rpc_call *call, const ProtobufCMessage *req, Protob
     if (hd_rpc_call_identity(call)->kind == HD_PRINCIPAL_CUSTOMER)
         return hd_err_set(err, HD_EPERM, "SLA state is for staff");
     /* Agents: only tickets of their groups (server/api/access.h). */
-    int rc = hd_access_ticket_id(((hd_app *)hd_rpc_call_app(call))->store,
-                                 hd_rpc_call_identity(call),
-                                 ((const Helpdesk__V1__GetTicketSlaRequest *)req)->ticket_id,
-                                 HD_ACCESS_READ, err);
+    int rc = hd_access_ticket_id(
+        ((hd_app *)hd_rpc_call_app(call))->store, hd_rpc_call_identity(call),
+        ((const Helpdesk__V1__GetTicketSlaRequest *)req)->ticket_id, HD_ACCESS_READ, err);
     if (rc < 0)
         return rc;
     return with_read(call, read_ticket_sla, req, resp, err);

@@ -228,8 +228,9 @@ static int list_cb(void *arg, const void *key, size_t klen, const void *val, siz
     return 0;
 }
 
-static int list_prefix(hd_txn *txn, const char *prefix, const ProtobufCMessageDescriptor *desc,
-                       hd_arena *a, void ***out, size_t *n, hd_err *err)
+int hd_sla_config_list_prefix(hd_txn *txn, const char *prefix,
+                              const ProtobufCMessageDescriptor *desc, hd_arena *a, void ***out,
+                              size_t *n, hd_err *err)
 {
     hd_key p;
     hd_key_init(&p);
@@ -247,8 +248,8 @@ static int list_prefix(hd_txn *txn, const char *prefix, const ProtobufCMessageDe
 int hd_sla_config_list_calendars(hd_txn *txn, hd_arena *a, Helpdesk__V1__Calendar ***out, size_t *n,
                                  hd_err *err)
 {
-    return list_prefix(txn, HD_SLA_KEY_CALENDAR, &helpdesk__v1__calendar__descriptor, a,
-                       (void ***)out, n, err);
+    return hd_sla_config_list_prefix(txn, HD_SLA_KEY_CALENDAR, &helpdesk__v1__calendar__descriptor,
+                                     a, (void ***)out, n, err);
 }
 
 static int cmp_policy(const void *a, const void *b)
@@ -263,8 +264,8 @@ static int cmp_policy(const void *a, const void *b)
 int hd_sla_config_list_policies(hd_txn *txn, hd_arena *a, Helpdesk__V1__SlaPolicy ***out, size_t *n,
                                 hd_err *err)
 {
-    int rc = list_prefix(txn, HD_SLA_KEY_POLICY, &helpdesk__v1__sla_policy__descriptor, a,
-                         (void ***)out, n, err);
+    int rc = hd_sla_config_list_prefix(
+        txn, HD_SLA_KEY_POLICY, &helpdesk__v1__sla_policy__descriptor, a, (void ***)out, n, err);
     if (rc == 0 && *n > 1)
         qsort(*out, *n, sizeof(**out), cmp_policy);
     return rc;

@@ -70,6 +70,13 @@ int hd_sla_config_list_calendars(hd_txn *txn, hd_arena *a, Helpdesk__V1__Calenda
 int hd_sla_config_list_policies(hd_txn *txn, hd_arena *a, Helpdesk__V1__SlaPolicy ***out, size_t *n,
                                 hd_err *err);
 
+/* Unpacks every SETTINGS record under string key prefix `prefix` as a desc message into
+ * arena memory: *out is an arena array of *n borrowed messages, in key order. Returns 0,
+ * HD_ECORRUPT (a record does not unpack), HD_ENOMEM or store errors. */
+int hd_sla_config_list_prefix(hd_txn *txn, const char *prefix,
+                              const ProtobufCMessageDescriptor *desc, hd_arena *a, void ***out,
+                              size_t *n, hd_err *err);
+
 /* Finds the policy for ticket t whose requester belongs to organization org_id (0 = none):
  * *out is the first matching policy of the list (NULL when none), borrowed from it. */
 const Helpdesk__V1__SlaPolicy *hd_sla_config_match(Helpdesk__V1__SlaPolicy *const *policies,
