@@ -6,9 +6,10 @@
  *   helpdesk-reporter schedules --config FILE [--now UNIX_S]
  *
  * Data comes from helpdeskd's ReportingService ([server] in the config, or --server and
- * --token-file); --seed SEED:COUNT:SPAN_DAYS:END_UNIX_S uses the deterministic generator
- * instead (tests, benchmarks; --dump-tickets FILE writes its tickets as CSV). --now sets
- * the clock (tests); serve --once makes the runs due at that instant and exits. */
+ * --token-file, or the HELPDESK_TOKEN environment variable); --seed SEED:COUNT:SPAN_DAYS:END_UNIX_S
+ * uses the deterministic generator instead (tests, benchmarks; --dump-tickets FILE writes its
+ * tickets as CSV). --now sets the clock (tests); serve --once makes the runs due at that instant
+ * and exits. */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +27,7 @@
 #include "reporter/mail.h"
 #include "reporter/model.h"
 #include "reporter/remote.h"
+#include "reporter/report.h"
 #include "reporter/schedule.h"
 #include "reporter/seed.h"
 #include "reporter/xlsx.h"
@@ -36,7 +38,7 @@ typedef struct args {
     const char *config, *report, *from, *to, *tz, *group, *out, *seed, *dump;
     const char *server, *token_file, *holder;
     int64_t now_s;
-    int once, smtp_insecure, timings;
+    int once, smtp_insecure;
 } args;
 
 /* Everything a run needs besides the report: where data comes from. */
@@ -94,6 +96,9 @@ static int env_open(env *e, const args *a, const hd_config *cfg, hd_err *err)
     const char *target = a->server ? a->server : cfg ? cfg->target : "127.0.0.1:7070";
     const char *token_file = a->token_file ? a->token_file : cfg ? cfg->token_file : "";
     char token[512] = "";
+    const char *env_token = getenv("HELPDESK_TOKEN");
+    if (env_token && !(token_file && *token_file))
+        snprintf(token, sizeof token, "%s", env_token);
     if (token_file && *token_file) {
         int rc = read_token(token, sizeof token, token_file, err);
         if (rc)
@@ -113,49 +118,6 @@ static void env_close(env *e)
     hd_client_close(e->client);
 }
 
-static int parse_date(int64_t *out, const char *s, const char *tz)
-{
-    int y, m, d;
-    char extra;
-    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
-        return -1;
-    bool exists;
-    return hd_localtz_to_unix(out, &exists, tz, y, m, d, 0, 0);
-}
-
-/* Builds one report into out (a .xlsx path or a CSV prefix). *m gets the filled model
- * (owned, hd_model_free) for the mail summary; *files the paths written (owned). */
-static int make_report(hd_model **m, char ***files, const hd_config_report *r, const char *title,
-                       const char *tz, hd_grouping g, int64_t from, int64_t to, int64_t now, env *e,
-                       const char *out, int timings, hd_err *err)
-{
-    int rc = hd_model_create(m, title, tz, g, from, to, err);
-    if (rc)
-        return rc;
-    (*m)->generated_s = now;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = hd_xlsx_write(out, *m, &e->src, r->sections, files, err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (timings)
-        fprintf(stderr, "timing total_s=%.3f\n",
-                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    if (rc) {
-        hd_model_free(*m);
-        *m = NULL;
-    }
-    return rc;
-}
-
-static void free_files(char **files)
-{
-    if (!files)
-        return;
-    for (char **p = files; *p; p++)
-        free(*p);
-    free(files);
-}
-
 static int cmd_run(const args *a, const hd_config *cfg, hd_err *err)
 {
     hd_config_report def = {
@@ -168,39 +130,27 @@ static int cmd_run(const args *a, const hd_config *cfg, hd_err *err)
             return hd_err_set(err, HD_ENOTFOUND, "%s: no [report %s]", a->config, a->report);
     }
     const char *tz = a->tz ? a->tz : r->tz;
-    if (!hd_localtz_valid(tz))
-        return hd_err_set(err, HD_EINVAL, "unknown time zone %s", tz);
     hd_grouping g = r->grouping;
     if (a->group)
         g = !strcmp(a->group, "week") ? HD_GROUP_WEEK : HD_GROUP_DAY;
     int64_t now = a->now_s ? a->now_s : (int64_t)time(NULL);
     int64_t from, to;
-    if (a->from || a->to) {
-        if (!a->from || !a->to || parse_date(&from, a->from, tz) || parse_date(&to, a->to, tz))
-            return hd_err_set(err, HD_EINVAL, "--from and --to need YYYY-MM-DD dates");
-        /* --to is inclusive: the period ends at the next local midnight. */
-        hd_localtm lt;
-        hd_localtz_from_unix(&lt, tz, to + 36 * 3600);
-        bool exists;
-        hd_localtz_to_unix(&to, &exists, tz, lt.year, lt.mon, lt.mday, 0, 0);
-    } else if (hd_model_period(&from, &to, r->period, tz, now)) {
-        return hd_err_set(err, HD_EINVAL, "cannot resolve the period in %s", tz);
-    }
+    int rc0 = hd_report_period(&from, &to, r, tz, a->from, a->to, now, err);
+    if (rc0)
+        return rc0;
     env e;
     int rc = env_open(&e, a, cfg, err);
     if (rc) {
         env_close(&e);
         return rc;
     }
-    hd_model *m = NULL;
     char **files = NULL;
-    rc = make_report(&m, &files, r, cfg ? r->title : a->report, tz, g, from, to, now, &e, a->out,
-                     a->timings, err);
+    rc = hd_report_build(NULL, &files, r, cfg ? r->title : a->report, tz, g, from, to, now, &e.src,
+                         a->out, err);
     if (!rc)
         for (char **p = files; *p; p++)
             printf("%s\n", *p);
-    free_files(files);
-    hd_model_free(m);
+    hd_report_files_free(files);
     env_close(&e);
     return rc;
 }
@@ -266,11 +216,11 @@ static int run_schedule(const args *a, const hd_config *cfg, const hd_config_sch
                  lt.year, lt.mon, lt.mday, lt.hour, lt.min, fmt == HD_FORMAT_XLSX ? "xlsx" : "csv");
         hd_model *m = NULL;
         char **files = NULL;
-        rc =
-            make_report(&m, &files, r, r->title, r->tz, r->grouping, from, to, now, e, out, 0, err);
+        rc = hd_report_build(&m, &files, r, r->title, r->tz, r->grouping, from, to, now, &e->src,
+                             out, err);
         for (char **p = files; p && *p && n_all < 32; p++)
             all[n_all++] = strdup(*p);
-        free_files(files);
+        hd_report_files_free(files);
         if (!keep)
             keep = m;
         else
@@ -381,35 +331,7 @@ static int cmd_serve(const args *a, const hd_config *cfg, hd_err *err)
 
 static int cmd_schedules(const args *a, const hd_config *cfg, hd_err *err)
 {
-    int64_t now = a->now_s ? a->now_s : (int64_t)time(NULL);
-    hd_schedule_state *st;
-    int rc = hd_schedule_state_load(&st, cfg->state_file, err);
-    if (rc)
-        return rc;
-    printf("%-20s %-20s %-18s %-16s %-20s %s\n", "SCHEDULE", "REPORT", "CRON", "TZ", "NEXT RUN",
-           "LAST RUN");
-    for (size_t i = 0; i < cfg->n_schedules; i++) {
-        const hd_config_schedule *s = &cfg->schedules[i];
-        hd_cron c;
-        int64_t next = 0;
-        char nb[32] = "-", lb[32] = "never";
-        if (!hd_cron_parse(&c, s->cron, err) && !hd_cron_next(&next, &c, s->tz, now, err)) {
-            hd_localtm lt;
-            hd_localtz_from_unix(&lt, s->tz, next);
-            snprintf(nb, sizeof nb, "%04d-%02d-%02d %02d:%02d", lt.year, lt.mon, lt.mday, lt.hour,
-                     lt.min);
-        }
-        int64_t last = hd_schedule_last_run(st, s->name);
-        if (last) {
-            hd_localtm lt;
-            hd_localtz_from_unix(&lt, s->tz, last);
-            snprintf(lb, sizeof lb, "%04d-%02d-%02d %02d:%02d", lt.year, lt.mon, lt.mday, lt.hour,
-                     lt.min);
-        }
-        printf("%-20s %-20s %-18s %-16s %-20s %s\n", s->name, s->report, s->cron, s->tz, nb, lb);
-    }
-    hd_schedule_state_free(st);
-    return 0;
+    return hd_schedule_print(stdout, cfg, a->now_s ? a->now_s : (int64_t)time(NULL), err);
 }
 
 int main(int argc, char **argv)
@@ -425,10 +347,6 @@ int main(int argc, char **argv)
         }
         if (!strcmp(k, "--smtp-insecure")) {
             a.smtp_insecure = 1;
-            continue;
-        }
-        if (!strcmp(k, "--timings")) {
-            a.timings = 1;
             continue;
         }
         if (i + 1 >= argc)

@@ -2,6 +2,8 @@
  * "@first_seen first_start_s" line. */
 #include "reporter/schedule.h"
 
+#include "reporter/localtz.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -121,4 +123,38 @@ int hd_schedule_due(int64_t *due_s, const hd_cron *c, const char *zone, int64_t 
         return 0;
     *due_s = found;
     return 1;
+}
+
+static void local_str(char *buf, size_t n, const char *zone, int64_t t)
+{
+    hd_localtm lt;
+    if (hd_localtz_from_unix(&lt, zone, t))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%04d-%02d-%02d %02d:%02d", lt.year, lt.mon, lt.mday, lt.hour, lt.min);
+}
+
+int hd_schedule_print(FILE *f, const hd_config *cfg, int64_t now_s, hd_err *err)
+{
+    hd_schedule_state *st;
+    int rc = hd_schedule_state_load(&st, cfg->state_file, err);
+    if (rc)
+        return rc;
+    fprintf(f, "%-20s %-20s %-18s %-16s %-17s %s\n", "SCHEDULE", "REPORT", "CRON", "TZ", "NEXT RUN",
+            "LAST RUN");
+    for (size_t i = 0; i < cfg->n_schedules; i++) {
+        const hd_config_schedule *s = &cfg->schedules[i];
+        hd_cron c;
+        int64_t next = 0;
+        char nb[40] = "-", lb[40] = "never";
+        if (!hd_cron_parse(&c, s->cron, err) && !hd_cron_next(&next, &c, s->tz, now_s, err))
+            local_str(nb, sizeof nb, s->tz, next);
+        int64_t last = hd_schedule_last_run(st, s->name);
+        if (last)
+            local_str(lb, sizeof lb, s->tz, last);
+        fprintf(f, "%-20s %-20s %-18s %-16s %-17s %s\n", s->name, s->report, s->cron, s->tz, nb,
+                lb);
+    }
+    hd_schedule_state_free(st);
+    return 0;
 }

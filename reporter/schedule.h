@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "reporter/config.h"
 #include "reporter/cron.h"
@@ -34,5 +35,10 @@ void hd_schedule_state_free(hd_schedule_state *st);
  * error for a bad zone. */
 int hd_schedule_due(int64_t *due_s, const hd_cron *c, const char *zone, int64_t last_run_s,
                     int64_t first_seen_s, int64_t now_s, hd_err *err);
+
+/* Prints one line per schedule of cfg to f: name, report, cron, zone, next run after
+ * now_s and last run (local times in the schedule's zone), from cfg's state file.
+ * Returns HD_OK or the state file's error. */
+int hd_schedule_print(FILE *f, const hd_config *cfg, int64_t now_s, hd_err *err);
 
 #endif

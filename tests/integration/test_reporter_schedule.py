@@ -22,6 +22,8 @@ from harness import CREATE, Server, create_ticket_request, unary, tickets_pb2
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REPORTER = os.path.abspath(os.path.join(
     ROOT, os.environ.get("REPORTER", "bazel-bin/reporter/helpdesk-reporter")))
+CLI = os.path.abspath(os.path.join(ROOT, os.environ.get("HELPDESK_CLI",
+                                                        "bazel-bin/clients/cli/helpdesk")))
 SEED = "3:3000:60:1795413600"
 
 
@@ -166,6 +168,27 @@ class Schedules(unittest.TestCase):
         wb = openpyxl.load_workbook(os.path.join(self.out, xlsx[0]))
         self.assertEqual(wb["Summary"]["A5"].value, "Tickets created")
         self.assertEqual(wb["Summary"]["B5"].value, 5)
+
+        # `helpdesk report run|list|schedules` over the same server and configuration.
+        base = [CLI, "--server", server.address, "--token", server.token]
+        out = os.path.join(self.tmp, "cli.xlsx")
+        p = subprocess.run(base + ["report", "run", "--config", cfg, "--report", "weekly",
+                                   "--from", dt.date.today().isoformat(),
+                                   "--to", dt.date.today().isoformat(), "--tz", "UTC",
+                                   "--out", out], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.strip(), out)
+        summary = openpyxl.load_workbook(out)["Summary"]
+        self.assertEqual(summary["B5"].value, 5)
+        p = subprocess.run(base + ["report", "list", "--config", cfg], capture_output=True,
+                           text=True, timeout=60)
+        self.assertIn("weekly  Weekly operations  last_week", p.stdout)
+        p = subprocess.run(base + ["report", "schedules", "--config", cfg], capture_output=True,
+                           text=True, timeout=60)
+        self.assertRegex(p.stdout, r"monday +weekly +0 8 \* \* mon +Europe/Berlin")
+        p = subprocess.run([CLI, "--server", server.address, "--token", "x" * 43, "report",
+                            "run", "--out", out], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 3, p.stderr)  # denied: bad token
 
 
 if __name__ == "__main__":
