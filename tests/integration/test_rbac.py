@@ -658,3 +658,30 @@ class Rbac(ServerTestCase):
         m = self.call(S + "GetAgentMetrics", staff_pb2.GetAgentMetricsRequest(),
                       staff_pb2.AgentMetrics, self.tokens["agent_in_group"])
         self.assertEqual(m.staff_id, self.staff["agent_in_group"])
+
+    def test_agent_metrics_follow_assignment_first_reply_and_solve(self):
+        if not self.work_served:
+            self.skipTest("AssignTicket is not served by this build")
+        me = self.staff["agent_in_group"]
+        tok = self.tokens["agent_in_group"]
+        t = self.fresh_ticket()
+        self.call(T + "AssignTicket", tickets_pb2.AssignTicketRequest(ticket_id=t.id,
+                                                                      assignee_id=me),
+                  tickets_pb2.Ticket, self.admin)
+        m = self.call(S + "GetAgentMetrics", staff_pb2.GetAgentMetricsRequest(),
+                      staff_pb2.AgentMetrics, tok)
+        self.assertEqual((m.staff_id, m.open, m.first_responses_7d), (me, 1, 0))
+        self.call(T + "ReplyToTicket", tickets_pb2.ReplyToTicketRequest(ticket_id=t.id,
+                                                                        body="Looking."),
+                  tickets_pb2.ReplyToTicketResponse, tok)
+        req = tickets_pb2.UpdateTicketRequest()
+        req.ticket.id = t.id
+        req.ticket.status = common_pb2.TICKET_STATUS_SOLVED
+        req.update_mask.paths.append("status")
+        self.call(T + "UpdateTicket", req, tickets_pb2.Ticket, tok)
+        m = self.call(S + "GetAgentMetrics", staff_pb2.GetAgentMetricsRequest(staff_id=me),
+                      staff_pb2.AgentMetrics, self.tokens["manager"])
+        self.assertEqual(m.open, 0)
+        self.assertEqual(m.solved_today, 1)
+        self.assertEqual(m.first_responses_7d, 1)
+        self.assertEqual(m.median_first_response_seconds, 60)  # replied within the minute
