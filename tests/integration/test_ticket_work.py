@@ -194,6 +194,43 @@ class TicketWork(ServerTestCase):
         self.assertIsInstance(r, grpc.RpcError)
         self.assertEqual(r.code(), grpc.StatusCode.CANCELLED)
 
+    def test_list_filters_sorts_and_pages_through_a_real_client(self):
+        ids = {}
+        for name, prio, tags in (("a", common_pb2.PRIORITY_LOW, ["vpn"]),
+                                 ("b", common_pb2.PRIORITY_URGENT, ["vpn", "mail"]),
+                                 ("c", common_pb2.PRIORITY_HIGH, ["mail"]),
+                                 ("d", common_pb2.PRIORITY_URGENT, [])):
+            req = create_ticket_request(subject="ticket " + name)
+            req.priority = prio
+            req.tags.extend(tags)
+            ids[name] = unary(self.ch, CREATE, req, tickets_pb2.Ticket, token=self.s.token).id
+        self.call("UpdateTicket", tickets_pb2.UpdateTicketRequest(
+            ticket=tickets_pb2.Ticket(id=ids["a"], status=common_pb2.TICKET_STATUS_OPEN)),
+            tickets_pb2.Ticket)
+
+        def names(**kw):
+            out, token = [], ""
+            for _ in range(10):
+                r = self.call("ListTickets", tickets_pb2.ListTicketsRequest(
+                    page_size=1, page_token=token, **kw), tickets_pb2.ListTicketsResponse)
+                out += [t.subject[-1] for t in r.tickets]
+                token = r.next_page_token
+                if not token:
+                    return out
+            self.fail("paging did not end")
+
+        self.assertEqual(names(tag="vpn"), ["b", "a"])
+        self.assertEqual(names(sort=EV.TICKET_SORT_PRIORITY), ["d", "b", "c", "a"])
+        self.assertEqual(names(sort=EV.TICKET_SORT_UPDATE_TIME_DESC)[0], "a")
+        self.assertEqual(names(status=common_pb2.TICKET_STATUS_NEW,
+                               priority=common_pb2.PRIORITY_URGENT), ["d", "b"])
+        self.assertEqual(names(unassigned=True, tag="mail"), ["c", "b"])
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.call("ListTickets", tickets_pb2.ListTicketsRequest(unassigned=True, assignee_id=3),
+                      tickets_pb2.ListTicketsResponse)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("assignee_id", cm.exception.details())
+
 
 if __name__ == "__main__":
     import unittest
