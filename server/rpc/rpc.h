@@ -88,6 +88,8 @@ typedef struct hd_rpc_config {
     int max_stream_queue;      /* queued, unsent stream messages per call; 0 = 1024 */
     hd_rpc_auth_fn auth;       /* NULL = every non-open method is UNAUTHENTICATED */
     void *auth_ud;
+    double rate_per_s; /* per authenticated caller, after auth; 0 = no rate limit */
+    double rate_burst; /* calls a caller may make at once; 0 = rate_per_s (at least 1) */
     void *app; /* returned by hd_rpc_call_app, borrowed */
 } hd_rpc_config;
 

@@ -28,6 +28,7 @@
 #include <grpc/support/time.h>
 
 #include "server/common/log.h"
+#include "server/rpc/ratelimit.h"
 #include "server/rpc/status.h"
 
 #define HD_RPC_REQUESTS_PER_METHOD 4
@@ -79,6 +80,7 @@ struct hd_rpc_server {
     int max_stream_queue;
     hd_rpc_auth_fn auth;
     void *auth_ud;
+    hd_ratelimit *ratelimit; /* NULL = unlimited */
     void *app;
 
     method_entry *methods;
@@ -491,7 +493,19 @@ static void set_request_id(hd_rpc_call *c)
              (unsigned long long)(n & 0xffffffffffffULL));
 }
 
-/* Checks the caller of a non-open method. Returns HD_OK or an error with detail. */
+/* Admits an authenticated call under its caller's token bucket. Returns HD_OK or HD_EFULL
+ * (RESOURCE_EXHAUSTED) with the limit and the wait in err's detail. */
+static int rate_limit(hd_rpc_call *c, hd_err *err)
+{
+    if (!c->s->ratelimit)
+        return HD_OK;
+    gpr_timespec t = gpr_now(GPR_CLOCK_MONOTONIC);
+    int64_t now_ms = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    return hd_ratelimit_take(c->s->ratelimit, (int)c->who.kind, c->who.id, now_ms, NULL, err);
+}
+
+/* Checks the caller of a non-open method, then its rate limit. Returns HD_OK or an error
+ * with detail. */
 static int authenticate(hd_rpc_call *c, hd_err *err)
 {
     const hd_rpc_method *m = c->me->m;
@@ -520,7 +534,7 @@ static int authenticate(hd_rpc_call *c, hd_err *err)
     int rc = c->s->auth(c->s->auth_ud, token, m->permission, &c->who, err);
     explicit_bzero(token, n); /* no bearer secrets left on worker stacks */
     if (rc == HD_OK)
-        return HD_OK;
+        return rate_limit(c, err);
     if (err->code != rc)
         err->code = rc;
     if (rc > 0)
@@ -872,6 +886,12 @@ int hd_rpc_server_create(hd_rpc_server **out, const hd_rpc_config *cfg, hd_err *
     s->max_stream_queue = cfg->max_stream_queue ? cfg->max_stream_queue : HD_RPC_DEFAULT_STREAM_Q;
     s->auth = cfg->auth;
     s->auth_ud = cfg->auth_ud;
+    if (cfg->rate_per_s > 0 &&
+        hd_ratelimit_create(&s->ratelimit, cfg->rate_per_s,
+                            cfg->rate_burst >= 1 ? cfg->rate_burst
+                                                 : (cfg->rate_per_s >= 1 ? cfg->rate_per_s : 1),
+                            err) != HD_OK)
+        goto fail;
     s->app = cfg->app;
     if (getrandom(&s->id_prefix, sizeof(s->id_prefix), 0) != (ssize_t)sizeof(s->id_prefix))
         s->id_prefix = (uint32_t)time(NULL) ^ (uint32_t)getpid();
@@ -879,6 +899,7 @@ int hd_rpc_server_create(hd_rpc_server **out, const hd_rpc_config *cfg, hd_err *
     *out = s;
     return HD_OK;
 fail:
+    hd_ratelimit_destroy(s->ratelimit);
     free(s->listen);
     free(s->tls_cert_file);
     free(s->tls_key_file);
@@ -1142,6 +1163,7 @@ void hd_rpc_server_destroy(hd_rpc_server *s)
     hd_rpc_server_shutdown(s, 0);
     free(s->workers);
     free(s->methods);
+    hd_ratelimit_destroy(s->ratelimit);
     free(s->listen);
     free(s->tls_cert_file);
     free(s->tls_key_file);
