@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "helpdesk/v1/mail.pb-c.h"
 #include "helpdesk/v1/sla.pb-c.h"
 #include "server/sla/actions.h"
 #include "server/sla/webhook.h"
@@ -172,10 +173,65 @@ static void failed_webhook_is_visible_then_retried_after_backoff_and_delivered(v
     assert_int_equal(system(cmd), 0);
 }
 
+static void email_action_queues_one_outbox_notification_per_firing(void **state)
+{
+    (void)state;
+    char dir[256];
+    const char *base = getenv("TEST_TMPDIR");
+    snprintf(dir, sizeof(dir), "%s/emXXXXXX", base ? base : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    hd_store *s = NULL;
+    hd_store_opts o = {.path = dir, .unsafe_nosync = 1};
+    hd_err err;
+    assert_int_equal(hd_store_open(&s, &o, &err), 0);
+    Helpdesk__V1__SlaAction act = HELPDESK__V1__SLA_ACTION__INIT;
+    Helpdesk__V1__SlaAction *acts[] = {&act};
+    act.kind = HELPDESK__V1__SLA_ACTION_KIND__SLA_ACTION_KIND_EMAIL;
+    act.on_warning = 1;
+    act.email_to = (char *)"lead@example.com";
+    Helpdesk__V1__SlaPolicy pol = HELPDESK__V1__SLA_POLICY__INIT;
+    pol.n_actions = 1;
+    pol.actions = acts;
+    hd_sla_ticket t = {.ticket_id = 8};
+    hd_sla_fired warn = {2, 0, 3, 1000}, breach = {2, 1, 3, 2000};
+    run_arg r = {&pol, &t, &warn, 1767571200000LL, 0};
+    assert_int_equal(hd_store_write(s, run_apply, &r, &err), 0);
+    assert_int_equal(r.ran, 1);
+    assert_int_equal(hd_store_write(s, run_apply, &r, &err), 0);
+    assert_int_equal(r.ran, 0); /* once per ticket, target, run and event */
+    r.f = &breach;
+    assert_int_equal(hd_store_write(s, run_apply, &r, &err), 0);
+    assert_int_equal(r.ran, 0); /* the action is for warnings only */
+    hd_txn *rt;
+    uint64_t n = 0;
+    assert_int_equal(hd_store_read_begin(s, &rt, &err), 0);
+    assert_int_equal(hd_store_count(rt, HD_STORE_OUTBOX, &n, &err), 0);
+    assert_int_equal(n, 1);
+    hd_key k;
+    hd_key_init(&k);
+    hd_key_u64(&k, 1);
+    hd_arena *a = hd_arena_create(0);
+    Helpdesk__V1__OutboxMessage *m = NULL;
+    assert_int_equal(hd_store_get_msg(rt, HD_STORE_OUTBOX, &k,
+                                      &helpdesk__v1__outbox_message__descriptor, a,
+                                      (ProtobufCMessage **)&m, &err),
+                     0);
+    hd_store_read_end(rt);
+    assert_int_equal(m->kind, HELPDESK__V1__OUTBOX_KIND__OUTBOX_KIND_NOTIFICATION);
+    assert_string_equal(m->to[0], "lead@example.com");
+    assert_non_null(strstr(m->subject, "next response"));
+    hd_arena_destroy(a);
+    hd_store_close(s);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(failed_webhook_is_visible_then_retried_after_backoff_and_delivered),
+        cmocka_unit_test(email_action_queues_one_outbox_notification_per_firing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
