@@ -14,6 +14,7 @@
 #include "server/clock/clock.h"
 #include "server/reports/lease.h"
 #include "server/rollup/rollup.h"
+#include "server/sla/record.h"
 #include "server/store/store.h"
 #include "server/tickets/tickets.h"
 
@@ -122,6 +123,8 @@ static int get_rollups(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobuf
 
 typedef struct stream_ctx {
     hd_rpc_call *call;
+    hd_txn *txn;
+    int64_t now_s;
     hd_arena *row;
     int64_t start, end;
     int include_open;
@@ -140,6 +143,46 @@ static int send_waiting(hd_rpc_call *call, const ProtobufCMessage *msg)
         nanosleep(&ts, NULL);
     }
     return HD_ETIMEDOUT;
+}
+
+/* Adds the ticket's SLA clocks (server/sla) as report targets, with business minutes
+ * taken for the first response and resolution when those targets were met. */
+static int sla_targets(stream_ctx *c, uint64_t ticket_id, Helpdesk__V1__ReportTicket *r)
+{
+    hd_sla_ticket st;
+    hd_err e;
+    int rc = hd_sla_record_load(c->txn, ticket_id, &st, &e);
+    if (rc == HD_ENOTFOUND)
+        return 0;
+    if (rc)
+        return hd_err_set(c->err, rc, "%s", e.detail);
+    r->targets = hd_arena_calloc(c->row, HD_SLA_TARGETS, sizeof *r->targets);
+    if (!r->targets)
+        return hd_err_set(c->err, HD_ENOMEM, "out of memory");
+    for (int k = 0; k < HD_SLA_TARGETS; k++) {
+        const hd_sla_clock *cl = &st.clocks[k];
+        if (!cl->active || !cl->due_s)
+            continue;
+        Helpdesk__V1__ReportTargetState *ts = hd_arena_alloc(c->row, sizeof *ts);
+        if (!ts)
+            return hd_err_set(c->err, HD_ENOMEM, "out of memory");
+        helpdesk__v1__report_target_state__init(ts);
+        ts->target = (Helpdesk__V1__ReportSlaTarget)(k + 1);
+        ts->due_time = ts_new(c->row, cl->due_s);
+        int late_met = cl->met_s && cl->taken_s > (int64_t)cl->target_min * 60;
+        int past_due = !cl->met_s && !cl->paused && c->now_s > cl->due_s;
+        ts->breached = cl->breached || late_met || past_due;
+        if (late_met)
+            ts->breached_by_minutes = (uint32_t)((cl->taken_s - (int64_t)cl->target_min * 60) / 60);
+        else if (ts->breached && !cl->met_s)
+            ts->breached_by_minutes = (uint32_t)((c->now_s - cl->due_s) / 60); /* wall time */
+        if (cl->met_s && k == HD_SLA_FIRST_RESPONSE - 1)
+            r->first_response_minutes = (uint32_t)(cl->taken_s / 60);
+        if (cl->met_s && k == HD_SLA_RESOLUTION - 1)
+            r->resolution_minutes = (uint32_t)(cl->taken_s / 60);
+        r->targets[r->n_targets++] = ts;
+    }
+    return 0;
 }
 
 static int one_ticket(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
@@ -172,14 +215,17 @@ static int one_ticket(void *arg, const void *key, size_t klen, const void *val, 
     r.create_time = t->create_time;
     r.first_response_time = t->first_response_time;
     r.solve_time = t->solve_time;
-    /* Wall-clock minutes until the SLA module provides business minutes. */
+    /* Wall-clock minutes, replaced by the SLA clocks' business minutes when they ran. */
     if (t->first_response_time && ts_s(t->first_response_time) >= created)
         r.first_response_minutes = (uint32_t)((ts_s(t->first_response_time) - created) / 60);
     if (solved >= created && solved)
         r.resolution_minutes = (uint32_t)((solved - created) / 60);
     if (t->rating)
         r.csat_score = t->rating->score;
-    int rc = send_waiting(c->call, &r.base);
+    int rc = sla_targets(c, t->id, &r);
+    if (rc)
+        return rc;
+    rc = send_waiting(c->call, &r.base);
     if (rc)
         return hd_err_set(c->err, rc, "stream: %s", hd_strerror(rc));
     return 0;
@@ -206,6 +252,8 @@ static int stream_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_er
     hd_txn *txn;
     rc = hd_store_read_begin(app->store, &txn, err);
     if (rc == 0) {
+        c.txn = txn;
+        c.now_s = hd_clock_now_ms() / 1000;
         hd_store_range all = {0};
         int64_t n = hd_store_scan(txn, HD_STORE_TICKETS, &all, one_ticket, &c, err);
         rc = n < 0 ? (int)n : 0;
