@@ -26,6 +26,8 @@
 #include "server/mail/mail.h"
 #include "server/tickets/bus.h"
 #include "server/tickets/reindex.h"
+#include "server/tickets/note.h"
+#include "server/tickets/staff_mentions.h"
 #include "server/tickets/dashboard.h"
 #include "server/auth/auth.h"
 #include "server/common/log.h"
@@ -392,6 +394,7 @@ int main(int argc, char **argv)
     }
     if (reindexed)
         hd_log(HD_LOG_INFO, "tickets_reindexed", "tickets=%" PRIu64, reindexed);
+    hd_tickets_mentions_resolver(hd_tickets_staff_mention, NULL); /* @name in notes */
     if (hd_tickets_bus_create(&app.bus, &err) != HD_OK) {
         fprintf(stderr, "helpdeskd: tickets bus: %s\n", err.detail);
         goto out;

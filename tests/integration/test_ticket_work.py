@@ -14,6 +14,7 @@ from harness import (CREATE, GET, ServerTestCase, _PB, common_pb2, create_ticket
                      tickets_pb2, unary)
 
 auth_pb2 = _PB["auth"]
+staff_pb2 = _PB["staff"]
 
 SVC = "/helpdesk.v1.TicketService/"
 EV = tickets_pb2
@@ -93,10 +94,23 @@ class TicketWork(ServerTestCase):
         self.assertEqual(ev.event.kind, EV.TICKET_EVENT_KIND_MESSAGE_ADDED)
         self.assertEqual(ev.ticket.status, common_pb2.TICKET_STATUS_PENDING)
 
-        # An internal note with a mention, then tags and status by field mask.
+        # An internal note with a mention of a staff member, then tags and status by mask.
+        try:
+            netops = unary(self.ch, "/helpdesk.v1.StaffService/CreateStaff",
+                           staff_pb2.CreateStaffRequest(email="netops@example.com", name="Net Ops",
+                                                        role=auth_pb2.ROLE_AGENT,
+                                                        password="correct horse battery"),
+                           staff_pb2.Staff, token=self.s.token)
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNIMPLEMENTED:
+                raise
+            netops = None
         note = self.call("AddNote", tickets_pb2.AddNoteRequest(
             ticket_id=t.id, body="@netops is this the 5.1 bug?"), tickets_pb2.Note)
         self.assertEqual(note.visibility, EV.NOTE_VISIBILITY_TEAM)
+        if netops:
+            self.assertEqual(list(note.mention_ids), [netops.id])
+            self.assertEqual(list(note.mentions), ["netops"])
         self.assertEqual(self.next_event(q).event.kind, EV.TICKET_EVENT_KIND_NOTE_ADDED)
         u = self.call("UpdateTicket", tickets_pb2.UpdateTicketRequest(
             ticket=tickets_pb2.Ticket(id=t.id, tags=["vpn"], status=common_pb2.TICKET_STATUS_SOLVED,
