@@ -17,7 +17,13 @@ import unittest
 import openpyxl
 from aiosmtpd.controller import Controller
 
+import grpc
+
+import harness
 from harness import CREATE, Server, create_ticket_request, unary, tickets_pb2
+
+reporting_pb2 = harness._PB["reporting"]
+SVC = "/helpdesk.v1.ReportingService/"
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REPORTER = os.path.abspath(os.path.join(
@@ -189,6 +195,63 @@ class Schedules(unittest.TestCase):
         p = subprocess.run([CLI, "--server", server.address, "--token", "x" * 43, "report",
                             "run", "--out", out], capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 3, p.stderr)  # denied: bad token
+
+
+class ReportingService(unittest.TestCase):
+    """The server side over a real helpdeskd and an independent client (Python grpcio)."""
+
+    def test_rollups_ticket_stream_leases_and_errors(self):
+        server = Server().start()
+        self.addCleanup(server.cleanup)
+        ch = server.channel()
+        for i in range(3):
+            unary(ch, CREATE, create_ticket_request(request_id="q%d" % i), tickets_pb2.Ticket,
+                  token=server.token)
+        now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+        day0 = now // 86400 * 86400
+        rng = reporting_pb2.ReportRange()
+        rng.start_time.seconds = day0 - 86400
+        rng.end_time.seconds = day0 + 86400
+        roll = unary(ch, SVC + "GetReportRollups",
+                     reporting_pb2.GetReportRollupsRequest(range=rng),
+                     reporting_pb2.GetReportRollupsResponse, token=server.token)
+        created = [s for s in roll.series if s.metric == "tickets.created"][0]
+        self.assertEqual([(p.bucket_start.seconds, p.value) for p in created.points if p.value],
+                         [(day0, 3)])
+        stream = ch.unary_stream(SVC + "StreamReportTickets",
+                                 request_serializer=lambda m: m.SerializeToString(),
+                                 response_deserializer=reporting_pb2.ReportTicket.FromString)
+        rows = list(stream(reporting_pb2.StreamReportTicketsRequest(range=rng),
+                           metadata=[("authorization", "Bearer " + server.token)], timeout=20))
+        self.assertEqual(len(rows), 3)
+        self.assertTrue(all(r.create_time.seconds >= day0 for r in rows))
+
+        def lease(holder, key="weekly@1", ttl=60):
+            return unary(ch, SVC + "AcquireReportLease",
+                         reporting_pb2.AcquireReportLeaseRequest(run_key=key, holder=holder,
+                                                                 ttl_seconds=ttl),
+                         reporting_pb2.AcquireReportLeaseResponse, token=server.token)
+
+        self.assertTrue(lease("a").granted)
+        b = lease("b")
+        self.assertFalse(b.granted)
+        self.assertEqual(b.holder, "a")
+        with self.assertRaises(grpc.RpcError) as e:
+            unary(ch, SVC + "CompleteReportLease",
+                  reporting_pb2.CompleteReportLeaseRequest(run_key="weekly@1", holder="b"),
+                  reporting_pb2.CompleteReportLeaseResponse, token=server.token)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        with self.assertRaises(grpc.RpcError) as e:
+            lease("a", ttl=0)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        with self.assertRaises(grpc.RpcError) as e:
+            unary(ch, SVC + "GetReportRollups", reporting_pb2.GetReportRollupsRequest(),
+                  reporting_pb2.GetReportRollupsResponse, token=server.token)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        with self.assertRaises(grpc.RpcError) as e:
+            unary(ch, SVC + "GetReportRollups",
+                  reporting_pb2.GetReportRollupsRequest(range=rng), reporting_pb2.GetReportRollupsResponse)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
 
 
 if __name__ == "__main__":
