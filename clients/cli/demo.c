@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -548,19 +549,29 @@ static void *worker(void *arg)
 static void merge_and_link(demo *d, hd_arena *ar)
 {
     rng r = {d->seed ^ 0x4d45524745ull};
-    for (size_t i = 1; i < d->nticket && !atomic_load(&d->failed); i++) {
-        size_t j = rng_below(&r, (uint32_t)i);
-        if (rng_chance(&r, 2) && d->tickets[i].customer == d->tickets[j].customer) {
+    /* A customer who writes twice about one thing gets the second ticket merged into the
+     * first: remember each customer's latest ticket. */
+    size_t *last = malloc(d->ncustomers * sizeof(*last));
+    if (!last) {
+        atomic_store(&d->failed, hd_cli_fail(d->cli, HD_CLI_EXIT_INTERNAL, "out of memory"));
+        return;
+    }
+    for (size_t c = 0; c < d->ncustomers; c++)
+        last[c] = SIZE_MAX;
+    for (size_t i = 0; i < d->nticket && !atomic_load(&d->failed); i++) {
+        size_t prev = last[d->tickets[i].customer];
+        last[d->tickets[i].customer] = i;
+        if (prev != SIZE_MAX && rng_chance(&r, 8)) {
             Helpdesk__V1__MergeTicketsRequest m = HELPDESK__V1__MERGE_TICKETS_REQUEST__INIT;
             m.source_id = d->tickets[i].id;
-            m.target_id = d->tickets[j].id;
+            m.target_id = d->tickets[prev].id;
             if (call(d, d->admin, ar, T_SVC "MergeTickets", &m.base,
                      &helpdesk__v1__merge_tickets_response__descriptor, NULL) == HD_CLI_EXIT_OK)
                 atomic_fetch_add(&d->merged, 1);
-        } else if (rng_chance(&r, 3)) {
+        } else if (i > 0 && rng_chance(&r, 3)) {
             Helpdesk__V1__LinkTicketsRequest l = HELPDESK__V1__LINK_TICKETS_REQUEST__INIT;
             l.ticket_id = d->tickets[i].id;
-            l.other_id = d->tickets[j].id;
+            l.other_id = d->tickets[rng_below(&r, (uint32_t)i)].id;
             l.kind = HELPDESK__V1__LINK_KIND__LINK_KIND_RELATED;
             if (call(d, d->admin, ar, T_SVC "LinkTickets", &l.base,
                      &helpdesk__v1__link_tickets_response__descriptor, NULL) == HD_CLI_EXIT_OK)
@@ -568,6 +579,7 @@ static void merge_and_link(demo *d, hd_arena *ar)
         }
         hd_arena_reset(ar);
     }
+    free(last);
 }
 
 static void print_summary(demo *d)
