@@ -307,6 +307,51 @@ static void rollup_percentiles_are_within_five_percent_over_a_month(void **s)
     }
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void month_of_tickets_rollup_percentiles_match_exact_within_five_percent(void **s)
+{
+    (void)s;
+    enum { N = 3000 };
+    static int64_t taken_min[N];
+    uint64_t x = 99;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t created = MON + (int64_t)(x % (30 * 86400));
+        double u = (double)((x >> 20) % 1000000) / 1e6;
+        int64_t replied = created + 60 + (int64_t)(exp(u * log(6000.0)) * 60);
+        Helpdesk__V1__Ticket t0 = ticket(1000 + (uint64_t)i, NEW),
+                             t1 = ticket(1000 + (uint64_t)i, OPEN);
+        change(NULL, &t0, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER, created);
+        change(&t0, &t1, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_STAFF, replied);
+        hd_sla_ticket r = load(1000 + (uint64_t)i);
+        taken_min[i] = r.clocks[0].taken_s / 60;
+    }
+    /* The month's first-response histogram, summed over days from the rollups. */
+    uint64_t counts[HD_SLA_BUCKETS] = {0};
+    for (int64_t day = MON; day < MON + 40 * 86400; day += 86400)
+        for (uint32_t b = 0; b < HD_SLA_BUCKETS; b++)
+            counts[b] += rollup("frt_hist", b, day);
+    uint64_t total = 0;
+    for (int b = 0; b < HD_SLA_BUCKETS; b++)
+        total += counts[b];
+    assert_int_equal(total, N);
+    qsort(taken_min, N, sizeof(taken_min[0]), cmp_i64);
+    double qs[] = {0.5, 0.9};
+    for (int k = 0; k < 2; k++) {
+        double exact = (double)taken_min[(int)ceil(qs[k] * N) - 1];
+        double est = hd_sla_rollups_percentile(counts, qs[k]);
+        double rel = (est - exact) / exact;
+        if (rel > 0.05 || rel < -0.05)
+            fail_msg("p%.0f: exact %.1f min, rollups %.1f min (%.1f%%)", qs[k] * 100, exact, est,
+                     rel * 100);
+    }
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -316,6 +361,7 @@ int main(void)
         T(restart_neither_repeats_nor_misses_a_breach),
         T(pending_time_moves_the_due_and_removes_the_index_entry),
         cmocka_unit_test(rollup_percentiles_are_within_five_percent_over_a_month),
+        T(month_of_tickets_rollup_percentiles_match_exact_within_five_percent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
