@@ -30,6 +30,7 @@
 #include "server/tickets/staff_mentions.h"
 #include "server/tickets/dashboard.h"
 #include "server/auth/auth.h"
+#include "server/check/check.h"
 #include "server/common/log.h"
 #include "server/rpc/builtin/health.h"
 #include "server/rpc/builtin/reflection.h"
@@ -45,6 +46,7 @@
 #define DEFAULT_LISTEN "127.0.0.1:7070"
 #define DEFAULT_DATA   "./var"
 #define DEFAULT_GRACE  5000
+#define DEFAULT_RATE   50000.0 /* calls/s per caller: above what one machine serves */
 
 typedef struct options {
     const char *listen;
@@ -55,6 +57,10 @@ typedef struct options {
     const char *log_level;
     int grace_ms;
     uint64_t map_max;
+    uint64_t map_start;
+    double rate_per_s; /* per caller; 0 = unlimited */
+    double rate_burst;
+    int check;
     int unsafe_nosync;
     const char *ready_file;
     const char *restore;
@@ -74,13 +80,18 @@ static void usage(FILE *f)
             "  --log-level LEVEL    debug, info, warn or error (default info)\n"
             "  --grace-ms N         shutdown grace period for calls in flight (default %d)\n"
             "  --map-max BYTES      largest the store may grow to (suffix K, M, G, T)\n"
+            "  --map-start BYTES    initial map size (default 8M; small values grow often)\n"
+            "  --rate-limit N[/s|/m] calls per authenticated caller (default %g/s; 0 = off)\n"
+            "  --rate-burst N       calls a caller may make at once (default 2 x rate)\n"
+            "  --check              verify the store's invariants, print a report and exit\n"
+            "                       (0 = consistent, 1 = problems found)\n"
             "  --max-body BYTES     largest message body accepted (default 1M)\n"
             "  --unsafe-nosync      skip fsync on commit: an OS crash may lose data (tests)\n"
             "  --ready-file FILE    write HOST:PORT to FILE once serving\n"
             "  --restore DIR        replace the data directory with the backup DIR and exit\n"
             "  --version            print the version and exit\n"
             "  --help               print this help and exit\n",
-            DEFAULT_LISTEN, DEFAULT_DATA, DEFAULT_GRACE);
+            DEFAULT_LISTEN, DEFAULT_DATA, DEFAULT_GRACE, DEFAULT_RATE);
 }
 
 /* Parses "123", "64K", "10M", "2G", "1T" into *out. Returns 0 or -1. */
@@ -122,6 +133,23 @@ static int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Parses "N", "N/s" or "N/m" (calls per second or minute, N >= 0) into calls per second.
+ * Returns 0 or -1. */
+static int parse_rate(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !(v >= 0) || v > 1e9)
+        return -1;
+    if (strcmp(end, "/m") == 0)
+        v /= 60;
+    else if (*end && strcmp(end, "/s") != 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
@@ -146,6 +174,10 @@ static int parse_options(int argc, char **argv, options *o)
         O_LOG_LEVEL,
         O_GRACE,
         O_MAP_MAX,
+        O_MAP_START,
+        O_RATE,
+        O_BURST,
+        O_CHECK,
         O_MAX_BODY,
         O_NOSYNC,
         O_READY,
@@ -162,6 +194,10 @@ static int parse_options(int argc, char **argv, options *o)
         {"log-level", required_argument, NULL, O_LOG_LEVEL},
         {"grace-ms", required_argument, NULL, O_GRACE},
         {"map-max", required_argument, NULL, O_MAP_MAX},
+        {"map-start", required_argument, NULL, O_MAP_START},
+        {"rate-limit", required_argument, NULL, O_RATE},
+        {"rate-burst", required_argument, NULL, O_BURST},
+        {"check", no_argument, NULL, O_CHECK},
         {"max-body", required_argument, NULL, O_MAX_BODY},
         {"unsafe-nosync", no_argument, NULL, O_NOSYNC},
         {"ready-file", required_argument, NULL, O_READY},
@@ -173,6 +209,7 @@ static int parse_options(int argc, char **argv, options *o)
     memset(o, 0, sizeof(*o));
     o->grace_ms = DEFAULT_GRACE;
     o->max_body = 1u << 20;
+    o->rate_per_s = DEFAULT_RATE;
     int c;
     uint64_t size;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -210,6 +247,27 @@ static int parse_options(int argc, char **argv, options *o)
                 return 2;
             }
             break;
+        case O_MAP_START:
+            if (parse_size(optarg, &o->map_start) != 0 || o->map_start < (64u << 10)) {
+                fprintf(stderr, "helpdeskd: --map-start: want a size >= 64K, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case O_RATE:
+            if (parse_rate(optarg, &o->rate_per_s) != 0) {
+                fprintf(stderr, "helpdeskd: --rate-limit: want N, N/s or N/m, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case O_BURST:
+            if (parse_rate(optarg, &o->rate_burst) != 0 || o->rate_burst < 1) {
+                fprintf(stderr, "helpdeskd: --rate-burst: want a number >= 1, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case O_CHECK:
+            o->check = 1;
+            break;
         case O_MAX_BODY:
             if (parse_size(optarg, &size) != 0 || size < 1024 || size > (64u << 20)) {
                 fprintf(stderr, "helpdeskd: --max-body: want 1K-64M, got '%s'\n", optarg);
@@ -246,6 +304,8 @@ static int parse_options(int argc, char **argv, options *o)
         fprintf(stderr, "helpdeskd: --tls-cert and --tls-key go together\n");
         return 2;
     }
+    if (o->rate_burst == 0)
+        o->rate_burst = o->rate_per_s * 2 >= 1 ? o->rate_per_s * 2 : 1;
     if (!o->listen)
         o->listen = getenv("HELPDESK_LISTEN");
     if (!o->listen || !*o->listen)
@@ -336,6 +396,22 @@ static int restore(const options *o)
     return 0;
 }
 
+/* helpdeskd --check: runs the store checker on the open store; returns the exit code. */
+static int check_store(hd_store *store, const char *dir)
+{
+    hd_check_result r;
+    hd_err err;
+    hd_err_clear(&err);
+    if (hd_check_store(&r, store, stdout, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: --check could not run: %s\n", err.detail);
+        return 2;
+    }
+    printf("checked %s: %" PRIu64 " tickets, %" PRIu64 " messages, %" PRIu64
+           " index entries and counters: %" PRIu64 " problems\n",
+           dir, r.tickets, r.messages, r.entries, r.problems);
+    return r.problems ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -382,9 +458,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: data directory path too long: %s\n", data_dir);
         return 1;
     }
-    hd_store_opts so = {.path = store_dir, .map_max = o.map_max, .unsafe_nosync = o.unsafe_nosync};
+    hd_store_opts so = {.path = store_dir,
+                        .map_start = o.map_start,
+                        .map_max = o.map_max,
+                        .unsafe_nosync = o.unsafe_nosync};
     if (hd_store_open(&app.store, &so, &err) != HD_OK) {
         fprintf(stderr, "helpdeskd: cannot open the store: %s\n", err.detail);
+        goto out;
+    }
+    if (o.check) { /* before anything that writes (reindex, observers, serving) */
+        code = check_store(app.store, store_dir);
         goto out;
     }
     uint64_t reindexed = 0;
@@ -456,6 +539,8 @@ int main(int argc, char **argv)
         .max_message_bytes = o.max_body + (64u << 10),
         .auth = hd_auth_check,
         .auth_ud = app.auth,
+        .rate_per_s = o.rate_per_s,
+        .rate_burst = o.rate_burst,
         .app = &app,
     };
     size_t nhealth;
