@@ -3,6 +3,8 @@ and the shared package installer touches apt only when something is missing."""
 
 import os
 import queue
+import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -13,20 +15,20 @@ import unittest
 import grpc
 
 from harness import (HEALTH, HELPDESKD, ROOT, STATS, admin_pb2, health_pb2,
-                     listening_address, sanitizer_env, sanitizer_report, unary)
+                     listening_address, sanitizer_env, sanitizer_report, slow, unary)
 
 UP = os.path.join(ROOT, "tools", "up")
 DEPS = os.path.join(ROOT, "tools", "lib", "deps.sh")
 
 
 class ToolsUp(unittest.TestCase):
-    def test_up_prints_address_and_token_serves_and_stops_on_sigint(self):
+    def start_up(self, data_env):
+        """Runs tools/up as the quickstart does, minus the build (tools/test built the
+        binary already), in a temp dir with HELPDESK_DATA=data_env. Returns (process,
+        address, token, temp dir); the process is killed at cleanup if still running."""
         tmp = tempfile.TemporaryDirectory(prefix="hd-up-")
         self.addCleanup(tmp.cleanup)
-        data = os.path.join(tmp.name, "data")
-        # The quickstart, minus the build (tools/test built the binary already). A relative
-        # HELPDESK_DATA means the caller's directory, as for helpdeskd itself.
-        env = sanitizer_env(dict(os.environ, HELPDESK_DATA="data", HELPDESK_LISTEN="127.0.0.1:0",
+        env = sanitizer_env(dict(os.environ, HELPDESK_DATA=data_env, HELPDESK_LISTEN="127.0.0.1:0",
                                  HELPDESK_UP_NO_BUILD="1", HELPDESKD=HELPDESKD))
         p = subprocess.Popen([UP], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.DEVNULL, env=env, cwd=tmp.name, text=True)
@@ -48,6 +50,12 @@ class ToolsUp(unittest.TestCase):
                 token = line.split()[-1]
         self.assertIsNotNone(address, "no 'helpdeskd listening on' line within 60s")
         self.assertIsNotNone(token, "no 'admin token:' line within 60s")
+        return p, address, token, tmp.name
+
+    def test_up_prints_address_and_token_serves_and_stops_on_sigint(self):
+        # A relative HELPDESK_DATA means the caller's directory, as for helpdeskd itself.
+        p, address, token, tmp = self.start_up("data")
+        data = os.path.join(tmp, "data")
         with open(os.path.join(data, "admin.token")) as f:
             self.assertEqual(f.read().strip(), token)
         # tools/up exec'd the server: the process we hold is helpdeskd itself, so a
@@ -67,6 +75,30 @@ class ToolsUp(unittest.TestCase):
         err = p.stderr.read()
         self.assertIsNone(sanitizer_report(err), err[-4000:])
         self.assertEqual(code, 0, err[-4000:])
+
+    @slow
+    def test_readme_cli_quickstart_runs_as_written(self):
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        m = re.search(r"<!-- cli-quickstart[^>]*-->\n```sh\n(.*?)```", readme, re.S)
+        self.assertIsNotNone(m, "README has no cli-quickstart block")
+        data = tempfile.mkdtemp(prefix="hd-up-var-")
+        self.addCleanup(shutil.rmtree, data, True)
+        p, address, _, _ = self.start_up(data)
+        # From the repository root, as the README says; only the server address differs
+        # from a developer's machine (tools/up listened on a free port here).
+        env = dict(os.environ, HELPDESK_SERVER=address, HELPDESK_DATA=data)
+        env.pop("HELPDESK_TOKEN", None)
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", m.group(1)], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=900,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 0, "README CLI quickstart failed:\n%s\n%s" %
+                         (r.stdout[-3000:], r.stderr[-3000:]))
+        self.assertIn("TKT-000001", r.stdout)
+        self.assertIn("tickets        300", r.stdout)
+        self.assertIn("Helpdesk dashboard", r.stdout)
+        p.send_signal(signal.SIGINT)
+        self.assertEqual(p.wait(timeout=30), 0)
 
     def test_up_passes_flags_through_to_helpdeskd(self):
         p = subprocess.run([UP, "--version"], capture_output=True, text=True, timeout=60,
