@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "server/common/arena.h"
@@ -16,6 +17,15 @@
         int rc_ = (rc);                                                                            \
         if (rc_ != 0)                                                                              \
             fail_msg("%s = %s (%s)", #rc, hd_errname(rc_), (err).detail);                          \
+    } while (0)
+
+/* Fails unless rc is want and err's detail contains part, printing both sides. */
+#define TF_ASSERT_ERR(rc, want, err, part)                                                         \
+    do {                                                                                           \
+        int rc_ = (rc);                                                                            \
+        if (rc_ != (want) || !strstr((err).detail, (part)))                                        \
+            fail_msg("%s = %s (%s), want %s with \"%s\"", #rc, hd_errname(rc_), (err).detail,      \
+                     hd_errname(want), (part));                                                    \
     } while (0)
 
 /* The test clock's start: 2024-10-04 01:00 UTC. */

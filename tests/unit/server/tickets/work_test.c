@@ -30,14 +30,7 @@
 
 #define assert_ok TF_ASSERT_OK
 
-/* Fails unless rc is want and the detail contains part. */
-#define assert_err(rc, want, err, part)                                                            \
-    do {                                                                                           \
-        int rc_ = (rc);                                                                            \
-        if (rc_ != (want) || !strstr((err).detail, (part)))                                        \
-            fail_msg("%s = %s (%s), want %s with \"%s\"", #rc, hd_errname(rc_), (err).detail,      \
-                     hd_errname(want), (part));                                                    \
-    } while (0)
+#define assert_err TF_ASSERT_ERR
 
 /* String literals are const under -Wwrite-strings; protobuf-c fields are char *. */
 #define CS(x)  ((char *)(x))
