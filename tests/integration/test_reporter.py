@@ -418,6 +418,25 @@ class ReporterFigures(unittest.TestCase):
             self.assertEqual(r[1], sum(e.d["created"][d] for d in days))
             self.assertEqual(r[3], e.backlog[start + 6])
 
+    @unittest.skipIf(os.environ.get("HD_SKIP_SLOW") == "1", "slow (HD_SKIP_SLOW=1)")
+    def test_long_breach_list_switches_to_constant_memory_with_autofilters(self):
+        out = os.path.join(self.tmp, "year.xlsx")
+        dump = os.path.join(self.tmp, "year.csv")
+        run_reporter("run", "--report", "Year", "--tz", "UTC", "--from", "2025-11-23", "--to",
+                     "2026-11-22", "--group", "week", "--now", str(END),
+                     "--seed", "5:100000:365:%d" % END, "--dump-tickets", dump, "--out", out)
+        from_s, to_s = local_midnight("2025-11-23", "UTC"), local_midnight("2026-11-23", "UTC")
+        want = sum(1 for t in load_tickets(dump) for k in range(3)
+                   if t["sla"][k] == 2 and from_s <= t["due"][k] < to_s)
+        self.assertGreater(want, 50000)
+        wb = openpyxl.load_workbook(out, read_only=False)
+        ws = wb["Breached tickets"]
+        self.assertEqual(ws.max_row - 4, want)
+        for sheet in wb:
+            self.assertEqual(len(sheet.tables), 0, sheet.title)
+            self.assertTrue(sheet.auto_filter.ref.startswith("A4:"), sheet.title)
+            self.assertEqual(sheet.freeze_panes, "A5")
+
     def test_libreoffice_converts_to_pdf_and_keeps_png_of_page_one(self):
         soffice = shutil.which("soffice") or shutil.which("libreoffice")
         if not soffice or not shutil.which("pdftoppm"):
