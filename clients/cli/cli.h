@@ -173,6 +173,15 @@ int hd_cli_call(hd_cli *cli, const char *method, const ProtobufCMessage *req,
 int hd_cli_stream(hd_cli *cli, const char *method, const ProtobufCMessage *req,
                   const ProtobufCMessageDescriptor *resp_desc, hd_client_stream_fn fn, void *ud);
 
+/* hd_cli_call, then hd_cli_print_message of the response: the whole body of most
+ * single-object commands. Returns the exit code. */
+int hd_cli_call_print(hd_cli *cli, const char *method, const ProtobufCMessage *req,
+                      const ProtobufCMessageDescriptor *resp_desc, const char *id_field);
+
+/* Parses a numeric id (1 or more) named what ("STAFF_ID", "--group") into *out. Returns
+ * HD_CLI_EXIT_OK, or HD_CLI_EXIT_USAGE after printing a one-line error. */
+int hd_cli_parse_id(hd_cli *cli, const char *v, const char *what, uint64_t *out);
+
 /* Opens another client to the same server with the same TLS settings but another token
  * (NULL = none), for commands that act as several principals (demo seed). Returns an
  * owned client (hd_client_close), or NULL after printing an error (*exit_code set). */

@@ -9,17 +9,6 @@
 
 #define SVC "/helpdesk.v1.CustomerService/"
 
-static int parse_id(hd_cli *cli, const char *v, const char *what, uint64_t *out)
-{
-    char *end = NULL;
-    unsigned long long x = v ? strtoull(v, &end, 10) : 0;
-    if (!v || !*v || *end || x == 0 || v[0] < '0' || v[0] > '9')
-        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "%s: want a numeric id, got \"%s\"", what,
-                           v ? v : "");
-    *out = x;
-    return HD_CLI_EXIT_OK;
-}
-
 /* Fetches a customer by id, or by email when the argument holds an '@'. */
 static int get_customer(hd_cli *cli, const char *arg, ProtobufCMessage **out)
 {
@@ -30,7 +19,7 @@ static int get_customer(hd_cli *cli, const char *arg, ProtobufCMessage **out)
                            &helpdesk__v1__customer__descriptor, out);
     }
     Helpdesk__V1__GetCustomerRequest req = HELPDESK__V1__GET_CUSTOMER_REQUEST__INIT;
-    int rc = parse_id(cli, arg, "CUSTOMER", &req.id);
+    int rc = hd_cli_parse_id(cli, arg, "CUSTOMER", &req.id);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
     return hd_cli_call(cli, SVC "GetCustomer", &req.base, &helpdesk__v1__customer__descriptor, out);
@@ -40,7 +29,7 @@ static int customer_id(hd_cli *cli, const char *arg, uint64_t *id)
 {
     ProtobufCMessage *m;
     if (!strchr(arg, '@'))
-        return parse_id(cli, arg, "CUSTOMER", id);
+        return hd_cli_parse_id(cli, arg, "CUSTOMER", id);
     int rc = get_customer(cli, arg, &m);
     if (rc == HD_CLI_EXIT_OK)
         *id = ((const Helpdesk__V1__Customer *)m)->id;
@@ -62,11 +51,8 @@ static int customer_create(hd_cli *cli, const hd_cli_args *a)
     int rc = hd_cli_arg_u64(cli, a, "org", 0, &req.organization_id);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
-    ProtobufCMessage *m;
-    rc = hd_cli_call(cli, SVC "CreateCustomer", &req.base, &helpdesk__v1__customer__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return hd_cli_print_message(cli, m, "id");
+    return hd_cli_call_print(cli, SVC "CreateCustomer", &req.base,
+                             &helpdesk__v1__customer__descriptor, "id");
 }
 
 static int customer_show(hd_cli *cli, const hd_cli_args *a)
@@ -99,11 +85,8 @@ static int customer_update(hd_cli *cli, const hd_cli_args *a)
     req.clear_organization = hd_cli_flag(a, "no-org");
     if (!req.name[0] && !req.organization_id && !req.clear_organization)
         return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "give --name, --org or --no-org");
-    ProtobufCMessage *m;
-    rc = hd_cli_call(cli, SVC "UpdateCustomer", &req.base, &helpdesk__v1__customer__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return hd_cli_print_message(cli, m, "id");
+    return hd_cli_call_print(cli, SVC "UpdateCustomer", &req.base,
+                             &helpdesk__v1__customer__descriptor, "id");
 }
 
 static const hd_cli_opt tickets_opts[] = {
@@ -146,26 +129,18 @@ static int org_create(hd_cli *cli, const hd_cli_args *a)
     Helpdesk__V1__CreateOrganizationRequest req = HELPDESK__V1__CREATE_ORGANIZATION_REQUEST__INIT;
     req.name = (char *)hd_cli_pos(a, 0);
     req.shared_tickets = hd_cli_flag(a, "shared");
-    ProtobufCMessage *m;
-    int rc = hd_cli_call(cli, SVC "CreateOrganization", &req.base,
-                         &helpdesk__v1__organization__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return hd_cli_print_message(cli, m, "id");
+    return hd_cli_call_print(cli, SVC "CreateOrganization", &req.base,
+                             &helpdesk__v1__organization__descriptor, "id");
 }
 
 static int org_show(hd_cli *cli, const hd_cli_args *a)
 {
     Helpdesk__V1__GetOrganizationRequest req = HELPDESK__V1__GET_ORGANIZATION_REQUEST__INIT;
-    int rc = parse_id(cli, hd_cli_pos(a, 0), "ORG", &req.id);
+    int rc = hd_cli_parse_id(cli, hd_cli_pos(a, 0), "ORG", &req.id);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
-    ProtobufCMessage *m;
-    rc = hd_cli_call(cli, SVC "GetOrganization", &req.base, &helpdesk__v1__organization__descriptor,
-                     &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return hd_cli_print_message(cli, m, "id");
+    return hd_cli_call_print(cli, SVC "GetOrganization", &req.base,
+                             &helpdesk__v1__organization__descriptor, "id");
 }
 
 static const hd_cli_opt org_update_opts[] = {
@@ -178,7 +153,7 @@ static const hd_cli_opt org_update_opts[] = {
 static int org_update(hd_cli *cli, const hd_cli_args *a)
 {
     Helpdesk__V1__UpdateOrganizationRequest req = HELPDESK__V1__UPDATE_ORGANIZATION_REQUEST__INIT;
-    int rc = parse_id(cli, hd_cli_pos(a, 0), "ORG", &req.id);
+    int rc = hd_cli_parse_id(cli, hd_cli_pos(a, 0), "ORG", &req.id);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
     int shared = hd_cli_flag(a, "shared"), priv = hd_cli_flag(a, "private");
@@ -188,12 +163,8 @@ static int org_update(hd_cli *cli, const hd_cli_args *a)
     req.shared_tickets = shared;
     if (hd_cli_arg(a, "name"))
         req.name = (char *)hd_cli_arg(a, "name");
-    ProtobufCMessage *m;
-    rc = hd_cli_call(cli, SVC "UpdateOrganization", &req.base,
-                     &helpdesk__v1__organization__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return hd_cli_print_message(cli, m, "id");
+    return hd_cli_call_print(cli, SVC "UpdateOrganization", &req.base,
+                             &helpdesk__v1__organization__descriptor, "id");
 }
 
 static const hd_cli_cmd customer_cmds[] = {

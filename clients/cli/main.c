@@ -675,6 +675,26 @@ int hd_cli_call(hd_cli *cli, const char *method, const ProtobufCMessage *req,
     return HD_CLI_EXIT_OK;
 }
 
+int hd_cli_call_print(hd_cli *cli, const char *method, const ProtobufCMessage *req,
+                      const ProtobufCMessageDescriptor *resp_desc, const char *id_field)
+{
+    ProtobufCMessage *m;
+    int rc = hd_cli_call(cli, method, req, resp_desc, &m);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    return hd_cli_print_message(cli, m, id_field);
+}
+
+int hd_cli_parse_id(hd_cli *cli, const char *v, const char *what, uint64_t *out)
+{
+    uint64_t x = 0;
+    if (!v || parse_u64(v, &x) != 0 || x == 0)
+        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "%s: want a numeric id, got \"%s\"", what,
+                           v ? v : "");
+    *out = x;
+    return HD_CLI_EXIT_OK;
+}
+
 int hd_cli_call_on(hd_cli *cli, hd_client *cl, hd_arena *arena, const char *method,
                    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
                    ProtobufCMessage **out, int quiet_code)

@@ -13,17 +13,10 @@
 static const char *const staff_cols[] = {"id",     "name",      "email",   "role",
                                          "active", "group_ids", "capacity"};
 
-/* Parses a positional id argument. */
+/* Parses positional argument i as an id. */
 static int pos_id(hd_cli *cli, const hd_cli_args *a, int i, const char *what, uint64_t *out)
 {
-    const char *v = hd_cli_pos(a, i);
-    char *end = NULL;
-    unsigned long long x = v ? strtoull(v, &end, 10) : 0;
-    if (!v || !*v || *end || x == 0 || v[0] < '0' || v[0] > '9')
-        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "%s: want a numeric id, got \"%s\"", what,
-                           v ? v : "");
-    *out = x;
-    return HD_CLI_EXIT_OK;
+    return hd_cli_parse_id(cli, hd_cli_pos(a, i), what, out);
 }
 
 /* Repeated --group ID values into an arena array. */
@@ -114,11 +107,8 @@ static int staff_create(hd_cli *cli, const hd_cli_args *a)
         if (rc != HD_CLI_EXIT_OK)
             return rc;
     }
-    ProtobufCMessage *m;
-    rc = hd_cli_call(cli, SVC "CreateStaff", &req.base, &helpdesk__v1__staff__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return hd_cli_print_message(cli, m, "id");
+    return hd_cli_call_print(cli, SVC "CreateStaff", &req.base, &helpdesk__v1__staff__descriptor,
+                             "id");
 }
 
 static int staff_show(hd_cli *cli, const hd_cli_args *a)
@@ -127,11 +117,8 @@ static int staff_show(hd_cli *cli, const hd_cli_args *a)
     int rc = pos_id(cli, a, 0, "STAFF", &req.id);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
-    ProtobufCMessage *m;
-    rc = hd_cli_call(cli, SVC "GetStaff", &req.base, &helpdesk__v1__staff__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return hd_cli_print_message(cli, m, "id");
+    return hd_cli_call_print(cli, SVC "GetStaff", &req.base, &helpdesk__v1__staff__descriptor,
+                             "id");
 }
 
 static const hd_cli_opt update_opts[] = {
@@ -206,11 +193,8 @@ static int staff_update(hd_cli *cli, const hd_cli_args *a)
     mask.n_paths = np;
     req.staff = &s;
     req.update_mask = &mask;
-    ProtobufCMessage *m;
-    rc = hd_cli_call(cli, SVC "UpdateStaff", &req.base, &helpdesk__v1__staff__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return hd_cli_print_message(cli, m, "id");
+    return hd_cli_call_print(cli, SVC "UpdateStaff", &req.base, &helpdesk__v1__staff__descriptor,
+                             "id");
 }
 
 static int staff_deactivate(hd_cli *cli, const hd_cli_args *a)
@@ -219,11 +203,8 @@ static int staff_deactivate(hd_cli *cli, const hd_cli_args *a)
     int rc = pos_id(cli, a, 0, "STAFF", &req.id);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
-    ProtobufCMessage *m;
-    rc = hd_cli_call(cli, SVC "DeactivateStaff", &req.base, &helpdesk__v1__staff__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return hd_cli_print_message(cli, m, "id");
+    return hd_cli_call_print(cli, SVC "DeactivateStaff", &req.base,
+                             &helpdesk__v1__staff__descriptor, "id");
 }
 
 static int staff_metrics(hd_cli *cli, const hd_cli_args *a)
@@ -232,12 +213,8 @@ static int staff_metrics(hd_cli *cli, const hd_cli_args *a)
     int rc = hd_cli_npos(a) ? pos_id(cli, a, 0, "STAFF", &req.staff_id) : HD_CLI_EXIT_OK;
     if (rc != HD_CLI_EXIT_OK)
         return rc;
-    ProtobufCMessage *m;
-    rc = hd_cli_call(cli, SVC "GetAgentMetrics", &req.base,
-                     &helpdesk__v1__agent_metrics__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return hd_cli_print_message(cli, m, "staff_id");
+    return hd_cli_call_print(cli, SVC "GetAgentMetrics", &req.base,
+                             &helpdesk__v1__agent_metrics__descriptor, "staff_id");
 }
 
 static const hd_cli_cmd staff_cmds[] = {
@@ -286,11 +263,8 @@ static int group_create(hd_cli *cli, const hd_cli_args *a)
     req.name = (char *)hd_cli_pos(a, 0);
     if (hd_cli_arg(a, "description"))
         req.description = (char *)hd_cli_arg(a, "description");
-    ProtobufCMessage *m;
-    int rc = hd_cli_call(cli, SVC "CreateGroup", &req.base, &helpdesk__v1__group__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return hd_cli_print_message(cli, m, "id");
+    return hd_cli_call_print(cli, SVC "CreateGroup", &req.base, &helpdesk__v1__group__descriptor,
+                             "id");
 }
 
 static int change_member(hd_cli *cli, const hd_cli_args *a, int add)

@@ -108,20 +108,17 @@ static int token_customer(hd_cli *cli, const hd_cli_args *a)
 {
     Helpdesk__V1__CreateCustomerTokenRequest req =
         HELPDESK__V1__CREATE_CUSTOMER_TOKEN_REQUEST__INIT;
-    char *end = NULL;
-    const char *id = hd_cli_pos(a, 0);
-    req.customer_id = strtoull(id, &end, 10);
-    if (!*id || *end || req.customer_id == 0)
-        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "CUSTOMER_ID: want a numeric id, got \"%s\"",
-                           id);
+    int rc = hd_cli_parse_id(cli, hd_cli_pos(a, 0), "CUSTOMER_ID", &req.customer_id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
     if (hd_cli_arg(a, "ttl")) {
         req.ttl_seconds = parse_ttl(hd_cli_arg(a, "ttl"));
         if (req.ttl_seconds < 0)
             return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "--ttl: want a duration like 30d");
     }
     ProtobufCMessage *m;
-    int rc = hd_cli_call(cli, SVC "CreateCustomerToken", &req.base,
-                         &helpdesk__v1__login_response__descriptor, &m);
+    rc = hd_cli_call(cli, SVC "CreateCustomerToken", &req.base,
+                     &helpdesk__v1__login_response__descriptor, &m);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
     return print_secret(cli, m);
@@ -130,17 +127,11 @@ static int token_customer(hd_cli *cli, const hd_cli_args *a)
 static int token_revoke(hd_cli *cli, const hd_cli_args *a)
 {
     Helpdesk__V1__RevokeApiTokenRequest req = HELPDESK__V1__REVOKE_API_TOKEN_REQUEST__INIT;
-    char *end = NULL;
-    const char *id = hd_cli_pos(a, 0);
-    req.id = strtoull(id, &end, 10);
-    if (!*id || *end || req.id == 0)
-        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "TOKEN_ID: want a numeric id, got \"%s\"", id);
-    ProtobufCMessage *m;
-    int rc =
-        hd_cli_call(cli, SVC "RevokeApiToken", &req.base, &helpdesk__v1__api_token__descriptor, &m);
+    int rc = hd_cli_parse_id(cli, hd_cli_pos(a, 0), "TOKEN_ID", &req.id);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
-    return hd_cli_print_message(cli, m, "id");
+    return hd_cli_call_print(cli, SVC "RevokeApiToken", &req.base,
+                             &helpdesk__v1__api_token__descriptor, "id");
 }
 
 static const hd_cli_opt audit_opts[] = {
