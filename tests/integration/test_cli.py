@@ -413,3 +413,48 @@ class Demo(CliCase):
             self.assertEqual(summaries[0][k], summaries[1][k], k)
         self.assertGreater(summaries[0]["replies"], 100)
         self.assertGreater(summaries[0]["rated"], 10)
+
+
+class TlsAndWatch(CliCase):
+    def test_tls_with_the_right_ca_works_and_a_plaintext_client_is_refused(self):
+        from test_tls import self_signed
+        crt, key = self_signed(self.home, "server")
+        s = self.start_server(args=["--unsafe-nosync", "--tls-cert", crt, "--tls-key", key])
+        out, _ = self.run_cli(["--tls", "--ca", crt, "ticket", "list", "-q"], s)
+        self.assertEqual(out, "")
+        self.run_cli(["ticket", "list"], s, want=5)  # plaintext to a TLS port
+        with open(os.path.join(self.home, ".config-ca"), "w") as f:
+            f.write("[default]\nserver = %s\ntoken = %s\ntls = true\nca = %s\n" %
+                    (s.address, s.token, crt))
+        self.run_cli(["ticket", "list"], env=self.env(HELPDESK_CONFIG=os.path.join(
+            self.home, ".config-ca")))
+
+    def test_watch_streams_each_committed_change_until_interrupted(self):
+        s = self.start_server(args=["--unsafe-nosync"])
+        p = subprocess.Popen([cli_binary(), "ticket", "watch", "--json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=self.env(s, s.token))
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        lines = []
+        reader = threading.Thread(target=lambda: [lines.append(l) for l in p.stdout],
+                                  daemon=True)
+        reader.start()
+        # The stream is open once a change made now reaches it: create until one arrives.
+        created = 0
+
+        def arrived():
+            nonlocal created
+            if not lines:
+                created += 1
+                self.run_cli(["ticket", "create", "--customer", "w@example.com", "--subject",
+                              "w%d" % created, "--body", "b"], s)
+            return lines
+        wait_for(arrived, 30, "a watched event", interval_s=0.2)
+        self.run_cli(["ticket", "reply", "1", "--body", "on it"], s)
+        wait_for(lambda: any('"TICKET_EVENT_KIND_MESSAGE_ADDED"' in l for l in lines), 30,
+                 "the reply's event")
+        for line in lines:
+            ev = json.loads(line)  # one compact JSON document per line
+            self.assertIn("ticket", ev)
+        p.send_signal(2)  # SIGINT, as Ctrl-C
+        self.assertEqual(p.wait(timeout=30), -2)
+        self.assertIsNone(sanitizer_report(p.stderr.read()))
