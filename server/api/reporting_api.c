@@ -15,6 +15,7 @@
 #include "server/reports/lease.h"
 #include "server/rollup/rollup.h"
 #include "server/sla/record.h"
+#include "server/staff/staff.h"
 #include "server/store/store.h"
 #include "server/tickets/tickets.h"
 
@@ -145,6 +146,29 @@ static int send_waiting(hd_rpc_call *call, const ProtobufCMessage *msg)
     return HD_ETIMEDOUT;
 }
 
+/* Display names of the assignee and group; "" when none, "#id" when the record is gone. */
+static char *agent_name(stream_ctx *c, uint64_t id)
+{
+    Helpdesk__V1__Staff *st;
+    hd_err e;
+    if (!id)
+        return (char *)"";
+    if (hd_staff_get(c->txn, c->row, id, &st, &e) == 0 && st->name && *st->name)
+        return st->name;
+    return hd_arena_printf(c->row, "#%llu", (unsigned long long)id);
+}
+
+static char *group_name(stream_ctx *c, uint64_t id)
+{
+    Helpdesk__V1__Group *g;
+    hd_err e;
+    if (!id)
+        return (char *)"";
+    if (hd_staff_group_get(c->txn, c->row, id, &g, &e) == 0 && g->name && *g->name)
+        return g->name;
+    return hd_arena_printf(c->row, "#%llu", (unsigned long long)id);
+}
+
 /* Adds the ticket's SLA clocks (server/sla) as report targets, with business minutes
  * taken for the first response and resolution when those targets were met. */
 static int sla_targets(stream_ctx *c, uint64_t ticket_id, Helpdesk__V1__ReportTicket *r)
@@ -207,11 +231,8 @@ static int one_ticket(void *arg, const void *key, size_t klen, const void *val, 
     r.subject = t->subject;
     r.priority = (Helpdesk__V1__Priority)t->priority;
     r.category = t->category;
-    r.group = t->group_id ? hd_arena_printf(c->row, "group %llu", (unsigned long long)t->group_id)
-                          : (char *)"";
-    r.agent = t->assignee_id
-                  ? hd_arena_printf(c->row, "agent %llu", (unsigned long long)t->assignee_id)
-                  : (char *)"";
+    r.group = group_name(c, t->group_id);
+    r.agent = agent_name(c, t->assignee_id);
     r.create_time = t->create_time;
     r.first_response_time = t->first_response_time;
     r.solve_time = t->solve_time;
