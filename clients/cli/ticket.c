@@ -560,7 +560,7 @@ done:
 /* One entry of the merged thread: a message, a note or an event, ordered by time. */
 typedef struct thread_item {
     int64_t ms;
-    int kind; /* -1 creation event, 0 message, 1 note, 2 other event (order of ties) */
+    int kind; /* -1 creation event, 0 message, 1 note, 2 other event, 3 draft (tie order) */
     size_t seq;
     const void *p;
 } thread_item;
@@ -629,7 +629,7 @@ static void print_event(hd_cli *cli, const Helpdesk__V1__TicketEvent *e, int64_t
 
 static int show_thread(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, int64_t now)
 {
-    size_t n = r->n_messages + r->n_notes + r->n_events, k = 0;
+    size_t n = r->n_messages + r->n_notes + r->n_events + r->n_drafts, k = 0;
     thread_item *items = calloc(n ? n : 1, sizeof(*items));
     if (!items)
         return hd_cli_fail(cli, HD_CLI_EXIT_INTERNAL, "out of memory");
@@ -637,6 +637,8 @@ static int show_thread(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, in
         items[k++] = (thread_item){ts_ms(r->messages[i]->create_time), 0, i, r->messages[i]};
     for (size_t i = 0; i < r->n_notes; i++)
         items[k++] = (thread_item){ts_ms(r->notes[i]->create_time), 1, i, r->notes[i]};
+    for (size_t i = 0; i < r->n_drafts; i++)
+        items[k++] = (thread_item){ts_ms(r->drafts[i]->update_time), 3, i, r->drafts[i]};
     for (size_t i = 0; i < r->n_events; i++) {
         const Helpdesk__V1__TicketEvent *e = r->events[i];
         /* Messages and notes print in full; their events would only repeat them unless
@@ -666,6 +668,12 @@ static int show_thread(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, in
             snprintf(what, sizeof(what), "note (%s) from staff %" PRIu64, vis, nt->author_id);
             print_header_line(cli, items[i].ms, now, what);
             printf("%s\n", nt->body);
+        } else if (items[i].kind == 3) {
+            const Helpdesk__V1__Draft *dr = items[i].p;
+            snprintf(what, sizeof(what), "draft %" PRIu64 " (unsent) from staff %" PRIu64, dr->id,
+                     dr->author_id);
+            print_header_line(cli, items[i].ms, now, what);
+            printf("%s\n", dr->body);
         } else {
             print_event(cli, items[i].p, now); /* kinds -1 and 2 */
         }
@@ -1174,6 +1182,54 @@ static int ticket_link(hd_cli *cli, const hd_cli_args *a)
     return HD_CLI_EXIT_OK;
 }
 
+/* --- drafts ------------------------------------------------------------------------- */
+
+static int draft_ids(hd_cli *cli, const hd_cli_args *a, uint64_t *ticket, uint64_t *draft)
+{
+    int rc = ticket_id(cli, hd_cli_pos(a, 0), ticket);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    return hd_cli_parse_id(cli, hd_cli_pos(a, 1), "DRAFT_ID", draft);
+}
+
+static int ticket_send_draft(hd_cli *cli, const hd_cli_args *a)
+{
+    Helpdesk__V1__SendDraftRequest req = HELPDESK__V1__SEND_DRAFT_REQUEST__INIT;
+    int rc = draft_ids(cli, a, &req.ticket_id, &req.draft_id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    ProtobufCMessage *m;
+    rc = hd_cli_call(cli, SVC "SendDraft", &req.base,
+                     &helpdesk__v1__reply_to_ticket_response__descriptor, &m);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    const Helpdesk__V1__ReplyToTicketResponse *r = (const Helpdesk__V1__ReplyToTicketResponse *)m;
+    if (hd_cli_print_json(cli, m))
+        return HD_CLI_EXIT_OK;
+    if (hd_cli_quiet(cli))
+        printf("%" PRIu64 "\n", r->message ? r->message->id : 0);
+    else
+        printf("draft %" PRIu64 " sent on %s (message %" PRIu64 ")\n", req.draft_id,
+               r->ticket ? r->ticket->number : "?", r->message ? r->message->id : 0);
+    return HD_CLI_EXIT_OK;
+}
+
+static int ticket_discard_draft(hd_cli *cli, const hd_cli_args *a)
+{
+    Helpdesk__V1__DiscardDraftRequest req = HELPDESK__V1__DISCARD_DRAFT_REQUEST__INIT;
+    int rc = draft_ids(cli, a, &req.ticket_id, &req.draft_id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    ProtobufCMessage *m;
+    rc = hd_cli_call(cli, SVC "DiscardDraft", &req.base,
+                     &helpdesk__v1__discard_draft_response__descriptor, &m);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    if (!hd_cli_print_json(cli, m) && !hd_cli_quiet(cli))
+        printf("draft %" PRIu64 " discarded\n", req.draft_id);
+    return HD_CLI_EXIT_OK;
+}
+
 /* --- the table ---------------------------------------------------------------------- */
 
 static const hd_cli_cmd ticket_cmds[] = {
@@ -1193,6 +1249,10 @@ static const hd_cli_cmd ticket_cmds[] = {
     {"reply", "Post a public reply (or save a draft)", "TICKET [--body TEXT|--body-file FILE]",
      reply_opts, "helpdesk ticket reply TKT-000042 --body 'We are on it.' --status pending",
      ticket_reply, 1, 1},
+    {"send-draft", "Send a saved reply draft", "TICKET DRAFT_ID", NULL,
+     "helpdesk ticket send-draft TKT-000042 7", ticket_send_draft, 2, 2},
+    {"discard-draft", "Discard a saved reply draft", "TICKET DRAFT_ID", NULL,
+     "helpdesk ticket discard-draft TKT-000042 7", ticket_discard_draft, 2, 2},
     {"note", "Add an internal note (staff only)", "TICKET [--body TEXT|--body-file FILE]",
      note_opts, "echo 'Checked the logs, @bob please look' | helpdesk ticket note TKT-000042",
      ticket_note, 1, 1},
