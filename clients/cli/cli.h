@@ -173,6 +173,8 @@ int hd_cli_call(hd_cli *cli, const char *method, const ProtobufCMessage *req,
 int hd_cli_stream(hd_cli *cli, const char *method, const ProtobufCMessage *req,
                   const ProtobufCMessageDescriptor *resp_desc, hd_client_stream_fn fn, void *ud);
 
+#define HD_CLI_QUIET_ALL (-2)
+
 /* hd_cli_call, then hd_cli_print_message of the response: the whole body of most
  * single-object commands. Returns the exit code. */
 int hd_cli_call_print(hd_cli *cli, const char *method, const ProtobufCMessage *req,
@@ -189,8 +191,9 @@ hd_client *hd_cli_client_as(hd_cli *cli, const char *token, int *exit_code);
 
 /* Like hd_cli_call on client cl (from hd_cli_client_as or hd_cli_client), unpacking into
  * arena: *out is borrowed until the arena is reset. Thread-safe when each thread passes
- * its own arena. quiet_codes: a gRPC status code that is expected and returned without an
- * error line (-1 = none); the exit code is returned either way. */
+ * its own arena. quiet_code: a gRPC status code that is expected and returned without an
+ * error line (-1 = none, HD_CLI_QUIET_ALL = every status); the exit code is returned
+ * either way. */
 int hd_cli_call_on(hd_cli *cli, hd_client *cl, hd_arena *arena, const char *method,
                    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
                    ProtobufCMessage **out, int quiet_code);

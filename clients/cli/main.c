@@ -703,7 +703,7 @@ int hd_cli_call_on(hd_cli *cli, hd_client *cl, hd_arena *arena, const char *meth
     *out = NULL;
     if (hd_client_unary(cl, method, req, resp_desc, arena, cli->timeout_ms, out, &st) == HD_OK)
         return HD_CLI_EXIT_OK;
-    if (st.code == quiet_code)
+    if (st.code == quiet_code || quiet_code == HD_CLI_QUIET_ALL)
         return hd_client_exit_code(st.code);
     return status_fail(cli, &st);
 }

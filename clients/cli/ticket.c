@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "clients/cli/cli.h"
+#include "helpdesk/v1/customers.pb-c.h"
+#include "helpdesk/v1/staff.pb-c.h"
 #include "helpdesk/v1/tickets.pb-c.h"
 
 #define SVC      "/helpdesk.v1.TicketService/"
@@ -59,6 +61,67 @@ static int priority_style(int p)
     default:
         return HD_CLI_STYLE_PLAIN;
     }
+}
+
+/* Display names of customers and staff for tables, fetched once per id (at most
+ * NAMES_MAX of each). A lookup the token may not make leaves the bare id. */
+#define NAMES_MAX 256
+
+typedef struct name_cache {
+    uint64_t ids[NAMES_MAX];
+    const char *names[NAMES_MAX];
+    size_t n;
+} name_cache;
+
+static name_cache customer_names, staff_names;
+
+static const char *cached_name(hd_cli *cli, name_cache *c, uint64_t id, int staff)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->ids[i] == id)
+            return c->names[i];
+    }
+    if (c->n == NAMES_MAX)
+        return NULL;
+    hd_arena *ar = hd_cli_arena(cli);
+    int rc;
+    hd_client *cl = hd_cli_client(cli, &rc);
+    ProtobufCMessage *m = NULL;
+    const char *name = NULL;
+    if (cl && staff) {
+        Helpdesk__V1__GetStaffRequest req = HELPDESK__V1__GET_STAFF_REQUEST__INIT;
+        req.id = id;
+        if (hd_cli_call_on(cli, cl, ar, "/helpdesk.v1.StaffService/GetStaff", &req.base,
+                           &helpdesk__v1__staff__descriptor, &m,
+                           HD_CLI_QUIET_ALL) == HD_CLI_EXIT_OK)
+            name = ((Helpdesk__V1__Staff *)m)->name;
+    } else if (cl) {
+        Helpdesk__V1__GetCustomerRequest req = HELPDESK__V1__GET_CUSTOMER_REQUEST__INIT;
+        req.id = id;
+        if (hd_cli_call_on(cli, cl, ar, "/helpdesk.v1.CustomerService/GetCustomer", &req.base,
+                           &helpdesk__v1__customer__descriptor, &m,
+                           HD_CLI_QUIET_ALL) == HD_CLI_EXIT_OK) {
+            const Helpdesk__V1__Customer *cu = (const Helpdesk__V1__Customer *)m;
+            name = cu->name[0] ? cu->name : cu->email;
+        }
+    }
+    c->ids[c->n] = id;
+    c->names[c->n] = name && *name ? name : NULL;
+    return c->names[c->n++];
+}
+
+/* "Ada Lovelace (7)" or "7" into buf; "-" for id 0. */
+static const char *who(hd_cli *cli, char *buf, size_t n, uint64_t id, int staff)
+{
+    const char *name =
+        id ? cached_name(cli, staff ? &staff_names : &customer_names, id, staff) : NULL;
+    if (!id)
+        snprintf(buf, n, "-");
+    else if (name)
+        snprintf(buf, n, "%s (%" PRIu64 ")", name, id);
+    else
+        snprintf(buf, n, "%" PRIu64, id);
+    return buf;
 }
 
 /* Parses a ticket argument: digits = id, anything else = number. */
@@ -464,11 +527,10 @@ static int list_row(hd_cli *cli, hd_cli_table *t, const Helpdesk__V1__Ticket *k,
                             status_style(st));
     rc |= hd_cli_table_cell(t, word(p, sizeof(p), &helpdesk__v1__priority__descriptor, k->priority),
                             priority_style(k->priority));
-    if (k->assignee_id)
-        rc |= hd_cli_table_cellf(t, HD_CLI_STYLE_PLAIN, "%" PRIu64, k->assignee_id);
-    else
-        rc |= hd_cli_table_cell(t, "-", HD_CLI_STYLE_DIM);
-    rc |= hd_cli_table_cellf(t, HD_CLI_STYLE_PLAIN, "%" PRIu64, k->customer_id);
+    char name[160];
+    rc |= hd_cli_table_cell(t, who(cli, name, sizeof(name), k->assignee_id, 1),
+                            k->assignee_id ? HD_CLI_STYLE_PLAIN : HD_CLI_STYLE_DIM);
+    rc |= hd_cli_table_cell(t, who(cli, name, sizeof(name), k->customer_id, 0), HD_CLI_STYLE_PLAIN);
     rc |= hd_cli_table_cell(t, hd_cli_reltime(when, sizeof(when), ts_ms(k->update_time), now),
                             HD_CLI_STYLE_DIM);
     rc |= hd_cli_table_cell(t, k->subject, HD_CLI_STYLE_PLAIN);
@@ -652,12 +714,15 @@ static int show_thread(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, in
     }
     qsort(items, k, sizeof(*items), item_cmp);
     for (size_t i = 0; i < k; i++) {
-        char what[128], who[32];
+        char what[256], kindw[32];
         if (items[i].kind == 0) {
             const Helpdesk__V1__Message *m = items[i].p;
-            hd_cli_enum_word(who, sizeof(who), &helpdesk__v1__author_kind__descriptor,
+            char name[160];
+            int staff = m->author_kind == HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_STAFF;
+            hd_cli_enum_word(kindw, sizeof(kindw), &helpdesk__v1__author_kind__descriptor,
                              m->author_kind);
-            snprintf(what, sizeof(what), "message from %s %" PRIu64, who, m->author_id);
+            snprintf(what, sizeof(what), "message from %s %s", kindw,
+                     who(cli, name, sizeof(name), m->author_id, staff));
             print_header_line(cli, items[i].ms, now, what);
             printf("%s\n", m->body);
         } else if (items[i].kind == 1) {
@@ -665,7 +730,9 @@ static int show_thread(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, in
             char vis[32];
             hd_cli_enum_word(vis, sizeof(vis), &helpdesk__v1__note_visibility__descriptor,
                              nt->visibility);
-            snprintf(what, sizeof(what), "note (%s) from staff %" PRIu64, vis, nt->author_id);
+            char name[160];
+            snprintf(what, sizeof(what), "note (%s) from staff %s", vis,
+                     who(cli, name, sizeof(name), nt->author_id, 1));
             print_header_line(cli, items[i].ms, now, what);
             printf("%s\n", nt->body);
         } else if (items[i].kind == 3) {
@@ -706,11 +773,11 @@ static int ticket_show(hd_cli *cli, const hd_cli_args *a)
              word(p, sizeof(p), &helpdesk__v1__priority__descriptor, t->priority),
              word(c, sizeof(c), &helpdesk__v1__channel__descriptor, t->channel));
     print_labelled(cli, "status", buf);
-    snprintf(buf, sizeof(buf), "%" PRIu64, t->customer_id);
-    print_labelled(cli, "customer", buf);
+    print_labelled(cli, "customer", who(cli, buf, sizeof(buf), t->customer_id, 0));
     if (t->assignee_id || t->group_id) {
-        snprintf(buf, sizeof(buf), "staff %" PRIu64 ", group %" PRIu64, t->assignee_id,
-                 t->group_id);
+        char name[160];
+        snprintf(buf, sizeof(buf), "%s, group %" PRIu64,
+                 who(cli, name, sizeof(name), t->assignee_id, 1), t->group_id);
         print_labelled(cli, "assigned", buf);
     }
     print_labelled(cli, "category", t->category);
