@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/common/arena.h"
 #include "server/store/key.h"
 
 static int printable(const char *s, size_t max)
@@ -83,11 +84,78 @@ static int save(hd_txn *txn, const char *run_key, const hd_lease_state *st, hd_e
     return hd_store_put(txn, HD_STORE_SETTINGS, &k, buf, (size_t)n, 0, err);
 }
 
+/* Run keys of completed records past retention, collected by a scan (which must not
+ * write) and deleted after it. */
+typedef struct purge_scan {
+    int64_t cutoff_ms;
+    const char *skip; /* the run being acquired */
+    hd_arena *a;      /* decoded key strings, reset per record */
+    int n;
+    char keys[HD_LEASE_PURGE_MAX][HD_LEASE_KEY_MAX + 1];
+} purge_scan;
+
+static int purge_visit(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    purge_scan *p = arg;
+    hd_key_reader r;
+    hd_err e;
+    char *name, *run;
+    size_t nlen, rlen;
+    char buf[HD_LEASE_HOLDER_MAX + 64];
+    int done;
+    int64_t exp;
+    hd_arena_reset(p->a);
+    hd_key_reader_init(&r, key, klen);
+    if (hd_key_read_str(&r, p->a, &name, &nlen, &e) || hd_key_read_str(&r, p->a, &run, &rlen, &e) ||
+        rlen > HD_LEASE_KEY_MAX || vlen >= sizeof buf)
+        return 0; /* not a record this module wrote: leave it */
+    memcpy(buf, val, vlen);
+    buf[vlen] = 0;
+    if (sscanf(buf, "%d %" SCNd64, &done, &exp) != 2 || !done || exp >= p->cutoff_ms)
+        return 0;
+    if (strlen(p->skip) == rlen && !memcmp(p->skip, run, rlen))
+        return 0;
+    memcpy(p->keys[p->n], run, rlen);
+    p->keys[p->n][rlen] = 0;
+    return ++p->n == HD_LEASE_PURGE_MAX ? 1 : 0;
+}
+
+static int purge(hd_txn *txn, hd_lease_op *op, hd_err *err)
+{
+    purge_scan *p = calloc(1, sizeof *p);
+    if (p)
+        p->a = hd_arena_create(0);
+    if (!p || !p->a) {
+        free(p);
+        return hd_err_set(err, HD_ENOMEM, "lease purge: out of memory");
+    }
+    p->cutoff_ms = op->now_ms - HD_LEASE_RETENTION_MS;
+    p->skip = op->run_key;
+    hd_key prefix;
+    hd_key_init(&prefix);
+    hd_key_str(&prefix, "report-lease");
+    hd_store_range range = {.prefix = &prefix};
+    int64_t n = hd_store_scan(txn, HD_STORE_SETTINGS, &range, purge_visit, p, err);
+    int rc = n < 0 ? (int)n : 0;
+    for (int i = 0; i < p->n && !rc; i++) {
+        hd_key k;
+        lease_key(&k, p->keys[i]);
+        rc = hd_store_del(txn, HD_STORE_SETTINGS, &k, err);
+    }
+    op->purged = rc ? 0 : p->n;
+    hd_arena_destroy(p->a);
+    free(p);
+    return rc;
+}
+
 int hd_lease_acquire_apply(hd_txn *txn, void *arg, hd_err *err)
 {
     hd_lease_op *op = arg;
     hd_lease_state cur;
-    int rc = load(txn, op->run_key, &cur, err);
+    int rc = purge(txn, op, err);
+    if (rc)
+        return rc;
+    rc = load(txn, op->run_key, &cur, err);
     if (rc && rc != HD_ENOTFOUND)
         return rc;
     op->out = cur;

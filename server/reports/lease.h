@@ -13,6 +13,12 @@
 #define HD_LEASE_KEY_MAX    200
 #define HD_LEASE_HOLDER_MAX 128
 #define HD_LEASE_TTL_MAX_S  3600
+/* A completed run's record is kept this long after its lease's expiry, then removed by a
+ * later acquire. Reporters only ever catch up the latest missed run of a schedule, whose
+ * key is newer than this, so a removed record is never asked for again. */
+#define HD_LEASE_RETENTION_MS (30LL * 86400 * 1000)
+/* At most this many old records are removed per acquire (bounds one transaction). */
+#define HD_LEASE_PURGE_MAX 64
 
 /* The outcome of an acquire, and the state of a lease. */
 typedef struct hd_lease_state {
@@ -30,6 +36,7 @@ typedef struct hd_lease_op {
     int64_t now_ms;
     uint32_t ttl_s;
     hd_lease_state out;
+    int purged; /* acquire: completed records removed past retention */
 } hd_lease_op;
 
 /* Fills op from the request values after checking them: run_key 1-200 printable ASCII
@@ -40,7 +47,9 @@ int hd_lease_prepare(hd_lease_op *op, const char *run_key, const char *holder, u
 
 /* Store apply function for an acquire (arg: hd_lease_op*). Grants when there is no record,
  * the record expired unfinished, or the caller already holds it (renewal); never grants a
- * done run. Always returns HD_OK unless the store fails; op->out says what happened. */
+ * done run. Also removes up to HD_LEASE_PURGE_MAX other completed records whose lease
+ * expired more than HD_LEASE_RETENTION_MS before op->now_ms (op->purged says how many).
+ * Always returns HD_OK unless the store fails; op->out says what happened. */
 int hd_lease_acquire_apply(hd_txn *txn, void *arg, hd_err *err);
 
 /* Store apply function for a complete (arg: hd_lease_op*). Marks the run done. Returns

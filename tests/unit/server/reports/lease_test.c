@@ -107,6 +107,55 @@ static void completing_an_unknown_run_and_bad_inputs_fail(void **state)
     assert_int_equal(hd_lease_prepare(&op, "k", "x", 3601, 0, &err), HD_EINVAL);
 }
 
+static void completed_records_are_removed_after_retention_unfinished_ones_kept(void **state)
+{
+    fixture *f = *state;
+    assert_true(acquire(f, "daily@old", "host-a:1", 10, 0).granted);
+    assert_int_equal(complete(f, "daily@old", "host-a:1"), 0);
+    assert_true(acquire(f, "daily@open", "host-a:1", 10, 0).granted); /* never completed */
+    assert_true(acquire(f, "daily@recent", "host-a:1", 10, HD_LEASE_RETENTION_MS).granted);
+    assert_int_equal(complete(f, "daily@recent", "host-a:1"), 0);
+
+    /* Just inside retention of daily@old's expiry (10 s): nothing goes. */
+    hd_lease_op op;
+    hd_err err;
+    assert_int_equal(hd_lease_prepare(&op, "daily@x", "h", 10, HD_LEASE_RETENTION_MS + 9999, &err),
+                     0);
+    assert_int_equal(hd_store_write(f->store, hd_lease_acquire_apply, &op, &err), 0);
+    assert_int_equal(op.purged, 0);
+    assert_true(acquire(f, "daily@old", "host-b:2", 10, HD_LEASE_RETENTION_MS + 9999).done);
+
+    /* Past it: only the completed old record goes; the run could be leased afresh. */
+    assert_int_equal(hd_lease_prepare(&op, "daily@y", "h", 10, HD_LEASE_RETENTION_MS + 10001, &err),
+                     0);
+    assert_int_equal(hd_store_write(f->store, hd_lease_acquire_apply, &op, &err), 0);
+    assert_int_equal(op.purged, 1);
+    assert_int_equal(complete(f, "daily@old", "host-a:1"), HD_ENOTFOUND);
+    assert_true(acquire(f, "daily@recent", "host-b:2", 10, HD_LEASE_RETENTION_MS + 10001).done);
+    hd_lease_state open = acquire(f, "daily@open", "host-b:2", 10, HD_LEASE_RETENTION_MS + 10001);
+    assert_true(open.granted); /* expired unfinished: taken over, not purged */
+}
+
+static void one_acquire_removes_at_most_the_purge_bound(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < HD_LEASE_PURGE_MAX + 5; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "run@%d", i);
+        assert_true(acquire(f, key, "h", 1, 0).granted);
+        assert_int_equal(complete(f, key, "h"), 0);
+    }
+    int64_t later = HD_LEASE_RETENTION_MS + 2000;
+    hd_lease_op op;
+    hd_err err;
+    assert_int_equal(hd_lease_prepare(&op, "next", "h", 10, later, &err), 0);
+    assert_int_equal(hd_store_write(f->store, hd_lease_acquire_apply, &op, &err), 0);
+    assert_int_equal(op.purged, HD_LEASE_PURGE_MAX);
+    assert_int_equal(hd_lease_prepare(&op, "next", "h", 10, later, &err), 0);
+    assert_int_equal(hd_store_write(f->store, hd_lease_acquire_apply, &op, &err), 0);
+    assert_int_equal(op.purged, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +164,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(expired_unfinished_lease_is_taken_over, setup, teardown),
         cmocka_unit_test_setup_teardown(done_run_is_never_granted_again, setup, teardown),
         cmocka_unit_test_setup_teardown(completing_an_unknown_run_and_bad_inputs_fail, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            completed_records_are_removed_after_retention_unfinished_ones_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(one_acquire_removes_at_most_the_purge_bound, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
