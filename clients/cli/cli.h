@@ -107,7 +107,6 @@ typedef struct hd_cli_group {
     const char *name;          /* "ticket" */
     const char *summary;       /* one line for `helpdesk --help` */
     const hd_cli_cmd *cmds;    /* ends with a zeroed entry */
-    int needs_server;          /* reserved; 0 */
     struct hd_cli_group *next; /* registry link, set by hd_cli_register */
 } hd_cli_group;
 
@@ -121,7 +120,7 @@ void hd_cli_register(hd_cli_group *g);
 
 /* Defines and registers group `var` with its name, summary and command table. */
 #define HD_CLI_GROUP(var, summary_text, cmd_table)                                                 \
-    static hd_cli_group hd_cli__group_##var = {#var, summary_text, cmd_table, 0, NULL};            \
+    static hd_cli_group hd_cli__group_##var = {#var, summary_text, cmd_table, NULL};               \
     static void hd_cli__register_##var(void) __attribute__((constructor));                         \
     static void hd_cli__register_##var(void)                                                       \
     {                                                                                              \
