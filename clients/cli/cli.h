@@ -32,7 +32,11 @@
  *          "helpdesk sla list --limit 10", policy_list, 0, 0},
  *         {0},
  *     };
- *     HD_CLI_GROUP(sla, "SLA policies and calendars", sla_cmds);
+ *     HD_CLI_GROUP(sla, "SLA policies and calendars", sla_cmds)
+ *
+ * Shortcuts: hd_cli_call_print (call + print one object in all three forms) and
+ * hd_cli_print_list (a table whose columns are field names of the listed messages).
+ * Tests: tests/integration/test_cli.py (golden outputs, exit codes, tmux).
  *
  * main.c does the rest for every command: global flags anywhere on the line (--server,
  * --token, --tls, --ca, --timeout, --json, --quiet, --no-color), flag parsing against the
