@@ -156,6 +156,14 @@ void hd_rpc_call_on_cancel(hd_rpc_call *call, void (*fn)(void *arg), void *arg);
  * max_stream_queue unsent messages are already queued (slow reader). */
 int hd_rpc_stream_send(hd_rpc_call *call, const ProtobufCMessage *msg);
 
+/* Like hd_rpc_stream_send, but when the queue is full waits (up to timeout_ms) until the
+ * client has taken enough for msg to fit: backpressure for a handler that produces rows
+ * faster than the client reads. Blocks, so only for threads of the handler's own (e.g. a
+ * thread it started and that ends the call with hd_rpc_finish), never an RPC worker: there
+ * it returns HD_ESTATE without sending. Returns HD_OK, HD_ECANCELED (cancelled, finished,
+ * deadline or shutdown, also while waiting), HD_ETIMEDOUT, HD_ENOMEM. */
+int hd_rpc_stream_send_wait(hd_rpc_call *call, const ProtobufCMessage *msg, int64_t timeout_ms);
+
 /* Ends an async unary call or a stream, exactly once, from any thread. For unary calls,
  * err == NULL or err->code == HD_OK sends the response handed to the handler (so it
  * must stay valid: arena memory is). Queued stream messages are sent before the status.

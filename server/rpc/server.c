@@ -128,12 +128,13 @@ struct hd_rpc_call {
 
     /* Everything below is shared with other threads: guarded by mu. */
     pthread_mutex_t mu;
-    int close_started;  /* RECV_CLOSE_ON_SERVER already in some batch */
-    int initial_sent;   /* SEND_INITIAL_METADATA already in some batch */
-    int finished;       /* hd_rpc_finish called / final code chosen */
-    int status_started; /* final status batch started */
-    int send_busy;      /* a SEND_MESSAGE batch is outstanding */
-    int owner_ref;      /* a handler that went async holds a reference */
+    pthread_cond_t space_cv; /* broadcast when q_len drops or the call ends/cancels */
+    int close_started;       /* RECV_CLOSE_ON_SERVER already in some batch */
+    int initial_sent;        /* SEND_INITIAL_METADATA already in some batch */
+    int finished;            /* hd_rpc_finish called / final code chosen */
+    int status_started;      /* final status batch started */
+    int send_busy;           /* a SEND_MESSAGE batch is outstanding */
+    int owner_ref;           /* a handler that went async holds a reference */
     stream_msg *q_head, *q_tail;
     int q_len;
     int final_code;
@@ -209,6 +210,11 @@ static hd_rpc_call *ctx_new(hd_rpc_server *s, worker *w, const method_entry *me)
     grpc_metadata_array_init(&c->md);
     grpc_call_details_init(&c->details);
     pthread_mutex_init(&c->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* hd_rpc_stream_send_wait's clock */
+    pthread_cond_init(&c->space_cv, &ca);
+    pthread_condattr_destroy(&ca);
     c->sent_code = HD_OK;
     live_add(s, 1);
     return c;
@@ -292,6 +298,7 @@ static void ctx_free(hd_rpc_call *c)
     if (c->call)
         grpc_call_unref(c->call);
     hd_arena_destroy(c->arena);
+    pthread_cond_destroy(&c->space_cv);
     pthread_mutex_destroy(&c->mu);
     if (c->admitted)
         atomic_fetch_sub(&s->active_calls, 1);
@@ -420,6 +427,7 @@ static void stream_pump_locked(hd_rpc_call *c)
         if (!c->q_head)
             c->q_tail = NULL;
         c->q_len--;
+        pthread_cond_broadcast(&c->space_cv);
         grpc_op ops[2];
         size_t n = 0;
         memset(ops, 0, sizeof(ops));
@@ -785,6 +793,7 @@ static void on_close(hd_rpc_call *c)
         }
         c->q_head = c->q_tail = NULL;
         c->q_len = 0;
+        pthread_cond_broadcast(&c->space_cv);
     }
     pthread_mutex_unlock(&c->mu);
     if (fn)
@@ -797,8 +806,10 @@ static void on_send(hd_rpc_call *c, bool ok)
     grpc_byte_buffer_destroy(c->send_bb);
     c->send_bb = NULL;
     c->send_busy = 0;
-    if (!ok)
+    if (!ok) {
         atomic_store(&c->cancelled, true);
+        pthread_cond_broadcast(&c->space_cv);
+    }
     stream_pump_locked(c);
     pthread_mutex_unlock(&c->mu);
 }
@@ -827,9 +838,14 @@ static void dispatch(op_tag *t, bool ok)
     ctx_unref(c);
 }
 
+/* Set on worker threads: hd_rpc_stream_send_wait must never block one (the sends it waits
+ * for complete on a worker's queue). */
+static _Thread_local int tl_on_worker;
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
+    tl_on_worker = 1;
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
@@ -1266,6 +1282,36 @@ out:
     return rc;
 }
 
+int hd_rpc_stream_send_wait(hd_rpc_call *call, const ProtobufCMessage *msg, int64_t timeout_ms)
+{
+    if (tl_on_worker)
+        return HD_ESTATE;
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    int64_t end_ns = (int64_t)end.tv_sec * 1000000000 + end.tv_nsec + timeout_ms * 1000000;
+    for (;;) {
+        int rc = hd_rpc_stream_send(call, msg);
+        if (rc != HD_EFULL)
+            return rc;
+        pthread_mutex_lock(&call->mu);
+        /* Short slices: server shutdown sets a server-wide flag nobody broadcasts for. */
+        while (call->q_len >= call->s->max_stream_queue && !call->finished &&
+               !hd_rpc_call_cancelled(call)) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+            if (now_ns >= end_ns) {
+                pthread_mutex_unlock(&call->mu);
+                return HD_ETIMEDOUT;
+            }
+            int64_t wake_ns = now_ns + 100000000 < end_ns ? now_ns + 100000000 : end_ns;
+            struct timespec wake = {(time_t)(wake_ns / 1000000000), (long)(wake_ns % 1000000000)};
+            pthread_cond_timedwait(&call->space_cv, &call->mu, &wake);
+        }
+        pthread_mutex_unlock(&call->mu);
+    }
+}
+
 void hd_rpc_finish(hd_rpc_call *call, const hd_err *err)
 {
     int code = err ? err->code : HD_OK;
@@ -1277,6 +1323,7 @@ void hd_rpc_finish(hd_rpc_call *call, const hd_err *err)
     }
     call->finished = 1;
     call->owner_ref = 0;
+    pthread_cond_broadcast(&call->space_cv);
     call->final_code = code;
     snprintf(call->final_detail, sizeof(call->final_detail), "%s",
              err && code != HD_OK ? err->detail : "");
