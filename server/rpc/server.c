@@ -28,6 +28,7 @@
 #include <grpc/support/time.h>
 
 #include "server/common/log.h"
+#include "server/rpc/decode.h"
 #include "server/rpc/ratelimit.h"
 #include "server/rpc/status.h"
 
@@ -341,10 +342,8 @@ static ProtobufCMessage *unpack_message(hd_rpc_call *c, grpc_byte_buffer *bb,
         return NULL;
     grpc_slice sl = grpc_byte_buffer_reader_readall(&r);
     grpc_byte_buffer_reader_destroy(&r);
-    ProtobufCAllocator pa;
-    hd_arena_pb_allocator(c->arena, &pa);
     ProtobufCMessage *m =
-        protobuf_c_message_unpack(d, &pa, GRPC_SLICE_LENGTH(sl), GRPC_SLICE_START_PTR(sl));
+        hd_rpc_decode_request(d, c->arena, GRPC_SLICE_START_PTR(sl), GRPC_SLICE_LENGTH(sl));
     grpc_slice_unref(sl);
     return m;
 }
@@ -1220,6 +1219,30 @@ const hd_rpc_method *hd_rpc_call_method(const hd_rpc_call *call)
 const char *hd_rpc_call_request_id(const hd_rpc_call *call)
 {
     return call->request_id;
+}
+
+char *hd_rpc_call_peer(const hd_rpc_call *call, char *buf, size_t n)
+{
+    if (!n)
+        return buf;
+    buf[0] = '\0';
+    char *peer = call->call ? grpc_call_get_peer(call->call) : NULL;
+    if (!peer)
+        return buf;
+    const char *p = peer;
+    if (strncmp(p, "ipv4:", 5) == 0 || strncmp(p, "ipv6:", 5) == 0)
+        p += 5;
+    size_t len = strlen(p);
+    const char *colon = strrchr(p, ':');
+    if (colon && peer != p && (p[0] != '[' || (colon > p && colon[-1] == ']')))
+        len = (size_t)(colon - p); /* drop ":port" of ip addresses */
+    if (len >= 2 && p[0] == '[' && p[len - 1] == ']') {
+        p++;
+        len -= 2;
+    }
+    snprintf(buf, n, "%.*s", (int)len, p);
+    gpr_free(peer);
+    return buf;
 }
 
 int64_t hd_rpc_call_deadline_left_ms(const hd_rpc_call *call)

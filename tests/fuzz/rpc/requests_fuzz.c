@@ -1,6 +1,6 @@
 /* Fuzz target for every RPC's request decoding and validation: the input names a method
  * (its path, then a NUL; or one byte choosing from the table) and carries the request
- * bytes. They are unpacked with protobuf-c as the server does (arena allocator, the
+ * bytes. They are decoded exactly as the server does (hd_rpc_decode_request with the
  * method's request descriptor), the decoded message must re-encode stably, and the
  * request goes through the domain's prepare/validate function where the handler has one.
  * No network and no store: what runs is exactly what a hostile client's bytes reach
@@ -24,6 +24,7 @@
 #include "server/api/tickets_api.h"
 #include "server/api/tickets_work_api.h"
 #include "server/common/arena.h"
+#include "server/rpc/decode.h"
 #include "server/rpc/rpc.h"
 #include "server/tickets/escalate.h"
 #include "server/tickets/note.h"
@@ -135,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     ProtobufCAllocator pa;
     hd_arena_pb_allocator(a, &pa);
-    ProtobufCMessage *m = protobuf_c_message_unpack(me->request, &pa, size, data);
+    ProtobufCMessage *m = hd_rpc_decode_request(me->request, a, data, size);
     if (m) {
         /* What the server decoded re-encodes, and that encoding is a fixed point. */
         size_t n1 = protobuf_c_message_get_packed_size(m);
