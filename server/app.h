@@ -11,6 +11,7 @@ typedef struct hd_store hd_store;
 typedef struct hd_auth hd_auth;
 typedef struct hd_mail hd_mail;
 typedef struct hd_tickets_bus hd_tickets_bus;
+typedef struct hd_offload hd_offload;
 
 /* Version string of this build. */
 #define HD_VERSION "0.1.0"
@@ -23,6 +24,7 @@ typedef struct hd_app {
     size_t max_body_bytes; /* largest message body accepted (default 1 MiB) */
     hd_tickets_bus *bus;   /* committed ticket events (server/tickets/bus.h) */
     hd_mail *mail;         /* the email channel (server/mail/mail.h) */
+    hd_offload *slow;      /* pool for blocking handlers: logins, staff/customer/token writes */
 } hd_app;
 
 #endif

@@ -17,6 +17,7 @@
 #include "server/api/admin_api.h"
 #include "server/api/mail_api.h"
 #include "server/api/auth_api.h"
+#include "server/api/offload.h"
 #include "server/api/customers_api.h"
 #include "server/api/sla_api.h"
 #include "server/api/staff_api.h"
@@ -43,10 +44,12 @@
 #include "server/store/store.h"
 #include "server/tickets/observer.h"
 
-#define DEFAULT_LISTEN "127.0.0.1:7070"
-#define DEFAULT_DATA   "./var"
-#define DEFAULT_GRACE  5000
-#define DEFAULT_RATE   50000.0 /* calls/s per caller: above what one machine serves */
+#define DEFAULT_LISTEN  "127.0.0.1:7070"
+#define DEFAULT_DATA    "./var"
+#define DEFAULT_GRACE   5000
+#define DEFAULT_RATE    50000.0 /* calls/s per caller: above what one machine serves */
+#define HD_SLOW_THREADS 2       /* argon2id takes ~20 ms and 19 MiB: two at a time */
+#define HD_SLOW_QUEUE   64      /* beyond this, logins and staff writes get RESOURCE_EXHAUSTED */
 
 typedef struct options {
     const char *listen;
@@ -494,6 +497,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: bootstrap admin token: %s\n", err.detail);
         goto out;
     }
+    /* Logins (argon2id) and the synchronous staff/customer/token writes run here, never on
+     * the RPC workers. */
+    if (hd_offload_create(&app.slow, HD_SLOW_THREADS, HD_SLOW_QUEUE, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: offload pool: %s\n", err.detail);
+        goto out;
+    }
     /* The email channel: mailbox poller, outbox worker, and the ticket reply hook. */
     hd_mail_opts mo = {.store = app.store, .data_dir = data_dir, .body_max = o.max_body};
     if (hd_mail_start(&app.mail, &mo, &err) != HD_OK) {
@@ -588,6 +597,7 @@ out:
     if (srv)
         hd_rpc_server_shutdown(srv, o.grace_ms);
     hd_rpc_server_destroy(srv);
+    hd_offload_destroy(app.slow); /* after the server: queued calls end first */
     hd_health_destroy(health);
     hd_reflection_cleanup();
     hd_auth_destroy(app.auth);

@@ -7,6 +7,7 @@
 
 #include "helpdesk/v1/auth.pb-c.h"
 #include "server/api/access.h"
+#include "server/api/offload.h"
 #include "server/api/perm.h"
 #include "server/app.h"
 #include "server/audit/audit.h"
@@ -44,8 +45,10 @@ static int login(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessa
     const Helpdesk__V1__LoginRequest *req = REQ(Helpdesk__V1__LoginRequest, reqm);
     Helpdesk__V1__LoginResponse *resp = (Helpdesk__V1__LoginResponse *)respm;
     char text[HD_AUTH_TOKEN_TEXT_MAX];
-    int rc = hd_auth_login(app_of(call)->auth, hd_rpc_call_arena(call), req->email, req->password,
-                           0, text, sizeof(text), &resp->info, err);
+    char peer[128];
+    hd_rpc_call_peer(call, peer, sizeof(peer));
+    int rc = hd_auth_login_from(app_of(call)->auth, hd_rpc_call_arena(call), req->email,
+                                req->password, peer, 0, text, sizeof(text), &resp->info, err);
     if (rc == HD_OK) {
         resp->token = hd_arena_strdup(hd_rpc_call_arena(call), text);
         if (!resp->token)
@@ -185,6 +188,14 @@ static int list_audit(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufC
                          req->page_token, (Helpdesk__V1__ListAuditEventsResponse *)respm, err);
 }
 
+/* Handlers that block (argon2id, synchronous store writes) run on the app's offload pool. */
+#define SLOW_POOL(call) (((hd_app *)hd_rpc_call_app(call))->slow)
+HD_OFFLOADED(login, SLOW_POOL)
+HD_OFFLOADED(logout, SLOW_POOL)
+HD_OFFLOADED(create_api_token, SLOW_POOL)
+HD_OFFLOADED(create_customer_token, SLOW_POOL)
+HD_OFFLOADED(revoke_token, SLOW_POOL)
+
 #define ROW(name, fn, req, resp, perm)                                                             \
     {                                                                                              \
         .path = "/helpdesk.v1.AuthService/" name, .kind = HD_RPC_UNARY,                            \
@@ -193,15 +204,16 @@ static int list_audit(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufC
     }
 
 static const hd_rpc_method methods[] = {
-    ROW("Login", login, login_request, login_response, HD_RPC_OPEN),
-    ROW("Logout", logout, logout_request, logout_response, HD_PERM_SELF),
-    ROW("CreateApiToken", create_api_token, create_api_token_request, login_response,
+    ROW("Login", login_offloaded, login_request, login_response, HD_RPC_OPEN),
+    ROW("Logout", logout_offloaded, logout_request, logout_response, HD_PERM_SELF),
+    ROW("CreateApiToken", create_api_token_offloaded, create_api_token_request, login_response,
         HD_PERM_ADMIN),
-    ROW("CreateCustomerToken", create_customer_token, create_customer_token_request, login_response,
-        HD_PERM_CUSTOMER_WRITE),
+    ROW("CreateCustomerToken", create_customer_token_offloaded, create_customer_token_request,
+        login_response, HD_PERM_CUSTOMER_WRITE),
     ROW("ListApiTokens", list_tokens, list_api_tokens_request, list_api_tokens_response,
         HD_PERM_ADMIN),
-    ROW("RevokeApiToken", revoke_token, revoke_api_token_request, api_token, HD_PERM_ADMIN),
+    ROW("RevokeApiToken", revoke_token_offloaded, revoke_api_token_request, api_token,
+        HD_PERM_ADMIN),
     ROW("ListAuditEvents", list_audit, list_audit_events_request, list_audit_events_response,
         HD_PERM_ADMIN),
 };

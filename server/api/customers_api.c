@@ -6,6 +6,7 @@
 
 #include "helpdesk/v1/customers.pb-c.h"
 #include "server/api/access.h"
+#include "server/api/offload.h"
 #include "server/api/perm.h"
 #include "server/app.h"
 #include "server/customers/customers.h"
@@ -170,6 +171,13 @@ static int update_org(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufC
     return rc;
 }
 
+/* Handlers that block (argon2id, synchronous store writes) run on the app's offload pool. */
+#define SLOW_POOL(call) (((hd_app *)hd_rpc_call_app(call))->slow)
+HD_OFFLOADED(create_customer, SLOW_POOL)
+HD_OFFLOADED(update_customer, SLOW_POOL)
+HD_OFFLOADED(create_org, SLOW_POOL)
+HD_OFFLOADED(update_org, SLOW_POOL)
+
 #define ROW(name, fn, req, resp, perm)                                                             \
     {                                                                                              \
         .path = "/helpdesk.v1.CustomerService/" name, .kind = HD_RPC_UNARY,                        \
@@ -178,19 +186,19 @@ static int update_org(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufC
     }
 
 static const hd_rpc_method methods[] = {
-    ROW("CreateCustomer", create_customer, create_customer_request, customer,
+    ROW("CreateCustomer", create_customer_offloaded, create_customer_request, customer,
         HD_PERM_CUSTOMER_WRITE),
     ROW("GetCustomer", get_customer, get_customer_request, customer, HD_PERM_CUSTOMER_READ),
     ROW("LookupCustomer", lookup_customer, lookup_customer_request, customer,
         HD_PERM_CUSTOMER_READ),
-    ROW("UpdateCustomer", update_customer, update_customer_request, customer,
+    ROW("UpdateCustomer", update_customer_offloaded, update_customer_request, customer,
         HD_PERM_CUSTOMER_WRITE),
     ROW("ListCustomerTickets", list_customer_tickets, list_customer_tickets_request,
         list_tickets_response, HD_PERM_TICKET_READ),
-    ROW("CreateOrganization", create_org, create_organization_request, organization,
+    ROW("CreateOrganization", create_org_offloaded, create_organization_request, organization,
         HD_PERM_CUSTOMER_WRITE),
     ROW("GetOrganization", get_org, get_organization_request, organization, HD_PERM_CUSTOMER_READ),
-    ROW("UpdateOrganization", update_org, update_organization_request, organization,
+    ROW("UpdateOrganization", update_org_offloaded, update_organization_request, organization,
         HD_PERM_CUSTOMER_WRITE),
 };
 

@@ -6,6 +6,7 @@
 
 #include "helpdesk/v1/staff.pb-c.h"
 #include "server/api/access.h"
+#include "server/api/offload.h"
 #include "server/api/perm.h"
 #include "server/app.h"
 #include "server/clock/clock.h"
@@ -202,6 +203,15 @@ static int agent_metrics(hd_rpc_call *call, const ProtobufCMessage *reqm, Protob
                                 (Helpdesk__V1__AgentMetrics *)respm, err);
 }
 
+/* Handlers that block (argon2id, synchronous store writes) run on the app's offload pool. */
+#define SLOW_POOL(call) (((hd_app *)hd_rpc_call_app(call))->slow)
+HD_OFFLOADED(create_staff, SLOW_POOL)
+HD_OFFLOADED(update_staff, SLOW_POOL)
+HD_OFFLOADED(deactivate_staff, SLOW_POOL)
+HD_OFFLOADED(create_group, SLOW_POOL)
+HD_OFFLOADED(add_member, SLOW_POOL)
+HD_OFFLOADED(remove_member, SLOW_POOL)
+
 #define ROW(name, fn, req, resp, perm)                                                             \
     {                                                                                              \
         .path = "/helpdesk.v1.StaffService/" name, .kind = HD_RPC_UNARY,                           \
@@ -210,15 +220,17 @@ static int agent_metrics(hd_rpc_call *call, const ProtobufCMessage *reqm, Protob
     }
 
 static const hd_rpc_method methods[] = {
-    ROW("CreateStaff", create_staff, create_staff_request, staff, HD_PERM_STAFF_WRITE),
+    ROW("CreateStaff", create_staff_offloaded, create_staff_request, staff, HD_PERM_STAFF_WRITE),
     ROW("GetStaff", get_staff, get_staff_request, staff, HD_PERM_STAFF_READ),
-    ROW("UpdateStaff", update_staff, update_staff_request, staff, HD_PERM_STAFF_WRITE),
-    ROW("DeactivateStaff", deactivate_staff, deactivate_staff_request, staff, HD_PERM_STAFF_WRITE),
+    ROW("UpdateStaff", update_staff_offloaded, update_staff_request, staff, HD_PERM_STAFF_WRITE),
+    ROW("DeactivateStaff", deactivate_staff_offloaded, deactivate_staff_request, staff,
+        HD_PERM_STAFF_WRITE),
     ROW("ListStaff", list_staff, list_staff_request, list_staff_response, HD_PERM_STAFF_READ),
-    ROW("CreateGroup", create_group, create_group_request, group, HD_PERM_STAFF_WRITE),
+    ROW("CreateGroup", create_group_offloaded, create_group_request, group, HD_PERM_STAFF_WRITE),
     ROW("ListGroups", list_groups, list_groups_request, list_groups_response, HD_PERM_STAFF_READ),
-    ROW("AddGroupMember", add_member, add_group_member_request, staff, HD_PERM_STAFF_WRITE),
-    ROW("RemoveGroupMember", remove_member, remove_group_member_request, staff,
+    ROW("AddGroupMember", add_member_offloaded, add_group_member_request, staff,
+        HD_PERM_STAFF_WRITE),
+    ROW("RemoveGroupMember", remove_member_offloaded, remove_group_member_request, staff,
         HD_PERM_STAFF_WRITE),
     ROW("GetAgentMetrics", agent_metrics, get_agent_metrics_request, agent_metrics,
         HD_PERM_STAFF_READ),

@@ -17,6 +17,7 @@
 #include "server/api/perm.h"
 #include "server/audit/audit.h"
 #include "server/auth/password.h"
+#include "server/auth/throttle.h"
 #include "server/clock/clock.h"
 #include "server/common/log.h"
 #include "server/staff/staff.h"
@@ -142,8 +143,9 @@ typedef struct issue_arg {
     const char *action;    /* audit action ("token.issue", "auth.login") */
     int actor_kind;        /* helpdesk.v1.ActorKind of who issues it */
     uint64_t actor_id;
-    uint64_t id; /* out */
-    int skipped; /* out: bootstrap flag was already set */
+    uint64_t id;                /* out */
+    int skipped;                /* out: bootstrap flag was already set */
+    const char *clear_throttle; /* login: forget this email's failed attempts */
 } issue_arg;
 
 static int issue_apply(hd_txn *txn, void *argp, hd_err *err)
@@ -162,6 +164,11 @@ static int issue_apply(hd_txn *txn, void *argp, hd_err *err)
             return HD_OK;
         }
         if (rc != HD_ENOTFOUND)
+            return rc;
+    }
+    if (arg->clear_throttle) {
+        rc = hd_throttle_clear(txn, arg->clear_throttle, err);
+        if (rc != HD_OK)
             return rc;
     }
     rc = hd_store_seq_next(txn, "token", &arg->id, err);
@@ -213,9 +220,11 @@ static int new_secret(const hd_auth *a, char *text, size_t n, unsigned char hash
 }
 
 static int issue(hd_auth *a, const Helpdesk__V1__ApiToken *tmpl, const char *action, int actor_kind,
-                 uint64_t actor_id, char *text, size_t n, issue_arg *arg, hd_err *err)
+                 uint64_t actor_id, const char *clear_throttle, char *text, size_t n,
+                 issue_arg *arg, hd_err *err)
 {
     memset(arg, 0, sizeof(*arg));
+    arg->clear_throttle = clear_throttle;
     arg->tmpl = tmpl;
     arg->action = action;
     arg->actor_kind = actor_kind;
@@ -241,7 +250,7 @@ int hd_auth_issue_by(hd_auth *a, const Helpdesk__V1__ApiToken *tmpl, int actor_k
                      uint64_t actor_id, char *text, size_t n, uint64_t *id, hd_err *err)
 {
     issue_arg arg;
-    int rc = issue(a, tmpl, NULL, actor_kind, actor_id, text, n, &arg, err);
+    int rc = issue(a, tmpl, NULL, actor_kind, actor_id, NULL, text, n, &arg, err);
     if (rc == HD_OK && id)
         *id = arg.id;
     return rc;
@@ -609,20 +618,26 @@ int hd_auth_list(hd_auth *a, hd_arena *arena, bool include_inactive, Helpdesk__V
 
 typedef struct fail_arg {
     const char *email;
+    const char *peer;
     int64_t now;
 } fail_arg;
 
 static int login_failed_apply(hd_txn *txn, void *argp, hd_err *err)
 {
     fail_arg *f = argp;
+    int rc = hd_throttle_fail(txn, f->email, f->peer, f->now, err);
+    if (rc != HD_OK)
+        return rc;
     return hd_audit_append(txn, HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM, 0, "auth.login_failed",
                            "staff", 0, f->email, f->now, err);
 }
 
-/* Reads the staff member and password hash for email into arena; leaves *hash NULL and
- * *staff NULL when either is missing. */
-static int login_lookup(hd_auth *a, hd_arena *arena, const char *email, Helpdesk__V1__Staff **staff,
-                        const char **hash, hd_err *err)
+/* Reads the staff member and password hash for email into arena, and the throttle delay
+ * still owed by email/peer into *wait_ms; leaves *hash NULL and *staff NULL when either is
+ * missing. */
+static int login_lookup(hd_auth *a, hd_arena *arena, const char *email, const char *peer,
+                        Helpdesk__V1__Staff **staff, const char **hash, int64_t *wait_ms,
+                        hd_err *err)
 {
     *staff = NULL;
     *hash = NULL;
@@ -630,11 +645,13 @@ static int login_lookup(hd_auth *a, hd_arena *arena, const char *email, Helpdesk
     int rc = hd_store_read_begin(a->store, &txn, err);
     if (rc != HD_OK)
         return rc;
+    rc = hd_throttle_wait(txn, email, peer, now_ms(), wait_ms, err);
     uint64_t id = 0;
-    rc = hd_staff_find_email(txn, email, &id, err);
-    if (rc == HD_OK)
+    if (rc == HD_OK && *wait_ms == 0)
+        rc = hd_staff_find_email(txn, email, &id, err);
+    if (rc == HD_OK && *wait_ms == 0)
         rc = hd_staff_get(txn, arena, id, staff, err);
-    if (rc == HD_OK) {
+    if (rc == HD_OK && *wait_ms == 0) {
         hd_key k;
         ProtobufCMessage *m = NULL;
         rc = hd_store_get_msg(txn, HD_STORE_STAFF, hd_staff_key_credential(&k, id),
@@ -653,22 +670,36 @@ static int login_lookup(hd_auth *a, hd_arena *arena, const char *email, Helpdesk
 int hd_auth_login(hd_auth *a, hd_arena *arena, const char *email, const char *password,
                   int64_t ttl_ms, char *text, size_t n, Helpdesk__V1__ApiToken **info, hd_err *err)
 {
+    return hd_auth_login_from(a, arena, email, password, NULL, ttl_ms, text, n, info, err);
+}
+
+int hd_auth_login_from(hd_auth *a, hd_arena *arena, const char *email, const char *password,
+                       const char *peer, int64_t ttl_ms, char *text, size_t n,
+                       Helpdesk__V1__ApiToken **info, hd_err *err)
+{
     Helpdesk__V1__Staff *staff = NULL;
     const char *hash = NULL;
     size_t pn = password ? strlen(password) : 0;
+    int64_t wait_ms = 0;
     int rc = HD_OK;
+    char shown[HD_STAFF_EMAIL_MAX + 1];
+    snprintf(shown, sizeof(shown), "%s", email ? email : "");
     if (!email || strlen(email) > HD_STAFF_EMAIL_MAX || pn > HD_PASSWORD_MAX)
         hash = NULL; /* still pay for one verification below */
     else
-        rc = login_lookup(a, arena, email, &staff, &hash, err);
+        rc = login_lookup(a, arena, email, peer, &staff, &hash, &wait_ms, err);
     if (rc != HD_OK)
         return rc;
+    /* A throttled attempt is refused before the (costly) verification and not counted. */
+    if (wait_ms > 0)
+        return hd_err_set(err, HD_EFULL,
+                          "login: too many failed attempts for this account or address; retry "
+                          "in %lld s",
+                          (long long)((wait_ms + 999) / 1000));
     /* Always one argon2id verification: against the real hash, or a dummy one. */
     int ok = hd_password_verify(hash, pn <= HD_PASSWORD_MAX ? password : "");
     if (!ok || !staff || !staff->active) {
-        char shown[HD_STAFF_EMAIL_MAX + 1];
-        snprintf(shown, sizeof(shown), "%s", email ? email : "");
-        fail_arg f = {.email = shown, .now = now_ms()};
+        fail_arg f = {.email = shown, .peer = peer, .now = now_ms()};
         rc = hd_store_write(a->store, login_failed_apply, &f, err);
         if (rc != HD_OK)
             return rc;
@@ -687,8 +718,8 @@ int hd_auth_login(hd_auth *a, hd_arena *arena, const char *email, const char *pa
     if (!tmpl.name)
         return hd_err_set(err, HD_ENOMEM, "auth: out of memory");
     issue_arg arg;
-    rc = issue(a, &tmpl, "auth.login", HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_STAFF, staff->id, text,
-               n, &arg, err);
+    rc = issue(a, &tmpl, "auth.login", HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_STAFF, staff->id, shown,
+               text, n, &arg, err);
     if (rc != HD_OK)
         return rc;
     if (info)

@@ -86,4 +86,14 @@ int hd_auth_list(hd_auth *a, hd_arena *arena, bool include_inactive, Helpdesk__V
 int hd_auth_login(hd_auth *a, hd_arena *arena, const char *email, const char *password,
                   int64_t ttl_ms, char *text, size_t n, Helpdesk__V1__ApiToken **info, hd_err *err);
 
+/* hd_auth_login from the caller's address peer (without port; borrowed for the call; NULL
+ * = unknown), throttled (throttle.h): after repeated failures for the account or the
+ * address, attempts are refused with HD_EFULL "... retry in N s" without a verification
+ * until the delay has passed. Failures are counted in the failure's txn, a success clears
+ * the account's count in the token's txn. Blocks for the argon2id verification and a
+ * commit: run it on a dedicated thread, never on an RPC worker. Returns as hd_auth_login. */
+int hd_auth_login_from(hd_auth *a, hd_arena *arena, const char *email, const char *password,
+                       const char *peer, int64_t ttl_ms, char *text, size_t n,
+                       Helpdesk__V1__ApiToken **info, hd_err *err);
+
 #endif
