@@ -145,7 +145,7 @@ static int create_group(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobu
     hd_staff_actor actor = actor_of(call);
     Helpdesk__V1__Group *g = NULL;
     int rc = hd_staff_group_create(store_of(call), hd_rpc_call_arena(call), req->name,
-                                   req->description, &actor, &g, err);
+                                   req->description, req->auto_assign, &actor, &g, err);
     if (rc == HD_OK)
         *(Helpdesk__V1__Group *)respm = *g;
     return rc;

@@ -152,6 +152,7 @@ static void fill_merged(work_ctx *c)
     r->target = c->u.merge.target;
     r->moved_messages = c->u.merge.moved_messages;
     r->moved_notes = c->u.merge.moved_notes;
+    r->moved_drafts = c->u.merge.moved_drafts;
 }
 
 static int merge_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,

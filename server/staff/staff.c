@@ -324,6 +324,7 @@ typedef struct op_args {
     bool add;
     /* group create */
     const char *gname, *gdesc;
+    bool gauto;
     /* results */
     Helpdesk__V1__Staff *out;
     Helpdesk__V1__Group *gout;
@@ -752,6 +753,7 @@ static int group_create_apply(hd_txn *txn, void *argp, hd_err *err)
         return rc;
     g->name = (char *)o->gname;
     g->description = (char *)o->gdesc;
+    g->auto_assign = o->gauto;
     g->create_time = hd_record_time(o->a, o->now);
     if (!g->create_time)
         return hd_err_set(err, HD_ENOMEM, "staff: out of memory");
@@ -767,7 +769,8 @@ static int group_create_apply(hd_txn *txn, void *argp, hd_err *err)
 }
 
 int hd_staff_group_create(hd_store *s, hd_arena *a, const char *name, const char *description,
-                          const hd_staff_actor *actor, Helpdesk__V1__Group **out, hd_err *err)
+                          bool auto_assign, const hd_staff_actor *actor, Helpdesk__V1__Group **out,
+                          hd_err *err)
 {
     op_args o;
     prepare_common(&o, a, actor);
@@ -781,6 +784,7 @@ int hd_staff_group_create(hd_store *s, hd_arena *a, const char *name, const char
         return hd_err_set(err, HD_EINVAL, "description: not valid UTF-8");
     o.gname = name;
     o.gdesc = description ? description : "";
+    o.gauto = auto_assign;
     rc = hd_store_write(s, group_create_apply, &o, err);
     if (rc == HD_OK)
         *out = o.gout;

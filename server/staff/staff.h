@@ -101,9 +101,11 @@ int hd_staff_membership(hd_store *s, hd_arena *a, uint64_t group_id, uint64_t st
 int hd_staff_list(hd_store *s, hd_arena *a, const Helpdesk__V1__ListStaffRequest *req,
                   Helpdesk__V1__ListStaffResponse *out, hd_err *err);
 
-/* Creates a group with a unique name. Returns 0 with *out, HD_EINVAL, HD_EEXIST. */
+/* Creates a group with a unique name; auto_assign sets Group.auto_assign (new tickets filed
+ * under it are auto-assigned). Returns 0 with *out in a's memory, HD_EINVAL, HD_EEXIST. */
 int hd_staff_group_create(hd_store *s, hd_arena *a, const char *name, const char *description,
-                          const hd_staff_actor *actor, Helpdesk__V1__Group **out, hd_err *err);
+                          bool auto_assign, const hd_staff_actor *actor, Helpdesk__V1__Group **out,
+                          hd_err *err);
 
 /* Every group by ascending id. Returns 0 with out filled in arena memory. */
 int hd_staff_group_list(hd_store *s, hd_arena *a, Helpdesk__V1__ListGroupsResponse *out,

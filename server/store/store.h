@@ -42,7 +42,9 @@
     XX(IDX_MSGID, "idx_msgid")         /* Message-ID -> ticket id */                               \
     XX(IDX_SLADUE, "idx_sladue")       /* due time + ticket id + target */                         \
     XX(DRAFTS, "drafts")               /* ticket id + draft id -> reply draft */                   \
-    XX(IDX_CATEGORY, "idx_category")   /* category + ticket id */
+    XX(IDX_CATEGORY, "idx_category")   /* category + ticket id */                                  \
+    XX(IDX_GROUP, "idx_group")         /* group id + ticket id (tickets with a group) */           \
+    XX(IDX_ORG, "idx_org")             /* organization id + ticket id (customer's at create) */
 
 typedef enum hd_table {
 #define HD__STORE_TABLE_ENUM(id, name) HD_STORE_##id,

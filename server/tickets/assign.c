@@ -94,6 +94,44 @@ int hd_tickets_autoassign_pick(hd_txn *txn, hd_arena *a, uint64_t group_id, uint
     return 0;
 }
 
+int hd_tickets_create_grouped_apply(hd_txn *txn, void *arg, hd_err *err)
+{
+    hd_tickets_create_args *args = arg;
+    Helpdesk__V1__Group *g;
+    hd_tickets_edit e;
+    uint64_t assignee = 0;
+    int rc = hd_tickets_create_apply(txn, args, err);
+    if (rc < 0 || args->replayed || !args->group_id)
+        return rc;
+    rc = hd_staff_group_get(txn, args->arena, args->group_id, &g, err);
+    if (rc == HD_ENOTFOUND)
+        return hd_err_set(err, HD_ENOTFOUND, "group_id: no group %" PRIu64, args->group_id);
+    if (rc < 0)
+        return rc;
+    if (g->auto_assign) {
+        rc = hd_tickets_autoassign_pick(txn, args->arena, args->group_id, &assignee, err);
+        if (rc == HD_ESTATE) { /* nobody with capacity: the group's queue takes it */
+            hd_err_clear(err);
+            rc = 0;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    rc = hd_tickets_edit_begin(&e, txn, args->arena, args->ticket->id, &args->actor, args->now_ms,
+                               &args->committed, err);
+    if (rc == 0)
+        rc = hd_tickets__assign_set(&e, assignee, args->group_id, true, err);
+    if (rc == 0 && assignee)
+        rc = hd_tickets_edit_fact(&e, "auto_assign", "", "least open load", err);
+    if (rc == 0)
+        rc = hd_tickets_edit_commit(&e, HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_ASSIGNED,
+                                    err);
+    if (rc < 0)
+        return rc;
+    args->ticket = e.t;
+    return 0;
+}
+
 int hd_tickets_assign_apply(hd_txn *txn, void *arg, hd_err *err)
 {
     hd_tickets_assign_args *x = arg;

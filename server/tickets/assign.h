@@ -31,6 +31,16 @@ typedef struct hd_tickets_assign_args {
  * active member with capacity left"), the check hook's or the engine's errors. Replayable. */
 int hd_tickets_assign_apply(hd_txn *txn, void *arg, hd_err *err);
 
+/* CreateTicket with its group (hd_store_apply_fn; arg is hd_tickets_create_args *):
+ * hd_tickets_create_apply, then, for a new ticket with args->group_id set, files it under the
+ * group and, when the group has auto_assign, assigns it to hd_tickets_autoassign_pick's
+ * choice (nobody fitting leaves it unassigned in the group), as an ASSIGNED event in the same
+ * mutation; args->ticket and args->committed then show the assigned ticket and both events.
+ * A replayed request_id returns the first ticket untouched. With group_id 0 it is exactly
+ * hd_tickets_create_apply. Returns its errors, plus HD_ENOTFOUND ("group_id: no group 3")
+ * and the engine's. Replayable. */
+int hd_tickets_create_grouped_apply(hd_txn *txn, void *arg, hd_err *err);
+
 /* Picks the auto-assign target among group_id's members (see the header comment). Returns
  * 0 with *staff_id, HD_ENOTFOUND (no such group), HD_ESTATE (nobody fits) or store errors. */
 int hd_tickets_autoassign_pick(hd_txn *txn, hd_arena *a, uint64_t group_id, uint64_t *staff_id,

@@ -117,6 +117,21 @@ int hd_tickets_index_move(hd_txn *txn, const Helpdesk__V1__Ticket *b, const Help
         if (rc < 0)
             return rc;
     }
+    if (!b || b->group_id != a->group_id) {
+        rc = move_one(txn, HD_STORE_IDX_GROUP,
+                      b && b->group_id ? hd_tickets_key_group(&ko, b->group_id, id) : NULL,
+                      a->group_id ? hd_tickets_key_group(&kn, a->group_id, id) : NULL, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (!b || b->organization_id != a->organization_id) {
+        rc = move_one(
+            txn, HD_STORE_IDX_ORG,
+            b && b->organization_id ? hd_tickets_key_org(&ko, b->organization_id, id) : NULL,
+            a->organization_id ? hd_tickets_key_org(&kn, a->organization_id, id) : NULL, err);
+        if (rc < 0)
+            return rc;
+    }
     int64_t bu = b ? hd_tickets_ts_ms(b->update_time) : 0, au = hd_tickets_ts_ms(a->update_time);
     if (!b || bu != au) {
         rc = move_one(txn, HD_STORE_IDX_UPDATED, b ? hd_tickets_key_updated(&ko, bu, id) : NULL,

@@ -3,7 +3,9 @@
  * ticket id. Each range is read until it yielded page + 1 matches (the global page can only
  * hold a range's first page + 1), the matches are merged, and one more than a page tells
  * whether another page follows. Filters the source does not imply are checked on the ticket
- * record, which is then kept for the page (each record is read once). */
+ * record, which is then kept for the page (each record is read once). A scoped query
+ * (who may see what) newest first reads the scope's ranges instead, merged with duplicates
+ * dropped (a ticket of the agent's group assigned to the agent is in two of them). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,11 @@ enum {
     F_TAG = 1 << 5,
     F_CREATE = 1 << 6,
     F_UPDATE = 1 << 7,
+    F_SCOPE = 1 << 8,
 };
+
+/* Most ranges one newest-first plan reads: the status x priority ranges, or a scope. */
+#define PLAN_MAX (HD_TICKETS_SCOPE_GROUPS_MAX + 3)
 
 typedef struct range {
     hd_table t;
@@ -72,13 +78,42 @@ static unsigned active_filters(const hd_tickets_query *q)
     unsigned f = 0;
     f |= q->status ? F_STATUS : 0;
     f |= q->priority ? F_PRIORITY : 0;
-    f |= q->category && q->category[0] ? F_CATEGORY : 0;
+    f |= (q->category && q->category[0]) || q->uncategorised ? F_CATEGORY : 0;
     f |= q->assignee_id || q->unassigned ? F_ASSIGNEE : 0;
     f |= q->customer_id ? F_CUSTOMER : 0;
     f |= q->tag && q->tag[0] ? F_TAG : 0;
     f |= q->create_from_ms || q->create_to_ms ? F_CREATE : 0;
     f |= q->update_from_ms || q->update_to_ms ? F_UPDATE : 0;
+    f |= q->scoped ? F_SCOPE : 0;
     return f;
+}
+
+/* The category the filter asks for ("" for uncategorised). */
+static const char *category_of(const hd_tickets_query *q)
+{
+    return q->uncategorised || !q->category ? "" : q->category;
+}
+
+/* Whether the query's visibility scope lets t through. */
+static bool visible(const hd_tickets_query *q, const Helpdesk__V1__Ticket *t)
+{
+    if (q->scope_assignee && t->assignee_id == q->scope_assignee)
+        return true;
+    if (q->scope_customer && t->customer_id == q->scope_customer)
+        return true;
+    if (q->scope_org && t->organization_id == q->scope_org)
+        return true;
+    for (size_t i = 0; t->group_id && i < q->n_scope_groups; i++)
+        if (t->group_id == q->scope_groups[i])
+            return true;
+    return false;
+}
+
+/* Whether the scope grants nothing at all (the list is empty without reading). */
+static bool scope_empty(const hd_tickets_query *q)
+{
+    return q->scoped && !q->scope_assignee && !q->scope_customer && !q->scope_org &&
+           !q->n_scope_groups;
 }
 
 static bool in_range(int64_t v, int64_t from, int64_t to)
@@ -94,7 +129,7 @@ static bool matches(const lister *l, const Helpdesk__V1__Ticket *t)
         return false;
     if ((f & F_PRIORITY) && t->priority != q->priority)
         return false;
-    if ((f & F_CATEGORY) && strcmp(t->category, q->category) != 0)
+    if ((f & F_CATEGORY) && strcmp(t->category, category_of(q)) != 0)
         return false;
     if ((f & F_ASSIGNEE) && t->assignee_id != (q->unassigned ? 0 : q->assignee_id))
         return false;
@@ -113,6 +148,8 @@ static bool matches(const lister *l, const Helpdesk__V1__Ticket *t)
     if ((f & F_UPDATE) &&
         !in_range(hd_tickets_ts_ms(t->update_time), q->update_from_ms, q->update_to_ms))
         return false;
+    if ((f & F_SCOPE) && !visible(q, t))
+        return false;
     return true;
 }
 
@@ -129,7 +166,8 @@ static uint32_t filter_hash(const hd_tickets_query *q)
                       q->create_to_ms,
                       q->update_from_ms,
                       q->update_to_ms,
-                      q->sort};
+                      q->sort,
+                      q->uncategorised};
     const char *strs[] = {q->category ? q->category : "", q->tag ? q->tag : ""};
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
         for (int b = 0; b < 8; b++)
@@ -330,12 +368,40 @@ static void range_status(range *r, uint32_t status, uint32_t prio)
     r->time_key = 0;
 }
 
+/* The ranges of a scope: each group's IDX_GROUP range, then the assignee's, the customer's
+ * and the organization's. */
+static void scope_ranges(const hd_tickets_query *q, range *rs, size_t *nr)
+{
+    *nr = 0;
+    for (size_t i = 0; i < q->n_scope_groups; i++)
+        range_u64(&rs[(*nr)++], HD_STORE_IDX_GROUP, q->scope_groups[i]);
+    if (q->scope_assignee)
+        range_u64(&rs[(*nr)++], HD_STORE_IDX_ASSIGNEE, q->scope_assignee);
+    if (q->scope_customer)
+        range_u64(&rs[(*nr)++], HD_STORE_IDX_CUSTOMER, q->scope_customer);
+    if (q->scope_org)
+        range_u64(&rs[(*nr)++], HD_STORE_IDX_ORG, q->scope_org);
+}
+
 /* Picks the ranges for the newest-first order: one index range, or the status x priority
- * ranges of the status and/or priority filter, or TICKETS. Returns the F_* filters implied. */
+ * ranges of the status and/or priority filter, or TICKETS; for a scope not implied by the
+ * assignee or customer filter, the scope's ranges. Returns the F_* filters implied. */
 static unsigned newest_first_ranges(const hd_tickets_query *q, unsigned active, range *rs,
                                     size_t *nr)
 {
     *nr = 1;
+    if (active & F_SCOPE) {
+        if ((active & F_ASSIGNEE) && q->scope_assignee && q->assignee_id == q->scope_assignee) {
+            range_u64(&rs[0], HD_STORE_IDX_ASSIGNEE, q->assignee_id);
+            return F_ASSIGNEE | F_SCOPE;
+        }
+        if ((active & F_CUSTOMER) && q->scope_customer && q->customer_id == q->scope_customer) {
+            range_u64(&rs[0], HD_STORE_IDX_CUSTOMER, q->customer_id);
+            return F_CUSTOMER | F_SCOPE;
+        }
+        scope_ranges(q, rs, nr);
+        return F_SCOPE;
+    }
     if (active & F_CUSTOMER) {
         range_u64(&rs[0], HD_STORE_IDX_CUSTOMER, q->customer_id);
         return F_CUSTOMER;
@@ -349,7 +415,7 @@ static unsigned newest_first_ranges(const hd_tickets_query *q, unsigned active, 
         return F_TAG;
     }
     if ((active & F_CATEGORY) && !(active & (F_STATUS | F_PRIORITY))) {
-        range_str(&rs[0], HD_STORE_IDX_CATEGORY, q->category);
+        range_str(&rs[0], HD_STORE_IDX_CATEGORY, category_of(q));
         return F_CATEGORY;
     }
     if (active & (F_STATUS | F_PRIORITY)) {
@@ -372,10 +438,21 @@ static unsigned newest_first_ranges(const hd_tickets_query *q, unsigned active, 
     return 0;
 }
 
-/* Newest first: every range read for page + 1 matches after the resume id, merged by id. */
+/* Drops adjacent candidates with the same id (sorted input), keeping the first. */
+static void dedup(lister *l)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (kept == 0 || l->c[kept - 1].id != l->c[i].id)
+            l->c[kept++] = l->c[i];
+    l->n = kept;
+}
+
+/* Newest first: every range read for page + 1 matches after the resume id, merged by id.
+ * The first page + 1 of the union is within the union of each range's first page + 1. */
 static int list_newest(lister *l, size_t want, const position *p)
 {
-    range rs[N_STATUS * N_PRIO];
+    range rs[PLAN_MAX > N_STATUS * N_PRIO ? PLAN_MAX : N_STATUS * N_PRIO];
     size_t nr;
     hd_key k;
     l->checked = l->active & ~newest_first_ranges(l->q, l->active, rs, &nr);
@@ -384,8 +461,10 @@ static int list_newest(lister *l, size_t want, const position *p)
         if (rc < 0)
             return rc;
     }
-    if (nr > 1 && l->n > 1)
+    if (nr > 1 && l->n > 1) {
         qsort(l->c, l->n, sizeof(*l->c), cmp_id_desc);
+        dedup(l);
+    }
     return 0;
 }
 
@@ -444,6 +523,11 @@ static int check_query(const hd_tickets_query *q, hd_err *err)
         return hd_err_set(err, HD_EINVAL, "sort: unknown value %d", (int)q->sort);
     if (q->unassigned && q->assignee_id)
         return hd_err_set(err, HD_EINVAL, "assignee_id: set either assignee_id or unassigned");
+    if (q->uncategorised && q->category && q->category[0])
+        return hd_err_set(err, HD_EINVAL, "uncategorised: set either category or uncategorised");
+    if (q->n_scope_groups > HD_TICKETS_SCOPE_GROUPS_MAX)
+        return hd_err_set(err, HD_EINVAL, "scope_groups: more than %d",
+                          HD_TICKETS_SCOPE_GROUPS_MAX);
     if (q->category &&
         hd_tickets__check_line("category", q->category, HD_TICKETS_CATEGORY_MAX, false, err) < 0)
         return err->code;
@@ -471,6 +555,8 @@ int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tick
         if (rc < 0)
             return rc;
     }
+    if (scope_empty(q))
+        return 0;
     l.q = q;
     l.active = active_filters(q);
     l.a = a;

@@ -7,7 +7,7 @@
 #include "server/tickets/lifecycle.h"
 #include "server/tickets/link.h"
 
-/* The records of one ticket in a child table (MESSAGES or NOTES), read before any write
+/* The records of one ticket in a child table (MESSAGES, NOTES or DRAFTS), read before any write
  * (a scan must not write its table). */
 typedef struct children {
     hd_arena *a;
@@ -59,6 +59,11 @@ static int64_t move_children(hd_txn *txn, hd_arena *a, hd_table t,
             id = m->id;
             ticket_id = &m->ticket_id;
             from = &m->merged_from;
+        } else if (desc == &helpdesk__v1__draft__descriptor) {
+            Helpdesk__V1__Draft *d = (Helpdesk__V1__Draft *)c.items[i];
+            id = d->id;
+            ticket_id = &d->ticket_id;
+            from = &d->merged_from;
         } else {
             Helpdesk__V1__Note *n = (Helpdesk__V1__Note *)c.items[i];
             id = n->id;
@@ -99,12 +104,12 @@ int hd_tickets_merge_apply(hd_txn *txn, void *arg, hd_err *err)
 {
     hd_tickets_merge_args *x = arg;
     hd_tickets_edit s, t;
-    int64_t nm, nn;
+    int64_t nm, nn, nd;
     int rc;
 
     hd_tickets_committed_reset(&x->w.committed);
     x->source = x->target = NULL;
-    x->moved_messages = x->moved_notes = 0;
+    x->moved_messages = x->moved_notes = x->moved_drafts = 0;
     if (x->source_id == x->target_id)
         return hd_err_set(err, HD_EINVAL, "target_id: a ticket cannot be merged into itself");
     rc = hd_tickets__work_begin(&s, txn, &x->w, x->source_id, err);
@@ -138,14 +143,18 @@ int hd_tickets_merge_apply(hd_txn *txn, void *arg, hd_err *err)
                        x->source_id, x->target_id, err);
     if (nn < 0)
         return (int)nn;
+    nd = move_children(txn, x->w.arena, HD_STORE_DRAFTS, &helpdesk__v1__draft__descriptor,
+                       x->source_id, x->target_id, err);
+    if (nd < 0)
+        return (int)nd;
     s.t->merged_into = x->target_id;
     s.t->message_count = 0;
     t.t->message_count += (uint32_t)nm;
     rc = merge_side(&s, x->target_id, HELPDESK__V1__LINK_KIND__LINK_KIND_MERGED_INTO, "merged_into",
                     err);
     if (rc == 0) {
-        char *moved =
-            hd_arena_printf(x->w.arena, "%" PRId64 " messages, %" PRId64 " notes", nm, nn);
+        char *moved = hd_arena_printf(
+            x->w.arena, "%" PRId64 " messages, %" PRId64 " notes, %" PRId64 " drafts", nm, nn, nd);
         rc = moved ? hd_tickets_edit_fact(&t, "moved", "", moved, err)
                    : hd_err_set(err, HD_ENOMEM, "merge: out of memory");
     }
@@ -158,5 +167,6 @@ int hd_tickets_merge_apply(hd_txn *txn, void *arg, hd_err *err)
     x->target = t.t;
     x->moved_messages = (uint32_t)nm;
     x->moved_notes = (uint32_t)nn;
+    x->moved_drafts = (uint32_t)nd;
     return 0;
 }

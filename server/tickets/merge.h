@@ -1,5 +1,5 @@
-/* Merging a ticket (source) into another (target): the source's public messages and
- * internal notes move to the target keeping their ids (so the target's thread stays in
+/* Merging a ticket (source) into another (target): the source's public messages, internal
+ * notes and reply drafts move to the target keeping their ids (so the target's thread stays in
  * arrival order) and recording where they came from (merged_from); the source becomes MERGED
  * with merged_into = target; both carry a link and a MERGED event. One transaction. */
 #ifndef HD_TICKETS_MERGE_H
@@ -18,6 +18,7 @@ typedef struct hd_tickets_merge_args {
     Helpdesk__V1__Ticket *target;
     uint32_t moved_messages;
     uint32_t moved_notes;
+    uint32_t moved_drafts;
 } hd_tickets_merge_args;
 
 /* The mutation (hd_store_apply_fn; arg is hd_tickets_merge_args *). Repeating a merge that

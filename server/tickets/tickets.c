@@ -71,6 +71,20 @@ hd_key *hd_tickets_key_category(hd_key *k, const char *category, uint64_t id)
     return hd_key_u64(k, id);
 }
 
+hd_key *hd_tickets_key_group(hd_key *k, uint64_t group_id, uint64_t id)
+{
+    hd_key_init(k);
+    hd_key_u64(k, group_id);
+    return hd_key_u64(k, id);
+}
+
+hd_key *hd_tickets_key_org(hd_key *k, uint64_t organization_id, uint64_t id)
+{
+    hd_key_init(k);
+    hd_key_u64(k, organization_id);
+    return hd_key_u64(k, id);
+}
+
 hd_key *hd_tickets_key_updated(hd_key *k, int64_t update_ms, uint64_t id)
 {
     hd_key_init(k);
@@ -209,6 +223,7 @@ int hd_tickets_create_prepare(hd_tickets_create_args *args, hd_arena *a,
     if (rc < 0)
         return rc;
     args->category = req->category;
+    args->group_id = req->group_id;
     rc = check_tags(args, a, req, err);
     if (rc < 0)
         return rc;
@@ -253,24 +268,36 @@ static int get_id(hd_txn *txn, hd_table t, const hd_key *k, uint64_t *out, hd_er
     return hd_tickets_read_id(val, len, out, err);
 }
 
-static int resolve_customer(hd_txn *txn, hd_tickets_create_args *args, uint64_t *out, hd_err *err)
+/* The organization of existing customer id into *org (0 = none). Returns 0, HD_ENOTFOUND
+ * (detail names customer_id) or store errors. */
+static int customer_org(hd_txn *txn, hd_arena *a, uint64_t id, uint64_t *org, hd_err *err)
+{
+    hd_key k;
+    ProtobufCMessage *m;
+    int rc = hd_store_get_msg(txn, HD_STORE_CUSTOMERS, hd_tickets_key_id(&k, id),
+                              &helpdesk__v1__customer__descriptor, a, &m, err);
+    if (rc == HD_ENOTFOUND)
+        return hd_err_set(err, HD_ENOTFOUND, "customer_id: no customer %" PRIu64, id);
+    if (rc < 0)
+        return rc;
+    *org = ((Helpdesk__V1__Customer *)m)->organization_id;
+    return 0;
+}
+
+/* The requester: by id, or by email (created on first sight). *org gets their organization. */
+static int resolve_customer(hd_txn *txn, hd_tickets_create_args *args, uint64_t *out, uint64_t *org,
+                            hd_err *err)
 {
     hd_key k;
     int rc;
+    *org = 0;
     if (args->customer_id) {
-        const void *val;
-        size_t len;
-        rc = hd_store_get(txn, HD_STORE_CUSTOMERS, hd_tickets_key_id(&k, args->customer_id), &val,
-                          &len, err);
-        if (rc == HD_ENOTFOUND)
-            return hd_err_set(err, HD_ENOTFOUND, "customer_id: no customer %" PRIu64,
-                              args->customer_id);
-        if (rc < 0)
-            return rc;
         *out = args->customer_id;
-        return 0;
+        return customer_org(txn, args->arena, args->customer_id, org, err);
     }
     rc = get_id(txn, HD_STORE_IDX_EMAIL, hd_tickets_key_email(&k, args->customer_email), out, err);
+    if (rc == 0)
+        return customer_org(txn, args->arena, *out, org, err);
     if (rc != HD_ENOTFOUND)
         return rc;
 
@@ -428,7 +455,7 @@ int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
     if (!t)
         return hd_err_set(err, HD_ENOMEM, "ticket: out of memory");
     helpdesk__v1__ticket__init(t);
-    rc = resolve_customer(txn, args, &t->customer_id, err);
+    rc = resolve_customer(txn, args, &t->customer_id, &t->organization_id, err);
     if (rc < 0)
         return rc;
     rc = hd_store_seq_next(txn, HD_TICKETS_SEQ_TICKET, &t->id, err);

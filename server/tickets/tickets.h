@@ -90,6 +90,10 @@ hd_key *hd_tickets_key_customer(hd_key *k, uint64_t customer_id, uint64_t id);
 hd_key *hd_tickets_key_assignee(hd_key *k, uint64_t assignee_id, uint64_t id);
 /* IDX_CATEGORY: string category ("" = none) + u64 ticket id. */
 hd_key *hd_tickets_key_category(hd_key *k, const char *category, uint64_t id);
+/* IDX_GROUP: u64 group id + u64 ticket id (only tickets with a group). */
+hd_key *hd_tickets_key_group(hd_key *k, uint64_t group_id, uint64_t id);
+/* IDX_ORG: u64 organization id + u64 ticket id (Ticket.organization_id, only when set). */
+hd_key *hd_tickets_key_org(hd_key *k, uint64_t organization_id, uint64_t id);
 /* IDX_TAG: string tag + u64 ticket id. */
 hd_key *hd_tickets_key_tag(hd_key *k, const char *tag, uint64_t id);
 /* IDX_UPDATED: i64 update time (Unix ms) + u64 ticket id. */
@@ -132,6 +136,9 @@ typedef struct hd_tickets_create_args {
     int64_t now_ms;        /* create time, from hd_clock_now_ms at prepare */
     hd_arena *arena;       /* results are built here by apply on the writer thread */
     uint64_t follow_up_of; /* closed ticket this one follows up, 0 = none (set after prepare) */
+    uint64_t group_id;     /* group to file under, 0 = none: applied (and auto-assigned when
+                            * the group says so) only by hd_tickets_create_grouped_apply in
+                            * assign.h; hd_tickets_create_apply ignores it */
 
     /* Result, valid once the mutation succeeded (apply returned 0 / done got code 0). */
     Helpdesk__V1__Ticket *ticket;   /* borrowed until the arena resets */
@@ -200,14 +207,26 @@ typedef struct hd_tickets_query {
     int32_t page_size;                    /* 0 = HD_TICKETS_PAGE_DEFAULT, max HD_TICKETS_PAGE_MAX */
     const char *page_token;               /* NULL or "" = first page */
     Helpdesk__V1__Priority priority;      /* UNSPECIFIED = any */
-    const char *category;                 /* NULL or "" = any */
+    const char *category;                 /* NULL or "" = any (see uncategorised) */
+    bool uncategorised;                   /* only tickets with category ""; category unset */
     uint64_t assignee_id;                 /* 0 = any (see unassigned) */
     bool unassigned;                      /* only tickets without assignee (assignee_id 0) */
     const char *tag;                      /* NULL or "" = any */
     int64_t create_from_ms, create_to_ms; /* [from, to) in Unix ms; 0 = unbounded */
     int64_t update_from_ms, update_to_ms; /* [from, to) in Unix ms; 0 = unbounded */
     Helpdesk__V1__TicketSort sort;        /* UNSPECIFIED = CREATE_TIME_DESC */
+    /* Visibility, set by the caller from who asks (false = every ticket). When scoped, only
+     * tickets in one of scope_groups, or assigned to scope_assignee, or of scope_customer, or
+     * of scope_org (Ticket.organization_id) are listed; 0 / none = that part grants nothing. */
+    bool scoped;
+    const uint64_t *scope_groups; /* borrowed for the call */
+    size_t n_scope_groups;        /* at most HD_TICKETS_SCOPE_GROUPS_MAX */
+    uint64_t scope_assignee;
+    uint64_t scope_customer;
+    uint64_t scope_org;
 } hd_tickets_query;
+
+#define HD_TICKETS_SCOPE_GROUPS_MAX 64
 
 typedef struct hd_tickets_page {
     Helpdesk__V1__Ticket **tickets; /* in the requested order; borrowed from the arena */
@@ -218,7 +237,12 @@ typedef struct hd_tickets_page {
 
 /* Lists one page of tickets matching every filter of q, in q->sort order (newest first;
  * most recently updated first; or by priority, URGENT first, newest first within one).
- * Served from one index chosen by the filters (list.c): customer -> IDX_CUSTOMER,
+ * A scoped query newest first is served from the scope's ranges merged (IDX_GROUP per
+ * group, IDX_ASSIGNEE of scope_assignee, IDX_CUSTOMER of scope_customer, IDX_ORG of
+ * scope_org; duplicates dropped), so its pages are full and cost O(page_size x ranges) when
+ * no other filter is set; a filter on the scope's own assignee or customer uses that range
+ * alone; the other sorts check the scope on each record. Unscoped queries are
+ * served from one index chosen by the filters (list.c): customer -> IDX_CUSTOMER,
  * assignee/unassigned -> IDX_ASSIGNEE, tag -> IDX_TAG, category -> IDX_CATEGORY,
  * status/priority -> IDX_STATUS (one range per status x priority, merged), update-time sort
  * -> IDX_UPDATED, else TICKETS; the other filters are checked on each record. Cost:
@@ -226,7 +250,8 @@ typedef struct hd_tickets_page {
  * otherwise O(entries of the chosen index scanned until a page matched). The page token is
  * opaque text that encodes the position and a hash of the filters. Returns 0, HD_EINVAL
  * ("page_size: ...", "page_token: ...", "status: ...", "priority: ...", "sort: ...",
- * "assignee_id: ..."), HD_ECORRUPT, HD_ENOMEM, HD_EFULL, HD_EIO. */
+ * "assignee_id: ...", "uncategorised: ...", "scope_groups: ..."), HD_ECORRUPT, HD_ENOMEM, HD_EFULL,
+ * HD_EIO. */
 int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tickets_page *out,
                     hd_err *err);
 

@@ -65,9 +65,9 @@ static int setup(void **state)
     w->s = tf_store_open("access");
     w->a = hd_arena_create(0);
     Helpdesk__V1__Group *g = NULL;
-    must(hd_staff_group_create(w->s, w->a, "in", "", NULL, &g, &e), &e, "group");
+    must(hd_staff_group_create(w->s, w->a, "in", "", false, NULL, &g, &e), &e, "group");
     w->g_in = g->id;
-    must(hd_staff_group_create(w->s, w->a, "out", "", NULL, &g, &e), &e, "group");
+    must(hd_staff_group_create(w->s, w->a, "out", "", false, NULL, &g, &e), &e, "group");
     w->g_out = g->id;
     w->agent_in = staff(w, "in@example.com", AGENT, w->g_in);
     w->agent_out = staff(w, "out@example.com", AGENT, w->g_out);

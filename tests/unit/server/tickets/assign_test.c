@@ -2,7 +2,8 @@
  * open load in the same change and leaves an ASSIGNED event; bad targets are refused naming
  * the field; AutoAssign picks the active group member with the least open load, breaks ties
  * by the longest time since the last assignment, never exceeds capacity and never picks a
- * deactivated member. */
+ * deactivated member. A ticket created under a group with auto_assign is assigned in the
+ * create's own mutation; without the flag it only joins the group's queue. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +14,12 @@
 
 #include "server/clock/clock.h"
 #include "server/rollup/rollup.h"
+#include "server/staff/staff.h"
 #include "server/store/store.h"
+#include "server/tickets/assign.h"
 #include "server/tickets/dashboard.h"
+#include "server/tickets/tickets.h"
+#include "tests/unit/server/tickets/fixture.h"
 #include "tests/unit/server/tickets/work_fixture.h"
 
 #define AGENT   HELPDESK__V1__ROLE__ROLE_AGENT
@@ -217,6 +222,99 @@ static void autoassign_needs_a_group(void **state)
            "group_id");
 }
 
+typedef struct group_flag {
+    uint64_t id;
+    hd_arena *a;
+} group_flag;
+
+static int auto_assign_on(hd_txn *txn, void *arg, hd_err *err)
+{
+    group_flag *x = arg;
+    Helpdesk__V1__Group *g;
+    hd_key k;
+    int rc = hd_staff_group_get(txn, x->a, x->id, &g, err);
+    if (rc < 0)
+        return rc;
+    g->auto_assign = true;
+    return hd_store_put_msg(txn, HD_STORE_GROUPS, hd_staff_key_group(&k, x->id), &g->base, 0, err);
+}
+
+/* Creates a ticket filed under group through hd_tickets_create_grouped_apply; returns the
+ * code, *args holds the result. */
+static int create_in(wf *f, uint64_t group, const char *request_id, hd_tickets_create_args *args,
+                     hd_err *err)
+{
+    Helpdesk__V1__CreateTicketRequest req;
+    tf_request(&req, NULL, NULL, NULL);
+    req.group_id = group;
+    req.request_id = WF_CS(request_id);
+    int rc = hd_tickets_create_prepare(args, f->a, &req, NULL, NULL, err);
+    return rc < 0 ? rc : hd_store_write(f->s, hd_tickets_create_grouped_apply, args, err);
+}
+
+static void create_in_an_auto_assign_group_assigns_in_the_same_change(void **state)
+{
+    wf *f = *state;
+    hd_err err = {0};
+    hd_tickets_create_args args;
+    hd_tickets_thread th;
+    group_flag flag = {1, f->a};
+    wf_staff(f, 7, AGENT, true, 0, G1, 1, 0);
+    wf_staff(f, 8, AGENT, true, 0, G1, 1, 0);
+    wf_ok(hd_store_write(f->s, auto_assign_on, &flag, &err), err);
+
+    wf_ok(create_in(f, 1, "r1", &args, &err), err);
+    assert_int_equal(args.ticket->group_id, 1);
+    assert_int_equal(args.ticket->assignee_id, 7); /* both idle, lowest id */
+    assert_int_equal(args.committed.n, 2);         /* CREATED, then ASSIGNED */
+    assert_int_equal(args.committed.events[1]->kind, WF_EV(ASSIGNED));
+    assert_true(assignee_indexed(f, 7, args.ticket->id));
+    assert_int_equal(load_of(f, 7), 1);
+    wf_get(f, args.ticket->id, &th);
+    assert_int_equal(th.ticket->assignee_id, 7);
+    assert_int_equal(th.n_events, 2);
+    hd_clock_advance_ms(1000);
+    wf_ok(create_in(f, 1, "r2", &args, &err), err);
+    assert_int_equal(args.ticket->assignee_id, 8); /* least open load */
+    uint64_t second = args.ticket->id;
+    /* A retry of the same request returns the first answer, assigned once. */
+    wf_ok(create_in(f, 1, "r2", &args, &err), err);
+    assert_true(args.replayed);
+    assert_int_equal(args.ticket->id, second);
+    assert_int_equal(args.ticket->assignee_id, 8);
+    assert_int_equal(load_of(f, 8), 1);
+}
+
+static void create_in_a_plain_group_only_queues_and_unknown_groups_are_refused(void **state)
+{
+    wf *f = *state;
+    hd_err err = {0};
+    hd_tickets_create_args args;
+    wf_staff(f, 7, AGENT, true, 0, G1, 1, 0); /* group 1 exists, auto_assign off */
+    wf_ok(create_in(f, 1, "", &args, &err), err);
+    assert_int_equal(args.ticket->group_id, 1);
+    assert_int_equal(args.ticket->assignee_id, 0);
+    assert_true(assignee_indexed(f, 0, args.ticket->id));
+    wf_err(create_in(f, 42, "", &args, &err), HD_ENOTFOUND, err, "group_id: no group 42");
+    /* Nothing of the refused create stays: the next ticket takes the next id. */
+    wf_ok(create_in(f, 0, "", &args, &err), err);
+    assert_int_equal(args.ticket->id, 2);
+    assert_int_equal(args.ticket->group_id, 0);
+}
+
+static void create_in_an_auto_assign_group_with_nobody_free_leaves_it_queued(void **state)
+{
+    wf *f = *state;
+    hd_err err = {0};
+    hd_tickets_create_args args;
+    group_flag flag = {1, f->a};
+    wf_staff(f, 7, AGENT, false, 0, G1, 1, 0); /* deactivated */
+    wf_ok(hd_store_write(f->s, auto_assign_on, &flag, &err), err);
+    wf_ok(create_in(f, 1, "", &args, &err), err);
+    assert_int_equal(args.ticket->group_id, 1);
+    assert_int_equal(args.ticket->assignee_id, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +334,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(autoassign_skips_deactivated_members, wf_setup,
                                         wf_teardown),
         cmocka_unit_test_setup_teardown(autoassign_needs_a_group, wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(create_in_an_auto_assign_group_assigns_in_the_same_change,
+                                        wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            create_in_a_plain_group_only_queues_and_unknown_groups_are_refused, wf_setup,
+            wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            create_in_an_auto_assign_group_with_nobody_free_leaves_it_queued, wf_setup,
+            wf_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

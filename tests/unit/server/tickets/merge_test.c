@@ -1,8 +1,8 @@
-/* Merging as a specification: every message and note of the source moves to the target in
- * arrival order, marked with the ticket it came from; the source becomes MERGED pointing at
- * the target; both timelines and both link lists record it; repeating the merge is a no-op;
- * merging into itself, into a closed or merged ticket, or from a closed or already merged
- * ticket is refused. */
+/* Merging as a specification: every message, note and reply draft of the source moves to the target
+ * in arrival order, marked with the ticket it came from; the source becomes MERGED pointing at the
+ * target; both timelines and both link lists record it; repeating the merge is a no-op; merging
+ * into itself, into a closed or merged ticket, or from a closed or already merged ticket is
+ * refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -151,6 +151,59 @@ static void merges_into_a_merged_chain_keep_the_first_origin(void **state)
     assert_int_equal(th.messages[2]->merged_from, 0);
 }
 
+static int put_draft_apply(hd_txn *txn, void *arg, hd_err *err)
+{
+    Helpdesk__V1__Draft *d = arg;
+    hd_key k;
+    return hd_store_put_msg(txn, HD_STORE_DRAFTS, hd_tickets_key_child(&k, d->ticket_id, d->id),
+                            &d->base, HD_STORE_NOOVERWRITE, err);
+}
+
+/* Writes reply draft id (body) on ticket directly, as ReplyToTicket in draft mode would. */
+static void put_draft(wf *f, uint64_t ticket, uint64_t id, const char *body)
+{
+    Helpdesk__V1__Draft d = HELPDESK__V1__DRAFT__INIT;
+    hd_err err = {0};
+    d.id = id;
+    d.ticket_id = ticket;
+    d.author_id = 1;
+    d.body = WF_CS(body);
+    wf_ok(hd_store_write(f->s, put_draft_apply, &d, &err), err);
+}
+
+static void drafts_move_to_the_target_with_provenance(void **state)
+{
+    wf *f = *state;
+    hd_err err = {0};
+    hd_tickets_merge_args x;
+    hd_tickets_thread th;
+    uint64_t target = wf_ticket(f, WF_PR(NORMAL), "");
+    uint64_t source = wf_ticket(f, WF_PR(NORMAL), "");
+    put_draft(f, target, 10, "target draft");
+    put_draft(f, source, 11, "source draft");
+    put_draft(f, source, 12, "second source draft");
+
+    wf_ok(merge(f, source, target, &x, &err), err);
+    assert_int_equal(x.moved_drafts, 2);
+    wf_get(f, target, &th);
+    assert_int_equal(th.n_drafts, 3);
+    uint64_t want_from[3] = {0, source, source};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(th.drafts[i]->id, 10 + i);
+        assert_int_equal(th.drafts[i]->ticket_id, target);
+        assert_int_equal(th.drafts[i]->merged_from, want_from[i]);
+    }
+    assert_string_equal(th.drafts[1]->body, "source draft");
+    const Helpdesk__V1__TicketEvent *ev = th.events[th.n_events - 1];
+    bool fact = false;
+    for (size_t i = 0; i < ev->n_changes; i++)
+        fact = fact || (strcmp(ev->changes[i]->field, "moved") == 0 &&
+                        strstr(ev->changes[i]->after, "2 drafts") != NULL);
+    assert_true(fact);
+    wf_get(f, source, &th);
+    assert_int_equal(th.n_drafts, 0);
+}
+
 static void illegal_merges_are_refused(void **state)
 {
     wf *f = *state;
@@ -180,6 +233,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(merges_into_a_merged_chain_keep_the_first_origin, wf_setup,
                                         wf_teardown),
         cmocka_unit_test_setup_teardown(illegal_merges_are_refused, wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(drafts_move_to_the_target_with_provenance, wf_setup,
+                                        wf_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
