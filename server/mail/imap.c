@@ -83,6 +83,11 @@ CURL *hd_imap_easy(const hd_imap_conf *c, hd_imap_cmd cmd, const hd_imap_args *a
         snprintf(url, sizeof url, "%s/%s", c->url, folder_esc);
         snprintf(custom, sizeof custom, "UID SEARCH UID %" PRIu32 ":*", args->uid ? args->uid : 1);
         break;
+    case HD_IMAP_LARGER:
+        snprintf(url, sizeof url, "%s/%s", c->url, folder_esc);
+        snprintf(custom, sizeof custom, "UID SEARCH UID %" PRIu32 ":* LARGER %" PRIu64,
+                 args->uid ? args->uid : 1, args->size);
+        break;
     case HD_IMAP_SIZES:
         snprintf(url, sizeof url, "%s/%s", c->url, folder_esc);
         snprintf(custom, sizeof custom, "UID FETCH %s (UID RFC822.SIZE)", args->set);

@@ -41,7 +41,10 @@ void hd_imap_buf_free(hd_imap_buf *b);
 typedef enum hd_imap_cmd {
     HD_IMAP_SELECT, /* SELECT "folder": UIDVALIDITY and EXISTS */
     HD_IMAP_SEARCH, /* UID SEARCH UID <from>:* */
-    HD_IMAP_SIZES,  /* UID FETCH <set> (UID RFC822.SIZE) */
+    HD_IMAP_SIZES,  /* UID FETCH <set> (UID RFC822.SIZE); libcurl 7.88 fails (CURLE_RECV_ERROR)
+                       on custom FETCH responses longer than ~1 KB: small sets only */
+    HD_IMAP_LARGER, /* UID SEARCH UID <from>:* LARGER <size>: the RFC822.SIZE check, server-side,
+                       answered in one line */
     HD_IMAP_FETCH,  /* the whole message of one UID (checked against UIDVALIDITY) */
     HD_IMAP_SEEN,   /* UID STORE <set> +FLAGS.SILENT (\Seen) */
     HD_IMAP_MOVE,   /* UID MOVE <set> "processed folder" */
@@ -50,7 +53,8 @@ typedef enum hd_imap_cmd {
 /* Arguments of one command; unused fields are ignored. */
 typedef struct hd_imap_args {
     uint32_t uid_validity; /* FETCH */
-    uint32_t uid;          /* FETCH; SEARCH: first UID */
+    uint32_t uid;          /* FETCH; SEARCH, LARGER: first UID */
+    uint64_t size;         /* LARGER: RFC822.SIZE limit */
     const char *set;       /* SIZES, SEEN, MOVE: a UID set "1:5,9" */
     const char *target;    /* MOVE: destination folder */
 } hd_imap_args;

@@ -87,6 +87,8 @@ static const char *header(hd_arena *a, GMimeObject *o, const char *name)
 static char *to_utf8(hd_arena *a, const char *s, size_t n, const char *cs)
 {
     char *conv = NULL;
+    if (!s || n == 0)
+        return hd_arena_strdup(a, "");
     if (cs && *cs && g_ascii_strcasecmp(cs, "utf-8") != 0 && g_ascii_strcasecmp(cs, "us-ascii")) {
         const char *name = g_mime_charset_iconv_name(cs);
         /* ISO-8859-1 labels are Windows-1252 in practice (WHATWG encoding standard). */

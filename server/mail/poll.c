@@ -15,7 +15,7 @@
 #include "server/mail/imap.h"
 #include "server/mail/mailbox.h"
 
-typedef enum mstate { M_IDLE, M_SELECT, M_SEARCH, M_SIZES, M_FETCHING, M_FLAG } mstate;
+typedef enum mstate { M_IDLE, M_SELECT, M_SEARCH, M_LARGER, M_FETCHING, M_FLAG } mstate;
 
 typedef struct mbox mbox;
 
@@ -224,8 +224,8 @@ static void pump(mbox *m)
                 round_fail(m, "memory", NULL);
                 break;
             }
-            char *why = hd_arena_printf(j->a, "too large: %" PRIu64 " > %" PRIu64 " bytes",
-                                        m->sizes[i], m->mb->max_message_bytes);
+            char *why = hd_arena_printf(j->a, "too large: RFC822.SIZE over %" PRIu64 " bytes",
+                                        m->mb->max_message_bytes);
             hd_ingest_prepare_rejected(&j->args, j->a, p->o.ingest, m->mb, m->uidv, uid,
                                        why ? why : "too large", hd_clock_now_ms());
             hd_log(HD_LOG_WARN, "mail.rejected",
@@ -344,22 +344,23 @@ static void on_cmd(mbox *m, xfer *x, CURLcode cc)
         m->todo = uids;
         m->n_todo = n;
         m->max_uid = uids[n - 1];
-        char *set = hd_imap_uid_set(m->ra, uids, n);
-        m->st = M_SIZES;
-        if (!set || !start(m, HD_IMAP_SIZES, &(hd_imap_args){.set = set}, 64u << 20))
+        /* RFC822.SIZE checked before any download, by the server: UIDs over the limit. */
+        m->st = M_LARGER;
+        hd_imap_args la = {.uid = m->last_uid + 1, .size = m->mb->max_message_bytes};
+        if (!start(m, HD_IMAP_LARGER, &la, 64u << 20))
             finish_round(m);
         return;
     }
-    case M_SIZES: {
-        hd_imap_size *sz;
-        size_t n;
-        if (hd_imap_parse_sizes(b, x->buf.len, m->ra, &sz, &n, &err) < 0) {
-            round_fail(m, "sizes", &err);
+    case M_LARGER: {
+        uint32_t *big;
+        size_t nbig;
+        if (hd_imap_parse_search(b, x->buf.len, m->last_uid + 1, m->ra, &big, &nbig, &err) < 0) {
+            round_fail(m, "search larger", &err);
             finish_round(m);
             return;
         }
-        /* Keep only UIDs with a size and not committed before (the flag change may have been
-         * lost in a crash: those only need their flag). */
+        /* Keep only UIDs not committed before (a crash may have lost their flag change: those
+         * only need the flag). */
         uint32_t *todo = hd_arena_calloc(m->ra, m->n_todo, sizeof *todo);
         uint64_t *sizes = hd_arena_calloc(m->ra, m->n_todo, sizeof *sizes);
         m->done = hd_arena_calloc(m->ra, m->n_todo, sizeof *m->done);
@@ -368,16 +369,12 @@ static void on_cmd(mbox *m, xfer *x, CURLcode cc)
             finish_round(m);
             return;
         }
-        size_t w = 0;
+        size_t w = 0, k = 0;
         for (size_t i = 0; i < m->n_todo; i++) {
-            uint64_t size = UINT64_MAX;
-            for (size_t k = 0; k < n; k++)
-                if (sz[(i + k) % n].uid == m->todo[i]) {
-                    size = sz[(i + k) % n].size;
-                    break;
-                }
-            if (size == UINT64_MAX)
-                continue; /* expunged meanwhile */
+            /* Both lists ascend: a merge walk marks the oversized ones. */
+            while (k < nbig && big[k] < m->todo[i])
+                k++;
+            uint64_t size = k < nbig && big[k] == m->todo[i] ? m->mb->max_message_bytes + 1 : 0;
             int seen = seen_before(m, m->todo[i], &err);
             if (seen < 0) {
                 round_fail(m, "store", &err);

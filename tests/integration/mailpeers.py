@@ -116,6 +116,9 @@ service imap-login {{
 service anvil {{
   chroot =
 }}
+protocol imap {{
+  mail_max_userip_connections = 200
+}}
 service stats {{
   unix_listener stats-reader {{
     user = nobody
