@@ -242,6 +242,9 @@ static int list_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobu
         .update_from_ms = hd_tickets_ts_ms(req->update_time_from),
         .update_to_ms = hd_tickets_ts_ms(req->update_time_to),
         .sort = req->sort,
+        .sla_breached = req->sla_breached,
+        .sla_due_within_min = req->sla_due_within_minutes,
+        .sla_now_s = hd_clock_now_ms() / 1000,
         .uncategorised = req->uncategorised,
     };
     hd_tickets_page page;
@@ -264,9 +267,8 @@ static int list_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobu
      * the current one). */
     if (rc == HD_OK)
         rc = hd_access_filter(app->store, who, page.tickets, &page.n_tickets, err);
-    if (rc == HD_OK && who->kind != HD_PRINCIPAL_CUSTOMER) { /* Ticket.sla and SLA filters */
-        hd_sla_filter sf = {req->sla_breached, req->sla_due_within_minutes,
-                            hd_clock_now_ms() / 1000};
+    if (rc == HD_OK && who->kind != HD_PRINCIPAL_CUSTOMER) { /* Ticket.sla (filtered by list) */
+        hd_sla_filter sf = {0, 0, q.sla_now_s};
         rc = hd_sla_query_annotate(app->store, hd_rpc_call_arena(call), page.tickets,
                                    &page.n_tickets, &sf, err);
     }

@@ -1,4 +1,4 @@
-/* SLA calendars and policies: validation, storage under SETTINGS key prefixes, matching. */
+/* SLA calendars and policies: validation, storage in the SLA_CONFIG table, matching. */
 #include "server/sla/config.h"
 
 #include <stdlib.h>
@@ -155,11 +155,11 @@ static int put_msg(hd_txn *txn, const char *prefix, const char *seq, uint64_t *i
     } else {
         const void *v;
         size_t n;
-        rc = hd_store_get(txn, HD_STORE_SETTINGS, cfg_key(&k, prefix, *id), &v, &n, err);
+        rc = hd_store_get(txn, HD_STORE_SLA_CONFIG, cfg_key(&k, prefix, *id), &v, &n, err);
         if (rc < 0)
             return rc;
     }
-    return hd_store_put_msg(txn, HD_STORE_SETTINGS, cfg_key(&k, prefix, *id), m, 0, err);
+    return hd_store_put_msg(txn, HD_STORE_SLA_CONFIG, cfg_key(&k, prefix, *id), m, 0, err);
 }
 
 int hd_sla_config_put_calendar(hd_txn *txn, Helpdesk__V1__Calendar *c, hd_err *err)
@@ -182,7 +182,7 @@ int hd_sla_config_get_calendar(hd_txn *txn, uint64_t id, hd_arena *a, Helpdesk__
                                hd_err *err)
 {
     hd_key k;
-    return hd_store_get_msg(txn, HD_STORE_SETTINGS, cfg_key(&k, HD_SLA_KEY_CALENDAR, id),
+    return hd_store_get_msg(txn, HD_STORE_SLA_CONFIG, cfg_key(&k, HD_SLA_KEY_CALENDAR, id),
                             &helpdesk__v1__calendar__descriptor, a, (ProtobufCMessage **)out, err);
 }
 
@@ -190,7 +190,7 @@ int hd_sla_config_get_policy(hd_txn *txn, uint64_t id, hd_arena *a, Helpdesk__V1
                              hd_err *err)
 {
     hd_key k;
-    return hd_store_get_msg(txn, HD_STORE_SETTINGS, cfg_key(&k, HD_SLA_KEY_POLICY, id),
+    return hd_store_get_msg(txn, HD_STORE_SLA_CONFIG, cfg_key(&k, HD_SLA_KEY_POLICY, id),
                             &helpdesk__v1__sla_policy__descriptor, a, (ProtobufCMessage **)out,
                             err);
 }
@@ -228,16 +228,16 @@ static int list_cb(void *arg, const void *key, size_t klen, const void *val, siz
     return 0;
 }
 
-int hd_sla_config_list_prefix(hd_txn *txn, const char *prefix,
-                              const ProtobufCMessageDescriptor *desc, hd_arena *a, void ***out,
-                              size_t *n, hd_err *err)
+static int list_table(hd_txn *txn, hd_table t, const char *prefix,
+                      const ProtobufCMessageDescriptor *desc, hd_arena *a, void ***out, size_t *n,
+                      hd_err *err)
 {
     hd_key p;
     hd_key_init(&p);
     hd_key_str(&p, prefix);
     list_acc l = {a, desc, NULL, 0, 0, 0, err};
     hd_store_range r = {.prefix = &p};
-    int64_t rc = hd_store_scan(txn, HD_STORE_SETTINGS, &r, list_cb, &l, err);
+    int64_t rc = hd_store_scan(txn, t, &r, list_cb, &l, err);
     if (rc < 0)
         return (int)rc;
     *out = l.items;
@@ -245,11 +245,18 @@ int hd_sla_config_list_prefix(hd_txn *txn, const char *prefix,
     return 0;
 }
 
+int hd_sla_config_list_prefix(hd_txn *txn, const char *prefix,
+                              const ProtobufCMessageDescriptor *desc, hd_arena *a, void ***out,
+                              size_t *n, hd_err *err)
+{
+    return list_table(txn, HD_STORE_SETTINGS, prefix, desc, a, out, n, err);
+}
+
 int hd_sla_config_list_calendars(hd_txn *txn, hd_arena *a, Helpdesk__V1__Calendar ***out, size_t *n,
                                  hd_err *err)
 {
-    return hd_sla_config_list_prefix(txn, HD_SLA_KEY_CALENDAR, &helpdesk__v1__calendar__descriptor,
-                                     a, (void ***)out, n, err);
+    return list_table(txn, HD_STORE_SLA_CONFIG, HD_SLA_KEY_CALENDAR,
+                      &helpdesk__v1__calendar__descriptor, a, (void ***)out, n, err);
 }
 
 static int cmp_policy(const void *a, const void *b)
@@ -264,8 +271,8 @@ static int cmp_policy(const void *a, const void *b)
 int hd_sla_config_list_policies(hd_txn *txn, hd_arena *a, Helpdesk__V1__SlaPolicy ***out, size_t *n,
                                 hd_err *err)
 {
-    int rc = hd_sla_config_list_prefix(
-        txn, HD_SLA_KEY_POLICY, &helpdesk__v1__sla_policy__descriptor, a, (void ***)out, n, err);
+    int rc = list_table(txn, HD_STORE_SLA_CONFIG, HD_SLA_KEY_POLICY,
+                        &helpdesk__v1__sla_policy__descriptor, a, (void ***)out, n, err);
     if (rc == 0 && *n > 1)
         qsort(*out, *n, sizeof(**out), cmp_policy);
     return rc;
@@ -287,14 +294,14 @@ int hd_sla_config_delete_calendar(hd_txn *txn, uint64_t id, hd_err *err)
                             (unsigned long long)id, (unsigned long long)ps[i]->id);
     hd_arena_destroy(a);
     if (rc == 0)
-        rc = hd_store_del(txn, HD_STORE_SETTINGS, cfg_key(&k, HD_SLA_KEY_CALENDAR, id), err);
+        rc = hd_store_del(txn, HD_STORE_SLA_CONFIG, cfg_key(&k, HD_SLA_KEY_CALENDAR, id), err);
     return rc;
 }
 
 int hd_sla_config_delete_policy(hd_txn *txn, uint64_t id, hd_err *err)
 {
     hd_key k;
-    return hd_store_del(txn, HD_STORE_SETTINGS, cfg_key(&k, HD_SLA_KEY_POLICY, id), err);
+    return hd_store_del(txn, HD_STORE_SLA_CONFIG, cfg_key(&k, HD_SLA_KEY_POLICY, id), err);
 }
 
 const Helpdesk__V1__SlaPolicy *hd_sla_config_match(Helpdesk__V1__SlaPolicy *const *policies,

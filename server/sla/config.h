@@ -1,5 +1,6 @@
 /* SLA configuration in the store: calendars and policies (helpdesk.v1.Calendar,
- * helpdesk.v1.SlaPolicy) under key prefixes of the SETTINGS table, their validation, and
+ * helpdesk.v1.SlaPolicy) in the SLA_CONFIG table (stores that kept them in SETTINGS are
+ * moved once by hd_sla_migrate), their validation, and
  * turning them into what the clocks use (a compiled calendar, hd_sla_rules). Policies are
  * matched in (rank, id) order; the first whose conditions all hold applies. */
 #ifndef HD_SLA_CONFIG_H
@@ -16,7 +17,7 @@
 #include "server/sla/clock.h"
 #include "server/store/store.h"
 
-/* SETTINGS key prefixes (string field) followed by a u64 id. */
+/* SLA_CONFIG key prefixes (string field) followed by a u64 id. */
 #define HD_SLA_KEY_CALENDAR "sla.cal"
 #define HD_SLA_KEY_POLICY   "sla.pol"
 /* Sequence names for ids. */

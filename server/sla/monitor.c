@@ -11,6 +11,7 @@
 #include "server/clock/clock.h"
 #include "server/common/log.h"
 #include "server/sla/engine.h"
+#include "server/sla/migrate.h"
 #include "server/sla/record.h"
 
 /* Longest sleep without looking at the index (covers a clock jump). */
@@ -250,8 +251,11 @@ static void *monitor_main(void *arg)
 
 int hd_sla_monitor_start(hd_sla_monitor **out, hd_store *s, hd_err *err)
 {
-    hd_sla_monitor *m = calloc(1, sizeof(*m));
     *out = NULL;
+    int rc = hd_sla_migrate(s, NULL, err); /* before the first step reads the SLA tables */
+    if (rc < 0)
+        return rc;
+    hd_sla_monitor *m = calloc(1, sizeof(*m));
     if (!m)
         return hd_err_set(err, HD_ENOMEM, "sla monitor: out of memory");
     m->store = s;

@@ -27,9 +27,10 @@ int hd_sla_monitor_step(hd_store *s, int64_t now_ms, int *fired, hd_err *err);
  * store errors. */
 int hd_sla_monitor_next(hd_store *s, int64_t *next_s, hd_err *err);
 
-/* Starts the monitor thread on store s (borrowed until hd_sla_monitor_stop) and installs the
- * engine's wake hook. Time comes from hd_clock_now_ms. Returns 0 with *out owned (stop with
- * hd_sla_monitor_stop), or HD_ENOMEM / HD_EINTERNAL. */
+/* Runs the one-time SLA layout move (hd_sla_migrate) on store s, then starts the monitor
+ * thread on s (borrowed until hd_sla_monitor_stop) and installs the engine's wake hook. Time comes
+ * from hd_clock_now_ms. Returns 0 with *out owned (stop with hd_sla_monitor_stop), or HD_ENOMEM /
+ * HD_EINTERNAL / the migration's error. */
 int hd_sla_monitor_start(hd_sla_monitor **out, hd_store *s, hd_err *err);
 
 /* Wakes the thread to look at the index again now (tests after moving the test clock). */

@@ -3,6 +3,77 @@
 
 #include "server/sla/record.h"
 
+typedef struct source {
+    hd_txn *txn;
+    const hd_sla_filter *f;
+    int64_t limit_s; /* due_within: last due time included */
+    hd_sla_query_fn fn;
+    void *arg;
+    uint64_t visited;
+    hd_err *err;
+} source;
+
+int hd_sla_query_active(const hd_sla_filter *f)
+{
+    return f && (f->breached || f->due_within_min > 0);
+}
+
+static int breached_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    source *s = arg;
+    hd_key_reader r;
+    uint64_t id;
+    (void)val, (void)vlen;
+    s->visited++;
+    hd_key_reader_init(&r, key, klen);
+    int rc = hd_key_read_u64(&r, &id, s->err);
+    if (rc < 0)
+        return rc;
+    return s->fn(s->arg, id, 0);
+}
+
+static int due_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    source *s = arg;
+    hd_key_reader r;
+    int64_t due_s;
+    uint64_t id;
+    (void)val, (void)vlen;
+    s->visited++;
+    hd_key_reader_init(&r, key, klen);
+    int rc = hd_key_read_i64(&r, &due_s, s->err);
+    if (rc == 0)
+        rc = hd_key_read_u64(&r, &id, s->err);
+    if (rc < 0)
+        return rc;
+    if (due_s > s->limit_s)
+        return 1;
+    return s->fn(s->arg, id, due_s);
+}
+
+int hd_sla_query_scan(hd_txn *txn, const hd_sla_filter *f, int resume, int64_t after_key,
+                      uint64_t after_id, hd_sla_query_fn fn, void *arg, uint64_t *visited,
+                      hd_err *err)
+{
+    source s = {txn, f, f->now_s + (int64_t)f->due_within_min * 60, fn, arg, 0, err};
+    hd_store_range r = {0};
+    hd_key start;
+    int64_t n;
+    if (f->breached) {
+        r.reverse = 1;
+        r.start = resume ? hd_sla_record_breached_key(&start, after_id) : NULL;
+        r.exclusive = resume;
+        n = hd_store_scan(txn, HD_STORE_IDX_SLABREACHED, &r, breached_cb, &s, err);
+    } else {
+        r.start = resume ? hd_sla_record_run_key(&start, after_key, after_id) : NULL;
+        r.exclusive = resume;
+        n = hd_store_scan(txn, HD_STORE_IDX_SLARUN, &r, due_cb, &s, err);
+    }
+    if (visited)
+        *visited += s.visited;
+    return n < 0 ? (int)n : 0;
+}
+
 static int keep(const hd_sla_ticket *t, const hd_sla_filter *f)
 {
     int ok_b = !f->breached, ok_d = f->due_within_min <= 0;

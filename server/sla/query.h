@@ -1,5 +1,5 @@
-/* SLA state for ticket reads: fills Ticket.sla from the SLA records and applies ListTickets'
- * SLA filters (breached, due within N minutes) to a page of tickets. */
+/* SLA state for ticket reads: fills Ticket.sla from the SLA records, and serves ListTickets'
+ * SLA filters (breached, due within N minutes) from the SLA list indexes. */
 #ifndef HD_SLA_QUERY_H
 #define HD_SLA_QUERY_H
 
@@ -17,6 +17,33 @@ typedef struct hd_sla_filter {
     int32_t due_within_min; /* keep tickets with a running clock due by now + this (> 0) */
     int64_t now_s;
 } hd_sla_filter;
+
+/* ---- ListTickets' SLA-driven source (the hook in server/tickets/list.c) ------------------
+ * With an SLA filter, the SLA list indexes drive the listing, so every page is full unless
+ * the end is reached and a page costs O(page) index entries (plus the records of other
+ * filters' checks). Order, whatever ListTickets' sort says:
+ *   breached (with or without due_within): tickets with a running breached clock, newest
+ *     (highest id) first, from IDX_SLABREACHED. A running breached clock is overdue, so it
+ *     is also "due within" any N: the due filter adds nothing.
+ *   due_within only: tickets with a running clock due by now + N minutes, by the earliest
+ *     due time of their running clocks (most overdue first), ties by ticket id, from
+ *     IDX_SLARUN. Resume position: (due time, ticket id).
+ * Each index holds one entry per ticket, so a page reads page + 1 entries. */
+
+/* Called for each ticket the source yields, in order; key = its due time (due_within
+ * order) or 0 (breached order). Returns 0 to continue, 1 to stop, or a negative hd_ code. */
+typedef int (*hd_sla_query_fn)(void *arg, uint64_t ticket_id, int64_t key);
+
+/* Returns whether f asks for an SLA-driven listing. */
+int hd_sla_query_active(const hd_sla_filter *f);
+
+/* Yields the tickets f selects, in the order above, after position (after_key,
+ * after_id) when resume is set, until fn stops. txn is a read txn of the caller's.
+ * *visited (may be NULL) is increased by the entries and records read. Returns 0, fn's
+ * error, HD_ECORRUPT or store errors. */
+int hd_sla_query_scan(hd_txn *txn, const hd_sla_filter *f, int resume, int64_t after_key,
+                      uint64_t after_id, hd_sla_query_fn fn, void *arg, uint64_t *visited,
+                      hd_err *err);
 
 /* Sets Ticket.sla of each of v[0..*n) from its SLA record (clocks in arena memory, borrowed
  * until the arena resets) and keeps, in order, only the tickets f accepts; *n becomes how many

@@ -9,7 +9,6 @@
 static hd_key *ticket_key(hd_key *k, uint64_t id)
 {
     hd_key_init(k);
-    hd_key_str(k, HD_SLA_KEY_TICKET);
     return hd_key_u64(k, id);
 }
 
@@ -19,6 +18,76 @@ hd_key *hd_sla_record_due_key(hd_key *k, int64_t at_s, uint64_t ticket_id, int t
     hd_key_i64(k, at_s);
     hd_key_u64(k, ticket_id);
     return hd_key_u8(k, (uint8_t)target);
+}
+
+hd_key *hd_sla_record_run_key(hd_key *k, int64_t due_s, uint64_t ticket_id)
+{
+    hd_key_init(k);
+    hd_key_i64(k, due_s);
+    return hd_key_u64(k, ticket_id);
+}
+
+hd_key *hd_sla_record_breached_key(hd_key *k, uint64_t ticket_id)
+{
+    hd_key_init(k);
+    return hd_key_u64(k, ticket_id);
+}
+
+int hd_sla_record_first_due(const hd_sla_ticket *t, int64_t *due_s)
+{
+    int any = 0;
+    for (int i = 0; i < HD_SLA_TARGETS; i++) {
+        const hd_sla_clock *c = &t->clocks[i];
+        if (c->active && c->running && (!any || c->due_s < *due_s)) {
+            any = 1;
+            *due_s = c->due_s;
+        }
+    }
+    return any;
+}
+
+int hd_sla_record_is_breached(const hd_sla_ticket *t)
+{
+    for (int i = 0; i < HD_SLA_TARGETS; i++)
+        if (t->clocks[i].active && t->clocks[i].running && t->clocks[i].breached)
+            return 1;
+    return 0;
+}
+
+/* Moves one index entry from key `was` to key `now` (either may be NULL: absent). */
+static int move_entry(hd_txn *txn, hd_table tb, const hd_key *was, const hd_key *now, hd_err *err)
+{
+    if (was && now && was->len == now->len && memcmp(was->buf, now->buf, was->len) == 0)
+        return 0;
+    if (was) {
+        int rc = hd_store_del(txn, tb, was, err);
+        if (rc < 0 && rc != HD_ENOTFOUND)
+            return rc;
+        hd_err_clear(err);
+    }
+    return now ? hd_store_put(txn, tb, now, "", 0, 0, err) : 0;
+}
+
+/* Keeps the ticket's list index entries in step (one each at most, so a list page reads
+ * one entry per ticket): IDX_SLARUN at its earliest running due time, IDX_SLABREACHED while a
+ * running clock is breached. */
+static int move_list_entries(hd_txn *txn, const hd_sla_ticket *old, const hd_sla_ticket *t,
+                             hd_err *err)
+{
+    hd_key kw, kn;
+    int64_t was_s = 0, now_s = 0;
+    int had = old && hd_sla_record_first_due(old, &was_s);
+    int has = hd_sla_record_first_due(t, &now_s);
+    int rc = move_entry(txn, HD_STORE_IDX_SLARUN,
+                        had ? hd_sla_record_run_key(&kw, was_s, t->ticket_id) : NULL,
+                        has ? hd_sla_record_run_key(&kn, now_s, t->ticket_id) : NULL, err);
+    if (rc < 0)
+        return rc;
+    return move_entry(
+        txn, HD_STORE_IDX_SLABREACHED,
+        old && hd_sla_record_is_breached(old) ? hd_sla_record_breached_key(&kw, t->ticket_id)
+                                              : NULL,
+        hd_sla_record_is_breached(t) ? hd_sla_record_breached_key(&kn, t->ticket_id) : NULL, err);
 }
 
 static void encode(hd_key *b, const hd_sla_ticket *t)
@@ -94,7 +163,7 @@ int hd_sla_record_load(hd_txn *txn, uint64_t ticket_id, hd_sla_ticket *out, hd_e
     hd_key k;
     const void *v;
     size_t n;
-    int rc = hd_store_get(txn, HD_STORE_SETTINGS, ticket_key(&k, ticket_id), &v, &n, err);
+    int rc = hd_store_get(txn, HD_STORE_SLA_CLOCKS, ticket_key(&k, ticket_id), &v, &n, err);
     if (rc == HD_ENOTFOUND) {
         memset(out, 0, sizeof(*out));
         out->ticket_id = ticket_id;
@@ -108,7 +177,9 @@ int hd_sla_record_load(hd_txn *txn, uint64_t ticket_id, hd_sla_ticket *out, hd_e
 int hd_sla_record_save(hd_txn *txn, const hd_sla_ticket *old, const hd_sla_ticket *t, hd_err *err)
 {
     hd_key k, b;
-    int rc;
+    int rc = move_list_entries(txn, old, t, err);
+    if (rc < 0)
+        return rc;
     for (int i = 0; i < HD_SLA_TARGETS; i++) {
         int64_t was = old ? hd_sla_clock_next_fire(&old->clocks[i]) : 0;
         int64_t now = hd_sla_clock_next_fire(&t->clocks[i]);
@@ -129,7 +200,8 @@ int hd_sla_record_save(hd_txn *txn, const hd_sla_ticket *old, const hd_sla_ticke
     }
     hd_err_clear(err);
     encode(&b, t);
-    return hd_store_put(txn, HD_STORE_SETTINGS, ticket_key(&k, t->ticket_id), b.buf, b.len, 0, err);
+    return hd_store_put(txn, HD_STORE_SLA_CLOCKS, ticket_key(&k, t->ticket_id), b.buf, b.len, 0,
+                        err);
 }
 
 Google__Protobuf__Timestamp *hd_sla_record_ts(hd_arena *a, int64_t s)

@@ -44,7 +44,11 @@
     XX(DRAFTS, "drafts")               /* ticket id + draft id -> reply draft */                   \
     XX(IDX_CATEGORY, "idx_category")   /* category + ticket id */                                  \
     XX(IDX_GROUP, "idx_group")         /* group id + ticket id (tickets with a group) */           \
-    XX(IDX_ORG, "idx_org")             /* organization id + ticket id (customer's at create) */
+    XX(IDX_ORG, "idx_org")             /* organization id + ticket id (customer's at create) */    \
+    XX(SLA_CONFIG, "sla_config")       /* "sla.cal"/"sla.pol" + id -> SLA calendar/policy */       \
+    XX(SLA_CLOCKS, "sla_clocks")       /* ticket id -> SLA clock record */                         \
+    XX(IDX_SLARUN, "idx_slarun")       /* earliest running due time + ticket id */                 \
+    XX(IDX_SLABREACHED, "idx_slabreached") /* ticket id: a running clock is breached */
 
 typedef enum hd_table {
 #define HD__STORE_TABLE_ENUM(id, name) HD_STORE_##id,

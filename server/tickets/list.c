@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "google/protobuf/timestamp.pb-c.h"
+#include "server/sla/query.h"
 #include "server/tickets/change.h"
 #include "server/tickets/fields.h"
 #include "server/tickets/tickets.h"
@@ -167,6 +168,8 @@ static uint32_t filter_hash(const hd_tickets_query *q)
                       q->update_from_ms,
                       q->update_to_ms,
                       q->sort,
+                      q->sla_breached,
+                      q->sla_due_within_min,
                       q->uncategorised};
     const char *strs[] = {q->category ? q->category : "", q->tag ? q->tag : ""};
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
@@ -509,6 +512,38 @@ static int list_priority(lister *l, size_t want, const position *p)
     return 0;
 }
 
+/* ---- SLA filters (hook for issue 7): the SLA list indexes drive ------------------------
+ * server/sla/query.h yields the tickets in its own order (breached: newest first; due within:
+ * soonest due first); the other filters are checked on the records. The position (due time,
+ * ticket id) travels in the token's key and id fields, like the update-time sort's. */
+
+static int sla_cb(void *arg, uint64_t id, int64_t key)
+{
+    lister *l = arg;
+    Helpdesk__V1__Ticket *t = NULL;
+    int rc;
+    if (l->checked) {
+        rc = load(l, id, &t);
+        if (rc < 0)
+            return rc;
+        if (!matches(l, t))
+            return 0;
+    }
+    rc = push(l, id, key, t);
+    if (rc < 0)
+        return rc;
+    return l->n >= l->quota ? 1 : 0;
+}
+
+static int list_sla(lister *l, size_t want, const position *p)
+{
+    hd_sla_filter f = {l->q->sla_breached, l->q->sla_due_within_min, l->q->sla_now_s};
+    l->checked = l->active;
+    l->quota = want;
+    return hd_sla_query_scan(l->txn, &f, p->resume, p->key, p->last_id, sla_cb, l, &l->visited,
+                             l->err);
+}
+
 /* ---- List ------------------------------------------------------------------------------ */
 
 static int check_query(const hd_tickets_query *q, hd_err *err)
@@ -541,6 +576,7 @@ int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tick
 {
     size_t page = q->page_size ? (size_t)q->page_size : HD_TICKETS_PAGE_DEFAULT;
     uint32_t hash = filter_hash(q);
+    bool sla = q->sla_breached || q->sla_due_within_min > 0;
     position pos = {0};
     lister l = {0};
     int rc;
@@ -564,7 +600,9 @@ int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tick
     rc = hd_store_read_begin(s, &l.txn, err);
     if (rc < 0)
         return rc;
-    if (q->sort == SORT(UPDATE_TIME_DESC))
+    if (sla) /* issue 7 hook */
+        rc = list_sla(&l, page + 1, &pos);
+    else if (q->sort == SORT(UPDATE_TIME_DESC))
         rc = list_updated(&l, page + 1, &pos);
     else if (q->sort == SORT(PRIORITY))
         rc = list_priority(&l, page + 1, &pos);
@@ -591,7 +629,8 @@ int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tick
     l.txn = NULL;
     out->visited = l.visited;
     if (l.n > page) {
-        out->next_page_token = token_encode(a, hash, &l.c[page - 1], (int)q->sort);
+        out->next_page_token =
+            token_encode(a, hash, &l.c[page - 1], sla ? SORT(UPDATE_TIME_DESC) : (int)q->sort);
         if (!out->next_page_token) {
             rc = hd_err_set(err, HD_ENOMEM, "list: out of memory");
             goto fail;

@@ -215,6 +215,11 @@ typedef struct hd_tickets_query {
     int64_t create_from_ms, create_to_ms; /* [from, to) in Unix ms; 0 = unbounded */
     int64_t update_from_ms, update_to_ms; /* [from, to) in Unix ms; 0 = unbounded */
     Helpdesk__V1__TicketSort sort;        /* UNSPECIFIED = CREATE_TIME_DESC */
+    /* SLA filters (staff only; the caller checks). When set, the SLA indexes drive the list
+     * in their own order, replacing sort (hd_sla_query_scan in server/sla/query.h). */
+    bool sla_breached;          /* only tickets with a running breached clock */
+    int32_t sla_due_within_min; /* > 0: only tickets with a running clock due by now + this */
+    int64_t sla_now_s;          /* "now" of the due filter (Unix s) */
     /* Visibility, set by the caller from who asks (false = every ticket). When scoped, only
      * tickets in one of scope_groups, or assigned to scope_assignee, or of scope_customer, or
      * of scope_org (Ticket.organization_id) are listed; 0 / none = that part grants nothing. */

@@ -18,6 +18,8 @@
 #include "server/sla/actions.h"
 #include "server/sla/config.h"
 #include "server/sla/engine.h"
+#include "server/sla/migrate.h"
+#include "server/tickets/tickets.h"
 #include "server/sla/monitor.h"
 #include "server/sla/record.h"
 #include "server/sla/rollups.h"
@@ -354,6 +356,237 @@ static void month_of_tickets_rollup_percentiles_match_exact_within_five_percent(
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* ---- Layout migration: SLA state written to SETTINGS by older binaries ------------------ */
+
+typedef struct old_rec {
+    hd_key key;
+    unsigned char val[1024];
+    size_t len;
+} old_rec;
+
+typedef struct old_layout {
+    old_rec recs[16];
+    size_t n;
+} old_layout;
+
+static int collect_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    old_layout *o = arg;
+    assert_true(o->n < 16 && vlen <= sizeof(o->recs[0].val));
+    hd_key_init(&o->recs[o->n].key);
+    hd_key_bytes(&o->recs[o->n].key, key, klen);
+    memcpy(o->recs[o->n].val, val, vlen);
+    o->recs[o->n++].len = vlen;
+    return 0;
+}
+
+static int clear_table(hd_txn *txn, hd_table t, old_layout *o, hd_err *err)
+{
+    o->n = 0;
+    int64_t n = hd_store_scan(txn, t, NULL, collect_cb, o, err);
+    for (size_t i = 0; n >= 0 && i < o->n; i++)
+        if (hd_store_del(txn, t, &o->recs[i].key, err) < 0)
+            return -1;
+    return n < 0 ? (int)n : 0;
+}
+
+/* Rewrites the store the way binaries before the SLA tables left it: config and clock
+ * records in SETTINGS ("sla.cal"/"sla.pol" + id, "sla.tkt" + id), no list indexes, no
+ * layout marker. IDX_SLADUE stays (it existed then). */
+static int to_old_layout_apply(hd_txn *txn, void *arg, hd_err *err)
+{
+    old_layout *o = arg;
+    hd_key k;
+    int rc = clear_table(txn, HD_STORE_SLA_CONFIG, o, err);
+    for (size_t i = 0; rc == 0 && i < o->n; i++)
+        rc = hd_store_put(txn, HD_STORE_SETTINGS, &o->recs[i].key, o->recs[i].val, o->recs[i].len,
+                          0, err);
+    if (rc == 0)
+        rc = clear_table(txn, HD_STORE_SLA_CLOCKS, o, err);
+    for (size_t i = 0; rc == 0 && i < o->n; i++) {
+        hd_key_init(&k);
+        hd_key_str(&k, "sla.tkt");
+        hd_key_bytes(&k, o->recs[i].key.buf, o->recs[i].key.len);
+        rc = hd_store_put(txn, HD_STORE_SETTINGS, &k, o->recs[i].val, o->recs[i].len, 0, err);
+    }
+    if (rc == 0)
+        rc = clear_table(txn, HD_STORE_IDX_SLARUN, o, err);
+    if (rc == 0)
+        rc = clear_table(txn, HD_STORE_IDX_SLABREACHED, o, err);
+    hd_key_init(&k);
+    hd_key_str(&k, HD_SLA_LAYOUT_SETTING);
+    if (rc == 0 && hd_store_del(txn, HD_STORE_SETTINGS, &k, err) == HD_ENOTFOUND)
+        hd_err_clear(err);
+    return rc;
+}
+
+static uint64_t table_count(hd_table t)
+{
+    hd_txn *rt;
+    hd_err err;
+    uint64_t n = 0;
+    assert_int_equal(hd_store_read_begin(F.s, &rt, &err), 0);
+    assert_int_equal(hd_store_count(rt, t, &n, &err), 0);
+    hd_store_read_end(rt);
+    return n;
+}
+
+static void store_with_sla_state_in_settings_is_moved_once_and_clocks_continue(void **s)
+{
+    (void)s;
+    static old_layout o;
+    hd_err err;
+    uint64_t moved = 99;
+    Helpdesk__V1__Ticket t0 = ticket(20, NEW);
+    change(NULL, &t0, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER, MON + 9 * H);
+    assert_int_equal(step(MON + 9 * H + 48 * M), 1); /* warning before the upgrade */
+    assert_int_equal(hd_store_write(F.s, to_old_layout_apply, &o, &err), 0);
+    assert_int_equal(table_count(HD_STORE_SLA_CLOCKS), 0);
+    assert_int_equal(table_count(HD_STORE_SLA_CONFIG), 0);
+    hd_store_close(F.s);
+    open_store();
+    assert_int_equal(hd_sla_migrate(F.s, &moved, &err), 0);
+    assert_int_equal(moved, 3); /* calendar, policy, one clock record */
+    assert_int_equal(hd_sla_migrate(F.s, &moved, &err), 0);
+    assert_int_equal(moved, 0); /* once */
+    assert_int_equal(table_count(HD_STORE_SLA_CONFIG), 2);
+    assert_int_equal(table_count(HD_STORE_SLA_CLOCKS), 1);
+    assert_int_equal(table_count(HD_STORE_IDX_SLARUN), 1); /* one entry per ticket */
+    hd_sla_ticket r = load(20);
+    assert_int_equal(r.clocks[0].warned, 1);
+    /* The monitor fires the breach once, escalating once; no second warning. */
+    assert_int_equal(step(MON + 10 * H), 0);
+    assert_int_equal(step(MON + 10 * H + 1), 1);
+    assert_int_equal(F.escalations, 1);
+    assert_int_equal(step(MON + 10 * H + 2), 0);
+    assert_int_equal(table_count(HD_STORE_IDX_SLABREACHED), 1);
+    /* Ticket changes keep moving the clocks: the late reply records the first response. */
+    Helpdesk__V1__Ticket t1 = ticket(20, OPEN);
+    change(&t0, &t1, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_STAFF, MON + 11 * H);
+    assert_int_equal(rollup("first_responses", 0, MON + 11 * H), 1);
+    assert_int_equal(rollup("frt_sum", 0, MON + 11 * H), 2 * H);
+    assert_int_equal(table_count(HD_STORE_IDX_SLABREACHED), 0);
+    assert_int_equal(table_count(HD_STORE_IDX_SLARUN), 1); /* resolution still runs */
+}
+
+/* ---- ListTickets' SLA filters from the indexes, against a brute-force reading ---------- */
+
+#define LT_N 80
+
+typedef struct expect {
+    uint64_t id;
+    int64_t key;
+} expect;
+
+static int cmp_due(const void *x, const void *y)
+{
+    const expect *a = x, *b = y;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* Every ticket the filter selects, read from every SLA record, in the documented order. */
+static size_t brute_force(int breached, int32_t within, int64_t now_s, expect *out)
+{
+    size_t n = 0;
+    for (uint64_t id = 1; id <= LT_N; id++) {
+        hd_sla_ticket t = load(id);
+        int is_b = 0, has_due = 0;
+        int64_t first = 0;
+        for (int i = 0; i < HD_SLA_TARGETS; i++) {
+            const hd_sla_clock *c = &t.clocks[i];
+            if (!c->running)
+                continue;
+            is_b |= c->breached;
+            if (!has_due || c->due_s < first)
+                first = c->due_s;
+            has_due = 1;
+        }
+        int keep = breached ? is_b : has_due && first <= now_s + within * 60;
+        if (keep)
+            out[n++] = (expect){id, breached ? 0 : first};
+    }
+    if (breached) /* newest first */
+        for (size_t i = 0; i < n / 2; i++) {
+            expect x = out[i];
+            out[i] = out[n - 1 - i];
+            out[n - 1 - i] = x;
+        }
+    else
+        qsort(out, n, sizeof(*out), cmp_due);
+    return n;
+}
+
+static void check_listing(int breached, int32_t within, int64_t now_s, int32_t page)
+{
+    static expect want[LT_N];
+    size_t n_want = brute_force(breached, within, now_s, want), got = 0;
+    hd_arena *a = hd_arena_create(0);
+    char token[128] = "";
+    hd_err err;
+    for (int pages = 0; pages <= LT_N; pages++) {
+        hd_tickets_query q = {.page_size = page,
+                              .page_token = token,
+                              .sla_breached = breached,
+                              .sla_due_within_min = within,
+                              .sla_now_s = now_s};
+        hd_tickets_page pg;
+        hd_arena_reset(a);
+        int rc = hd_tickets_list(F.s, a, &q, &pg, &err);
+        if (rc)
+            fail_msg("list: %s %s", hd_errname(rc), err.detail);
+        for (size_t i = 0; i < pg.n_tickets; i++, got++) {
+            if (got >= n_want || pg.tickets[i]->id != want[got].id)
+                fail_msg("breached=%d within=%d: entry %zu is ticket %llu, want %llu of %zu",
+                         breached, within, got, (unsigned long long)pg.tickets[i]->id,
+                         (unsigned long long)(got < n_want ? want[got].id : 0), n_want);
+        }
+        if (!pg.next_page_token[0])
+            break;
+        /* Full pages until the end, each read in O(page): one index entry per ticket (and
+         * one past the page), the ticket records and the entry past the due limit. */
+        assert_int_equal(pg.n_tickets, page);
+        if (pg.visited > 2u * (uint64_t)(page + 1) + 1)
+            fail_msg("page read %llu entries for %d tickets", (unsigned long long)pg.visited, page);
+        snprintf(token, sizeof(token), "%s", pg.next_page_token);
+    }
+    if (got != n_want)
+        fail_msg("breached=%d within=%d: listed %zu, want %zu", breached, within, got, n_want);
+    hd_arena_destroy(a);
+}
+
+static void sla_filters_list_full_pages_in_index_order_matching_brute_force(void **s)
+{
+    (void)s;
+    Helpdesk__V1__Ticket before[LT_N + 1], after;
+    /* Tickets arrive every 7 minutes from 9:00; some get a reply (first response met,
+     * resolution runs), some then wait on the customer (pending: clocks paused). */
+    for (uint64_t id = 1; id <= LT_N; id++) {
+        before[id] = ticket(id, NEW);
+        change(NULL, &before[id], HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER,
+               MON + 9 * H + (int64_t)id * 7 * M);
+    }
+    for (uint64_t id = 1; id <= LT_N; id++) {
+        if (id % 3 == 0) {
+            after = ticket(id, id % 2 ? PENDING : OPEN);
+            change(&before[id], &after, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_STAFF,
+                   MON + 9 * H + (int64_t)id * 7 * M + 20 * M);
+        }
+    }
+    int64_t now = MON + 12 * H;
+    assert_true(step(now) > 0);
+    assert_true(table_count(HD_STORE_IDX_SLABREACHED) > 10);
+    check_listing(1, 0, now, 7);
+    check_listing(1, 30, now, 4);
+    check_listing(0, 1, now, 7);
+    check_listing(0, 90, now, 6);
+    check_listing(0, 600, now, 9);
+    check_listing(0, 600, now, 100);
+    check_listing(0, 3 * 24 * 60, now, 5); /* both clocks of the unanswered ones */
+    check_listing(0, 3 * 24 * 60, now, 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +595,8 @@ int main(void)
         T(pending_time_moves_the_due_and_removes_the_index_entry),
         cmocka_unit_test(rollup_percentiles_are_within_five_percent_over_a_month),
         T(month_of_tickets_rollup_percentiles_match_exact_within_five_percent),
+        T(store_with_sla_state_in_settings_is_moved_once_and_clocks_continue),
+        T(sla_filters_list_full_pages_in_index_order_matching_brute_force),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
