@@ -517,8 +517,9 @@ class Rbac(ServerTestCase):
             resp = self.call(T + "ListTickets", tickets_pb2.ListTicketsRequest(page_size=50),
                              tickets_pb2.ListTicketsResponse, self.tokens[caller[0]])
             seen = t.id in [x.id for x in resp.tickets]
-            # Lists show customers their own tickets only (organization tickets by id).
-            want = ticket_access(caller, "read") == OK and caller[3] != "org"
+            # Lists show exactly what GetTicket allows: an agent their group's tickets, a
+            # customer their sharing organization's too.
+            want = ticket_access(caller, "read") == OK
             self.assertEqual(seen, want, "%s sees ticket: %s" % (caller[0], seen))
 
     def test_customer_never_sees_notes_and_wrong_ticket_is_not_found(self):
@@ -543,12 +544,20 @@ class Rbac(ServerTestCase):
         t = self.fresh_ticket()
         tok = self.tokens["customer_org"]
         get = Row(GET, None, tickets_pb2.GetTicketResponse, TR)
+
+        def listed():
+            r = self.call(T + "ListTickets", tickets_pb2.ListTicketsRequest(page_size=50),
+                          tickets_pb2.ListTicketsResponse, tok)
+            return t.id in [x.id for x in r.tickets]
+
         self.assertEqual(self.code_of(get, tickets_pb2.GetTicketRequest(id=t.id), tok)[0], OK)
+        self.assertTrue(listed())
         self.call(CU + "UpdateOrganization",
                   customers_pb2.UpdateOrganizationRequest(id=self.org, shared_tickets=False),
                   customers_pb2.Organization, self.admin)
         self.assertEqual(self.code_of(get, tickets_pb2.GetTicketRequest(id=t.id), tok)[0],
                          HIDDEN)
+        self.assertFalse(listed())
 
     def test_deactivated_staff_token_stops_working_and_role_change_applies_at_once(self):
         tok = self.tokens["agent_other_group"]
