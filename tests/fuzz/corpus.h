@@ -6,6 +6,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Aborts (a finding for libFuzzer, a failure for the regression test) when cond is false,
+ * naming the broken property. */
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: broken: %s\n", __FILE__, __LINE__, #cond);                     \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
 
 /* The target under test (defined by each fuzz target). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -2,7 +2,7 @@
 server keeps answering, memory stays bounded and is given back), a subscriber that never
 reads while thousands of events are produced (server memory does not grow with them), and
 oversized requests refused at once.
-Run with tests/crash/run.py's runner: HELPDESKD=... /usr/bin/python3 tests/overload/run.py"""
+Run: HELPDESKD=... /usr/bin/python3 tests/integration/run.py --dir tests/overload"""
 
 import time
 

@@ -8,17 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Aborts (a finding for libFuzzer, a failure for the regression test) when cond is
- * false, naming the broken property. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: broken: %s\n", __FILE__, __LINE__, #cond);                     \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/corpus.h" /* CHECK, the mutation loop */
 
 /* Returns the number of inputs run. */
 size_t hd_fuzz_drive(const char *const *seeds, size_t n_seeds, int mutations_per_seed);

@@ -15,14 +15,6 @@
 #include "server/store/key.h"
 #include "tests/fuzz/corpus.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: broken: %s\n", __FILE__, __LINE__, #cond);                     \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 /* Decodes data with the plan and re-encodes what was read into k. Returns bytes consumed. */
 static size_t roundtrip(hd_key *k, hd_arena *a, uint8_t plan, const uint8_t *data, size_t size)
 {
