@@ -178,7 +178,8 @@ static int add_attachment(walk *w, GMimePart *part)
         g_byte_array_free(ba, TRUE);
         return HD_ENOMEM;
     }
-    memcpy(data, ba->data, ba->len);
+    if (ba->len)
+        memcpy(data, ba->data, ba->len); /* an empty attachment has no data pointer */
     at->data = data;
     at->size = ba->len;
     unsigned char h[crypto_hash_sha256_BYTES];

@@ -589,6 +589,9 @@ int hd_poll_start(hd_poll **out, const hd_poll_opts *opts, hd_err *err)
     }
     /* Several downloads per mailbox run on separate connections to the same server. */
     curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    /* Keep idle connections (logged in, folder selected) for the next download: the default
+     * cache is sized by the handles currently added, which is small between transfers. */
+    curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, 256L);
     pthread_mutex_init(&p->mu, NULL);
     if (pthread_create(&p->thread, NULL, poll_thread, p) != 0) {
         pthread_mutex_destroy(&p->mu);
