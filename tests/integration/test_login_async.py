@@ -85,9 +85,23 @@ class LoginAsync(ServerTestCase):
         self.s.stop()
         self.s = self.start_server(data_dir=self.s.data_dir, args=["--workers", "2"])
         self.ch = self.s.channel()
+        # The restart may outlast the 1 s delay; either way the count survived: the next
+        # failure that is let through is the 6th, after which the wait is 2 s (a fresh count
+        # would allow 4 more failures).
+        code = None
+        for _ in range(100):  # bounded: the 1 s delay passes within a few polls
+            try:
+                self.login(pw="wrong password")
+            except grpc.RpcError as e:
+                code = e.code()
+            if code == C.UNAUTHENTICATED:
+                break
+            time.sleep(0.1)
+        self.assertEqual(code, C.UNAUTHENTICATED)
         with self.assertRaises(grpc.RpcError) as e:
             self.login()
         self.assertEqual(e.exception.code(), C.RESOURCE_EXHAUSTED)
+        self.assertIn("retry in 2 s", e.exception.details())
 
     def test_a_login_flood_beyond_the_queue_is_refused_at_once(self):
         fs = [unary_future(self.ch, LOGIN, auth_pb2.LoginRequest(
