@@ -94,6 +94,20 @@ int hd_tickets_autoassign_pick(hd_txn *txn, hd_arena *a, uint64_t group_id, uint
     return 0;
 }
 
+/* Sets assignee and group on e (member-checked), notes an automatic pick, and commits the
+ * ASSIGNED event. Returns 0 or the errors of hd_tickets__assign_set and the engine. */
+static int assign_commit(hd_tickets_edit *e, uint64_t assignee, uint64_t group, bool automatic,
+                         hd_err *err)
+{
+    int rc = hd_tickets__assign_set(e, assignee, group, true, err);
+    if (rc == 0 && automatic)
+        rc = hd_tickets_edit_fact(e, "auto_assign", "", "least open load", err);
+    if (rc == 0)
+        rc = hd_tickets_edit_commit(e, HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_ASSIGNED,
+                                    err);
+    return rc;
+}
+
 int hd_tickets_create_grouped_apply(hd_txn *txn, void *arg, hd_err *err)
 {
     hd_tickets_create_args *args = arg;
@@ -120,12 +134,7 @@ int hd_tickets_create_grouped_apply(hd_txn *txn, void *arg, hd_err *err)
     rc = hd_tickets_edit_begin(&e, txn, args->arena, args->ticket->id, &args->actor, args->now_ms,
                                &args->committed, err);
     if (rc == 0)
-        rc = hd_tickets__assign_set(&e, assignee, args->group_id, true, err);
-    if (rc == 0 && assignee)
-        rc = hd_tickets_edit_fact(&e, "auto_assign", "", "least open load", err);
-    if (rc == 0)
-        rc = hd_tickets_edit_commit(&e, HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_ASSIGNED,
-                                    err);
+        rc = assign_commit(&e, assignee, args->group_id, assignee != 0, err);
     if (rc < 0)
         return rc;
     args->ticket = e.t;
@@ -159,12 +168,7 @@ int hd_tickets_assign_apply(hd_txn *txn, void *arg, hd_err *err)
         if (rc < 0)
             return rc;
     }
-    rc = hd_tickets__assign_set(&e, assignee, group, true, err);
-    if (rc == 0 && x->automatic)
-        rc = hd_tickets_edit_fact(&e, "auto_assign", "", "least open load", err);
-    if (rc == 0)
-        rc = hd_tickets_edit_commit(&e, HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_ASSIGNED,
-                                    err);
+    rc = assign_commit(&e, assignee, group, x->automatic, err);
     if (rc < 0)
         return rc;
     x->ticket = e.t;

@@ -43,11 +43,17 @@ hd_key *hd_tickets_key_status(hd_key *k, uint32_t status, uint32_t priority, uin
     return hd_key_u64(k, id);
 }
 
-hd_key *hd_tickets_key_customer(hd_key *k, uint64_t customer_id, uint64_t id)
+/* The layout of the u64-keyed indexes: the value, then the ticket id. */
+static hd_key *u64_then_id(hd_key *k, uint64_t v, uint64_t id)
 {
     hd_key_init(k);
-    hd_key_u64(k, customer_id);
+    hd_key_u64(k, v);
     return hd_key_u64(k, id);
+}
+
+hd_key *hd_tickets_key_customer(hd_key *k, uint64_t customer_id, uint64_t id)
+{
+    return u64_then_id(k, customer_id, id);
 }
 
 hd_key *hd_tickets_key_tag(hd_key *k, const char *tag, uint64_t id)
@@ -59,9 +65,7 @@ hd_key *hd_tickets_key_tag(hd_key *k, const char *tag, uint64_t id)
 
 hd_key *hd_tickets_key_assignee(hd_key *k, uint64_t assignee_id, uint64_t id)
 {
-    hd_key_init(k);
-    hd_key_u64(k, assignee_id);
-    return hd_key_u64(k, id);
+    return u64_then_id(k, assignee_id, id);
 }
 
 hd_key *hd_tickets_key_category(hd_key *k, const char *category, uint64_t id)
@@ -73,16 +77,12 @@ hd_key *hd_tickets_key_category(hd_key *k, const char *category, uint64_t id)
 
 hd_key *hd_tickets_key_group(hd_key *k, uint64_t group_id, uint64_t id)
 {
-    hd_key_init(k);
-    hd_key_u64(k, group_id);
-    return hd_key_u64(k, id);
+    return u64_then_id(k, group_id, id);
 }
 
 hd_key *hd_tickets_key_org(hd_key *k, uint64_t organization_id, uint64_t id)
 {
-    hd_key_init(k);
-    hd_key_u64(k, organization_id);
-    return hd_key_u64(k, id);
+    return u64_then_id(k, organization_id, id);
 }
 
 hd_key *hd_tickets_key_updated(hd_key *k, int64_t update_ms, uint64_t id)

@@ -20,6 +20,7 @@
 #include "server/tickets/reindex.h"
 #include "server/tickets/tickets.h"
 #include "tests/unit/server/tickets/fixture.h"
+#include "tests/unit/server/tickets/list_check.h"
 
 #define assert_ok TF_ASSERT_OK
 
@@ -116,37 +117,6 @@ static void populate(fx *f)
     }
 }
 
-/* Every ticket record, by a plain scan of TICKETS (not through the list code). */
-typedef struct all {
-    Helpdesk__V1__Ticket *t[N + 1];
-    size_t n;
-    hd_arena *a;
-} all;
-
-static int all_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
-{
-    all *x = arg;
-    ProtobufCAllocator pa;
-    (void)key;
-    (void)klen;
-    hd_arena_pb_allocator(x->a, &pa);
-    x->t[x->n++] = (Helpdesk__V1__Ticket *)protobuf_c_message_unpack(
-        &helpdesk__v1__ticket__descriptor, &pa, vlen, val);
-    return x->n == N ? 1 : 0;
-}
-
-static void read_all(fx *f, all *every)
-{
-    hd_txn *txn;
-    hd_err err = {0};
-    every->a = f->a;
-    every->n = 0;
-    assert_ok(hd_store_read_begin(f->s, &txn, &err), err);
-    assert_true(hd_store_scan(txn, HD_STORE_TICKETS, NULL, all_cb, every, &err) >= 0);
-    hd_store_read_end(txn);
-    assert_int_equal(every->n, N);
-}
-
 /* The brute-force answer: the filters these tests use, and the scope, ticket by ticket. */
 static bool want(const hd_tickets_query *q, const Helpdesk__V1__Ticket *t)
 {
@@ -164,64 +134,14 @@ static bool want(const hd_tickets_query *q, const Helpdesk__V1__Ticket *t)
            (!q->customer_id || t->customer_id == q->customer_id);
 }
 
-static int sort_kind;
-
-static int cmp_expected(const void *px, const void *py)
-{
-    const Helpdesk__V1__Ticket *x = *(Helpdesk__V1__Ticket *const *)px,
-                               *y = *(Helpdesk__V1__Ticket *const *)py;
-    if (sort_kind == SORT(UPDATE_TIME_DESC)) {
-        int64_t ux = hd_tickets_ts_ms(x->update_time), uy = hd_tickets_ts_ms(y->update_time);
-        if (ux != uy)
-            return ux > uy ? -1 : 1;
-    } else if (sort_kind == SORT(PRIORITY) && x->priority != y->priority) {
-        return x->priority < y->priority ? -1 : 1;
-    }
-    return x->id > y->id ? -1 : 1;
-}
-
-/* Pages through q with page size 4 and compares with the brute-force answer; every page
- * but the last is full. Returns how many tickets matched. */
-static size_t check_query(fx *f, const all *every, hd_tickets_query q, const char *what)
-{
-    Helpdesk__V1__Ticket *exp[N];
-    size_t n_exp = 0, n_got = 0;
-    hd_err err = {0};
-    for (size_t i = 0; i < every->n; i++)
-        if (want(&q, every->t[i]))
-            exp[n_exp++] = every->t[i];
-    sort_kind = (int)q.sort;
-    qsort(exp, n_exp, sizeof(exp[0]), cmp_expected);
-    q.page_size = 4;
-    q.page_token = "";
-    for (int guard = 0; guard <= N; guard++) {
-        hd_tickets_page p;
-        assert_ok(hd_tickets_list(f->s, f->a, &q, &p, &err), err);
-        for (size_t i = 0; i < p.n_tickets; i++, n_got++) {
-            if (n_got >= n_exp || p.tickets[i]->id != exp[n_got]->id)
-                fail_msg("%s: result %zu is ticket %llu, want %llu", what, n_got,
-                         (unsigned long long)p.tickets[i]->id,
-                         n_got < n_exp ? (unsigned long long)exp[n_got]->id : 0ULL);
-        }
-        if (!p.next_page_token[0])
-            break;
-        if (p.n_tickets != 4)
-            fail_msg("%s: short page of %zu before the end", what, p.n_tickets);
-        q.page_token = p.next_page_token;
-    }
-    if (n_got != n_exp)
-        fail_msg("%s: got %zu tickets, want %zu", what, n_got, n_exp);
-    return n_exp;
-}
-
 static const uint64_t G12[] = {1, 2}, G3[] = {3}, G1[] = {1};
 
 static void scoped_lists_page_exactly_the_visible_tickets_in_order(void **state)
 {
     fx *f = *state;
-    all every;
     populate(f);
-    read_all(f, &every);
+    lc_all every = lc_read_all(f->s, f->a, N);
+    assert_int_equal(every.n, N);
     /* Tickets carry their customer's organization from create. */
     for (size_t i = 0; i < every.n; i++)
         assert_int_equal(every.t[i]->organization_id, every.t[i]->customer_id < 3 ? ORG : 0);
@@ -255,7 +175,7 @@ static void scoped_lists_page_exactly_the_visible_tickets_in_order(void **state)
 #undef CUSTOMER
     size_t n_org = 0, n_alone = 0;
     for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
-        size_t n = check_query(f, &every, qs[i].q, qs[i].what);
+        size_t n = lc_check_query(f->s, f->a, &every, qs[i].q, want, qs[i].what);
         if (strcmp(qs[i].what, "customer + sharing org") == 0)
             n_org = n;
         if (strcmp(qs[i].what, "customer alone") == 0)
@@ -357,7 +277,6 @@ static void tickets_from_before_the_scope_indexes_are_reindexed_once_at_start(vo
     fx *f = *state;
     hd_err err = {0};
     uint64_t built = 99;
-    all every;
     wipe w = {f->a};
     populate(f);
     assert_ok(hd_store_write(f->s, wipe_apply, &w, &err), err);
@@ -369,11 +288,12 @@ static void tickets_from_before_the_scope_indexes_are_reindexed_once_at_start(vo
 
     assert_ok(hd_tickets_reindex(f->s, &built, &err), err);
     assert_int_equal(built, N);
-    read_all(f, &every);
+    lc_all every = lc_read_all(f->s, f->a, N);
+    assert_int_equal(every.n, N);
     for (size_t i = 0; i < every.n; i++)
         assert_int_equal(every.t[i]->organization_id, every.t[i]->customer_id < 3 ? ORG : 0);
-    check_query(f, &every, org, "org after reindex");
-    check_query(f, &every, grp, "group after reindex");
+    lc_check_query(f->s, f->a, &every, org, want, "org after reindex");
+    lc_check_query(f->s, f->a, &every, grp, want, "group after reindex");
     assert_ok(hd_tickets_reindex(f->s, &built, &err), err);
     assert_int_equal(built, 0);
 }
