@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "helpdesk/v1/common.pb-c.h"
 #include "server/rollup/rollup.h"
@@ -125,12 +126,56 @@ int hd_sla_rollups_apply(hd_txn *txn, const Helpdesk__V1__Ticket *t, const hd_sl
                 rc = bump(&s, "frt_sum", 0, c->taken_s, 1);
             if (rc == 0)
                 rc = bump(&s, "frt_hist", hd_sla_rollups_bucket(c->taken_s / 60), 1, 1);
+            if (rc == 0)
+                rc = hd_rollup_add(txn, HD_SLA_ROLLUP_ALL_FRT_HIST, s.day,
+                                   hd_sla_rollups_bucket(c->taken_s / 60), 1, err);
         }
         if (rc == 0 && newly_met && i == HD_SLA_RESOLUTION - 1) {
             rc = bump(&s, "res_sum", 0, c->taken_s, 1);
             if (rc == 0)
                 rc = bump(&s, "res_hist", hd_sla_rollups_bucket(c->taken_s / 60), 1, 1);
+            if (rc == 0)
+                rc = hd_rollup_add(txn, HD_SLA_ROLLUP_ALL_RES_HIST, s.day,
+                                   hd_sla_rollups_bucket(c->taken_s / 60), 1, err);
         }
     }
     return rc;
+}
+
+typedef struct hist_acc {
+    uint64_t *counts;
+    hd_err *err;
+} hist_acc;
+
+static int hist_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    hist_acc *h = arg;
+    if (vlen != 8 || klen < 4)
+        return hd_err_set(h->err, HD_ECORRUPT, "sla rollups: bad histogram entry");
+    const unsigned char *k = (const unsigned char *)key + klen - 4, *v = val;
+    uint32_t b = (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 | (uint32_t)k[2] << 8 | k[3];
+    uint64_t n = 0;
+    for (int i = 0; i < 8; i++)
+        n = n << 8 | v[i];
+    if (b < HD_SLA_BUCKETS)
+        h->counts[b] += n;
+    return 0;
+}
+
+int hd_sla_rollups_total_hist(hd_txn *txn, const char *metric, uint32_t from_day, uint32_t to_day,
+                              uint64_t *counts, hd_err *err)
+{
+    hist_acc h = {counts, err};
+    memset(counts, 0, HD_SLA_BUCKETS * sizeof(*counts));
+    for (uint32_t day = from_day; day <= to_day; day++) {
+        hd_key prefix;
+        hd_key_init(&prefix);
+        hd_key_str(&prefix, metric);
+        hd_key_u32(&prefix, day);
+        hd_store_range r = {.prefix = &prefix};
+        int64_t n = hd_store_scan(txn, HD_STORE_ROLLUPS, &r, hist_cb, &h, err);
+        if (n < 0)
+            return (int)n;
+    }
+    return 0;
 }

@@ -20,6 +20,11 @@
  *   opened / closed  dim 0: tickets entering / leaving the open backlog (created or
  *                    reopened / solved, closed or merged). Backlog at the end of day D =
  *                    sum(opened, days <= D) - sum(closed, days <= D).
+ * Totals over every slice, per day, for the dashboard's medians (added later; the slice
+ * metrics above are unchanged):
+ *   HD_SLA_ROLLUP_ALL_FRT_HIST / HD_SLA_ROLLUP_ALL_RES_HIST  dim = bucket: frt_hist / res_hist
+ *                    of every slice summed (no priority/group/category in the name). Days
+ *                    before this total existed have none.
  * Percentiles: hd_sla_rollups_percentile over a bucket histogram; buckets are exact below
  * 20 minutes and 8% wide above, so p50/p90 come within 4% of the exact value. */
 #ifndef HD_SLA_ROLLUPS_H
@@ -36,6 +41,15 @@
 /* Histogram buckets: exact minutes below HD_SLA_BUCKET_EXACT, then ratio 1.08. */
 #define HD_SLA_BUCKET_EXACT 20
 #define HD_SLA_BUCKETS      200
+
+#define HD_SLA_ROLLUP_ALL_FRT_HIST "sla.all.frt_hist"
+#define HD_SLA_ROLLUP_ALL_RES_HIST "sla.all.res_hist"
+
+/* Sums days [from_day, to_day] (hd_rollup_day numbers) of a total histogram metric
+ * (HD_SLA_ROLLUP_ALL_*) into counts[HD_SLA_BUCKETS], zeroed first. Reads one rollup range per
+ * day. Read or write txn. Returns 0, HD_ECORRUPT (a malformed entry) or store errors. */
+int hd_sla_rollups_total_hist(hd_txn *txn, const char *metric, uint32_t from_day, uint32_t to_day,
+                              uint64_t *counts, hd_err *err);
 
 /* Returns the bucket (0..HD_SLA_BUCKETS-1) of a duration in working minutes. */
 uint32_t hd_sla_rollups_bucket(int64_t minutes);

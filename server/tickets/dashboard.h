@@ -1,7 +1,10 @@
 /* The dashboard: live ticket figures kept as metric rollups (server/rollup) by a ticket
  * change observer in the same transaction as every change, and read back without scanning
  * tickets: open tickets by status, priority, category, assignee; first-response and
- * resolution minute histograms per day (wall-clock minutes) for the medians. */
+ * resolution minute histograms per day (wall-clock minutes). The medians (today, last 7
+ * days) come from the SLA rollups' all-slice working-minute histograms (server/sla/rollups.h,
+ * within 4%) and fall back to the wall-clock histograms for a window in which no ticket
+ * under an SLA policy was answered or solved (DashboardMedians.working_minutes says which). */
 #ifndef HD_TICKETS_DASHBOARD_H
 #define HD_TICKETS_DASHBOARD_H
 

@@ -19,6 +19,7 @@
 #include "server/sla/config.h"
 #include "server/sla/engine.h"
 #include "server/sla/migrate.h"
+#include "server/tickets/dashboard.h"
 #include "server/tickets/tickets.h"
 #include "server/sla/monitor.h"
 #include "server/sla/record.h"
@@ -587,6 +588,88 @@ static void sla_filters_list_full_pages_in_index_order_matching_brute_force(void
     check_listing(0, 3 * 24 * 60, now, 100);
 }
 
+/* ---- Dashboard medians in working minutes ----------------------------------------------- */
+
+typedef struct met_at {
+    int64_t day; /* UTC day of the reply / solve */
+    int64_t min; /* working minutes taken */
+} met_at;
+
+/* The exact lower median of the minutes of v[0..n) met in days [from, to]; *count gets how
+ * many. Returns -1 when none. */
+static int64_t exact_median(const met_at *v, int n, int64_t from, int64_t to, uint64_t *count)
+{
+    static int64_t m[2000];
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (v[i].day >= from && v[i].day <= to)
+            m[k++] = v[i].min;
+    *count = (uint64_t)k;
+    if (k == 0)
+        return -1;
+    qsort(m, (size_t)k, sizeof(m[0]), cmp_i64);
+    return m[(k + 1) / 2 - 1];
+}
+
+static void assert_close(const char *what, int64_t got, int64_t exact)
+{
+    /* Buckets are exact below 20 minutes, then 8% wide: the geometric middle is within 4%;
+     * +1 for rounding to whole minutes. */
+    double tol = 0.04 * (double)exact + 1;
+    if ((double)llabs(got - exact) > tol)
+        fail_msg("%s: dashboard %lld min, exact %lld min (tolerance %.1f)", what, (long long)got,
+                 (long long)exact, tol);
+}
+
+static void dashboard_medians_are_working_minutes_within_the_histogram_error(void **s)
+{
+    (void)s;
+    enum { N = 800 };
+    static met_at frt[N], res[N];
+    uint64_t x = 7;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t created = MON + 2 * 86400 + (int64_t)(x % (7 * 86400));
+        double u = (double)((x >> 20) % 1000000) / 1e6, v = (double)((x >> 40) % 1000) / 1e3;
+        int64_t replied = created + 60 + (int64_t)(exp(u * log(3000.0)) * 60);
+        int64_t solved = replied + 60 + (int64_t)(exp(v * log(4000.0)) * 60);
+        uint64_t id = 5000 + (uint64_t)i;
+        Helpdesk__V1__Ticket t0 = ticket(id, NEW), t1 = ticket(id, OPEN), t2 = ticket(id, SOLVED);
+        change(NULL, &t0, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER, created);
+        change(&t0, &t1, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_STAFF, replied);
+        change(&t1, &t2, 0, solved);
+        hd_sla_ticket r = load(id);
+        assert_int_not_equal(r.clocks[2].met_s, 0);
+        frt[i] = (met_at){replied / 86400, r.clocks[0].taken_s / 60};
+        res[i] = (met_at){solved / 86400, r.clocks[2].taken_s / 60};
+    }
+    int64_t now_s = MON + 9 * 86400 + 15 * H; /* Wednesday of the second week */
+    int64_t today = now_s / 86400;
+    hd_arena *a = hd_arena_create(0);
+    Helpdesk__V1__Dashboard d;
+    hd_err err;
+    int rc = hd_dashboard_get(F.s, a, now_s * 1000, &d, &err);
+    if (rc)
+        fail_msg("dashboard: %s %s", hd_errname(rc), err.detail);
+    struct {
+        const char *name;
+        const Helpdesk__V1__DashboardMedians *m;
+        int64_t from;
+    } w[] = {{"today", d.today, today}, {"last 7 days", d.last_7_days, today - 6}};
+    for (int k = 0; k < 2; k++) {
+        uint64_t n_frt, n_res;
+        int64_t e_frt = exact_median(frt, N, w[k].from, today, &n_frt);
+        int64_t e_res = exact_median(res, N, w[k].from, today, &n_res);
+        assert_true(n_frt > 20 && n_res > 20);
+        assert_int_equal(w[k].m->working_minutes, 1);
+        assert_int_equal(w[k].m->first_responses, n_frt);
+        assert_int_equal(w[k].m->resolutions, n_res);
+        assert_close(w[k].name, w[k].m->first_response_minutes, e_frt);
+        assert_close(w[k].name, w[k].m->resolution_minutes, e_res);
+    }
+    hd_arena_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +680,7 @@ int main(void)
         T(month_of_tickets_rollup_percentiles_match_exact_within_five_percent),
         T(store_with_sla_state_in_settings_is_moved_once_and_clocks_continue),
         T(sla_filters_list_full_pages_in_index_order_matching_brute_force),
+        T(dashboard_medians_are_working_minutes_within_the_histogram_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
