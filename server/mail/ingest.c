@@ -137,22 +137,6 @@ int hd_ingest_seen(hd_txn *txn, uint64_t mailbox_id, uint32_t uid_validity, uint
     return rc == HD_ENOTFOUND ? 0 : rc < 0 ? rc : 1;
 }
 
-static int lookup_msgid(hd_txn *txn, const char *id, uint64_t *out, hd_err *err)
-{
-    hd_key k;
-    const void *v;
-    size_t n;
-    if (!id || !*id)
-        return 0;
-    int rc = hd_store_get(txn, HD_STORE_IDX_MSGID, hd_mailkey_msgid(&k, id), &v, &n, err);
-    if (rc == HD_ENOTFOUND)
-        return 0;
-    if (rc < 0)
-        return rc;
-    rc = hd_tickets_read_id(v, n, out, err);
-    return rc < 0 ? rc : 1;
-}
-
 /* Our own mailbox addresses never become participants. */
 static bool is_ours(const hd_ingest_args *args, const char *addr)
 {
@@ -346,7 +330,7 @@ static int bounce(hd_txn *txn, hd_ingest_args *args, hd_err *err)
     int rc;
     args->outcome = HELPDESK__V1__INGEST_OUTCOME__INGEST_OUTCOME_BOUNCE;
     if (!hd_thread_own_msgid_parse(args->conf->thread, m->dsn_original_message_id, &tid)) {
-        rc = lookup_msgid(txn, m->dsn_original_message_id, &tid, err);
+        rc = hd_thread_msgid_lookup(txn, m->dsn_original_message_id, &tid, err);
         if (rc < 0)
             return rc;
     }
@@ -424,7 +408,7 @@ int hd_ingest_apply(hd_txn *txn, void *arg, hd_err *err)
         return write_record(txn, args, args->verdict.reason, err);
     }
     /* 4. Same Message-ID seen before (another UID, folder or UIDVALIDITY). */
-    rc = lookup_msgid(txn, m->message_id, &found, err);
+    rc = hd_thread_msgid_lookup(txn, m->message_id, &found, err);
     if (rc < 0)
         return rc;
     if (rc == 1) {

@@ -253,7 +253,7 @@ static int ticket_exists(hd_txn *txn, uint64_t id, hd_err *err)
     return rc == HD_ENOTFOUND ? 0 : rc < 0 ? rc : 1;
 }
 
-static int msgid_lookup(hd_txn *txn, const char *id, uint64_t *out, hd_err *err)
+int hd_thread_msgid_lookup(hd_txn *txn, const char *id, uint64_t *out, hd_err *err)
 {
     hd_key k;
     const void *v;
@@ -326,11 +326,11 @@ int hd_thread_resolve(hd_txn *txn, hd_arena *a, const hd_thread_conf *c, const h
         }
     }
     /* 2. Known Message-IDs: In-Reply-To, then References newest first. */
-    rc = msgid_lookup(txn, m->in_reply_to, &id, err);
+    rc = hd_thread_msgid_lookup(txn, m->in_reply_to, &id, err);
     if (rc < 0)
         return rc;
     for (size_t i = m->n_references; rc == 0 && i-- > 0;) {
-        rc = msgid_lookup(txn, m->references[i], &id, err);
+        rc = hd_thread_msgid_lookup(txn, m->references[i], &id, err);
         if (rc < 0)
             return rc;
     }

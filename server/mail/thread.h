@@ -70,6 +70,10 @@ int hd_thread_index(hd_txn *txn, uint64_t ticket_id, const char *message_id, hd_
 int hd_thread_ids(hd_txn *txn, hd_arena *a, uint64_t ticket_id, size_t max, const char ***out,
                   size_t *n, hd_err *err);
 
+/* Looks id up in IDX_MSGID: returns 1 with *out = its ticket, 0 when unknown (or id is
+ * empty), or a negative store error. */
+int hd_thread_msgid_lookup(hd_txn *txn, const char *id, uint64_t *out, hd_err *err);
+
 /* Resolves m to a ticket in the order above. *ticket_id = 0 and *via = HD_THREAD_NONE when
  * nothing matched (a new ticket). Tickets that do not exist are skipped. Returns 0 or a store
  * error (HD_EIO, HD_ECORRUPT). */
