@@ -19,6 +19,7 @@
 #include "server/api/auth_api.h"
 #include "server/api/offload.h"
 #include "server/api/customers_api.h"
+#include "server/api/reporting_api.h"
 #include "server/api/sla_api.h"
 #include "server/api/staff_api.h"
 #include "server/api/tickets_api.h"
@@ -33,6 +34,7 @@
 #include "server/auth/auth.h"
 #include "server/check/check.h"
 #include "server/common/log.h"
+#include "server/reports/rollups.h"
 #include "server/rpc/builtin/health.h"
 #include "server/rpc/builtin/reflection.h"
 #include "server/rpc/rpc.h"
@@ -539,6 +541,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: dashboard observer: cannot register\n");
         goto out;
     }
+    /* The reports' hourly flows, backlog gauge and CSAT (ReportingService) likewise. */
+    if (hd_tickets_observe(hd_reports_rollups_observe, NULL) != HD_OK) {
+        fprintf(stderr, "helpdeskd: reports observer: cannot register\n");
+        goto out;
+    }
 
     hd_rpc_config cfg = {
         .listen = o.listen,
@@ -565,6 +572,7 @@ int main(int argc, char **argv)
         add_table(srv, hd_staff_api_methods, &err) != HD_OK ||
         add_table(srv, hd_customers_api_methods, &err) != HD_OK ||
         add_table(srv, hd_auth_api_methods, &err) != HD_OK ||
+        add_table(srv, hd_reporting_api_methods, &err) != HD_OK ||
         hd_rpc_server_start(srv, &err) != HD_OK) {
         fprintf(stderr, "helpdeskd: cannot serve on %s: %s\n", o.listen, err.detail);
         goto out;

@@ -1,11 +1,15 @@
 /* ReportingService. Rollups come from the ROLLUPS table (UTC day buckets, summed into
- * weeks); ticket rows from a scan of TICKETS in one read transaction; leases through group
- * commit (async finish from the store's acknowledgement). */
+ * Monday weeks) for any metric name or "prefix*" pattern, read over the range only; ticket
+ * rows from one read transaction on a thread of the stream's own that waits for the client
+ * (hd_rpc_stream_send_wait): a scan of TICKETS, or with breached_only the SLA breach log's
+ * range; leases through group commit (async finish from the store's acknowledgement). */
 #include "server/api/reporting_api.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "helpdesk/v1/reporting.pb-c.h"
 #include "helpdesk/v1/tickets.pb-c.h"
@@ -13,13 +17,22 @@
 #include "server/app.h"
 #include "server/clock/clock.h"
 #include "server/reports/lease.h"
+#include "server/reports/query.h"
 #include "server/rollup/rollup.h"
 #include "server/sla/record.h"
 #include "server/staff/staff.h"
+#include "server/store/key.h"
 #include "server/store/store.h"
 #include "server/tickets/tickets.h"
 
 #define STREAM_SEND_WAIT_MS 30000
+/* GetReportRollups bounds: metric patterns per request, points per response (~2 MB packed,
+ * under a client's default 4 MiB message limit). */
+#define HD_REPORTS_METRICS_MAX 32
+#define HD_REPORTS_POINTS_MAX  100000
+/* Report streams run on threads of their own (they wait for the client); at most this many
+ * at once. */
+#define HD_REPORTS_STREAMS_MAX 4
 
 static int64_t ts_s(const Google__Protobuf__Timestamp *t)
 {
@@ -47,74 +60,154 @@ static int check_range(const Helpdesk__V1__ReportRange *r, hd_err *err)
 
 /* ---- GetReportRollups ----------------------------------------------------------------- */
 
+/* Builds the response's series while hd_reports_rollup_scan walks the counters: one series
+ * per metric name met, points summed per (bucket, dim) within it. */
+typedef struct series_build {
+    hd_arena *a;
+    int week;
+    Helpdesk__V1__GetReportRollupsResponse *resp;
+    size_t series_cap;
+    Helpdesk__V1__RollupSeries *cur;
+    uint32_t *dims; /* dims[i] of cur->points[i] */
+    size_t cap;     /* of cur->points and dims */
+    size_t bucket_first;
+    uint32_t bucket_day;
+    size_t total;
+    int64_t now_s; /* bucket_start of "@now" gauge points */
+} series_build;
+
+static int grow(hd_arena *a, void **arr, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *p = hd_arena_calloc(a, ncap, size);
+    if (!p)
+        return HD_ENOMEM;
+    if (*arr)
+        memcpy(p, *arr, n * size);
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static int series_open(series_build *b, const char *metric)
+{
+    Helpdesk__V1__GetReportRollupsResponse *r = b->resp;
+    if (grow(b->a, (void **)&r->series, &b->series_cap, r->n_series, sizeof *r->series))
+        return HD_ENOMEM;
+    Helpdesk__V1__RollupSeries *s = hd_arena_alloc(b->a, sizeof *s);
+    if (!s)
+        return HD_ENOMEM;
+    helpdesk__v1__rollup_series__init(s);
+    s->metric = hd_arena_strdup(b->a, metric);
+    if (!s->metric)
+        return HD_ENOMEM;
+    r->series[r->n_series++] = s;
+    b->cur = s;
+    b->dims = NULL;
+    b->cap = 0;
+    b->bucket_first = 0;
+    return 0;
+}
+
+static int series_add(void *arg, const char *metric, uint32_t day, uint32_t dim, uint64_t value)
+{
+    series_build *b = arg;
+    if (!value)
+        return 0;
+    if (!b->cur || strcmp(b->cur->metric, metric)) {
+        int rc = series_open(b, metric);
+        if (rc)
+            return rc;
+    }
+    /* Weeks start on Monday; 1970-01-01 was a Thursday. */
+    uint32_t bucket = b->week ? day - (day + 3) % 7 : day;
+    Helpdesk__V1__RollupSeries *s = b->cur;
+    if (!s->n_points || bucket != b->bucket_day) {
+        b->bucket_first = s->n_points;
+        b->bucket_day = bucket;
+    }
+    for (size_t i = b->bucket_first; i < s->n_points; i++)
+        if (b->dims[i] == dim) {
+            s->points[i]->value += value;
+            return 0;
+        }
+    if (++b->total > HD_REPORTS_POINTS_MAX)
+        return HD_ETOOBIG;
+    size_t cap = b->cap;
+    if (grow(b->a, (void **)&s->points, &cap, s->n_points, sizeof *s->points) ||
+        grow(b->a, (void **)&b->dims, &b->cap, s->n_points, sizeof *b->dims))
+        return HD_ENOMEM;
+    Helpdesk__V1__RollupPoint *pt = hd_arena_alloc(b->a, sizeof *pt);
+    if (!pt)
+        return HD_ENOMEM;
+    helpdesk__v1__rollup_point__init(pt);
+    pt->bucket_start = ts_new(b->a, day == HD_ROLLUP_NOW ? b->now_s : (int64_t)bucket * 86400);
+    pt->dimension = dim ? hd_arena_printf(b->a, "%u", dim) : (char *)"";
+    pt->value = value;
+    b->dims[s->n_points] = dim;
+    s->points[s->n_points++] = pt;
+    return pt->bucket_start && pt->dimension ? 0 : HD_ENOMEM;
+}
+
+static Helpdesk__V1__RollupSeries *resp_last_series(Helpdesk__V1__GetReportRollupsResponse *r)
+{
+    return r->series[r->n_series - 1];
+}
+
 static int get_rollups(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
                        hd_err *err)
 {
     const Helpdesk__V1__GetReportRollupsRequest *req =
         (const Helpdesk__V1__GetReportRollupsRequest *)reqm;
-    Helpdesk__V1__GetReportRollupsResponse *resp = (Helpdesk__V1__GetReportRollupsResponse *)respm;
     hd_app *app = hd_rpc_call_app(call);
-    hd_arena *a = hd_rpc_call_arena(call);
     int rc = check_range(req->range, err);
     if (rc)
         return rc;
-    static const char *const known[] = {HD_TICKETS_ROLLUP_CREATED,
-                                        HD_TICKETS_ROLLUP_CREATED_BY_PRIORITY};
+    static const char *const defaults[] = {HD_TICKETS_ROLLUP_CREATED,
+                                           HD_TICKETS_ROLLUP_CREATED_BY_PRIORITY};
+    const char *const *metrics = req->n_metrics ? (const char *const *)req->metrics : defaults;
     size_t n_metrics = req->n_metrics ? req->n_metrics : 2;
-    if (n_metrics > 16)
-        return hd_err_set(err, HD_EINVAL, "metrics: at most 16");
+    if (n_metrics > HD_REPORTS_METRICS_MAX)
+        return hd_err_set(err, HD_EINVAL, "metrics: at most %d", HD_REPORTS_METRICS_MAX);
+    series_build b = {.a = hd_rpc_call_arena(call),
+                      .week = req->grouping == HELPDESK__V1__REPORT_GROUPING__REPORT_GROUPING_WEEK,
+                      .resp = (Helpdesk__V1__GetReportRollupsResponse *)respm};
     uint32_t d0 = hd_rollup_day(ts_s(req->range->start_time) * 1000);
     uint32_t d1 = hd_rollup_day((ts_s(req->range->end_time) - 1) * 1000);
-    int week = req->grouping == HELPDESK__V1__REPORT_GROUPING__REPORT_GROUPING_WEEK;
-    resp->series = hd_arena_calloc(a, n_metrics, sizeof *resp->series);
-    if (!resp->series)
-        return hd_err_set(err, HD_ENOMEM, "out of memory");
+    b.now_s = hd_clock_now_ms() / 1000;
     hd_txn *txn;
     rc = hd_store_read_begin(app->store, &txn, err);
     if (rc)
         return rc;
     for (size_t i = 0; i < n_metrics && !rc; i++) {
-        const char *metric = req->n_metrics ? req->metrics[i] : known[i];
-        int by_prio = !strcmp(metric, HD_TICKETS_ROLLUP_CREATED_BY_PRIORITY);
-        if (!by_prio && strcmp(metric, HD_TICKETS_ROLLUP_CREATED)) {
-            rc = hd_err_set(err, HD_EINVAL, "metrics: unknown metric \"%s\"", metric);
-            break;
-        }
-        Helpdesk__V1__RollupSeries *s = hd_arena_alloc(a, sizeof *s);
-        size_t cap = (size_t)(d1 - d0 + 1) * (by_prio ? 4 : 1);
-        if (s) {
-            helpdesk__v1__rollup_series__init(s);
-            s->points = hd_arena_calloc(a, cap, sizeof *s->points);
-        }
-        if (!s || !s->points) {
+        const char *m = metrics[i];
+        size_t len = strlen(m);
+        /* "name@now": the gauge under day HD_ROLLUP_NOW, in a series named as asked. */
+        int gauge = len > 4 && !strcmp(m + len - 4, "@now");
+        char *name = gauge ? hd_arena_printf(b.a, "%.*s", (int)(len - 4), m) : (char *)m;
+        b.cur = NULL;
+        /* An exact name always gets its series, empty or not. */
+        if (!name || (len && m[len - 1] != '*' && series_open(&b, m))) {
             rc = hd_err_set(err, HD_ENOMEM, "out of memory");
             break;
         }
-        s->metric = (char *)metric;
-        for (uint32_t dim = by_prio ? 1 : 0; dim <= (by_prio ? 4u : 0u) && !rc; dim++) {
-            Helpdesk__V1__RollupPoint *cur = NULL;
-            for (uint32_t d = d0; d <= d1 && !rc; d++) {
-                uint64_t v;
-                rc = hd_rollup_get(txn, metric, d, dim, &v, err);
-                /* Weeks start on Monday; 1970-01-01 was a Thursday. */
-                int starts = !cur || !week || (d + 3) % 7 == 0;
-                if (rc || (!v && !starts))
-                    continue;
-                if (starts) {
-                    cur = hd_arena_alloc(a, sizeof *cur);
-                    if (!cur) {
-                        rc = hd_err_set(err, HD_ENOMEM, "out of memory");
-                        break;
-                    }
-                    helpdesk__v1__rollup_point__init(cur);
-                    cur->bucket_start = ts_new(a, (int64_t)d * 86400);
-                    cur->dimension = by_prio ? hd_arena_printf(a, "%u", dim) : (char *)"";
-                    s->points[s->n_points++] = cur;
-                }
-                cur->value += v;
-            }
-        }
-        resp->series[resp->n_series++] = s;
+        if (gauge)
+            b.cur->metric = name; /* points match it; renamed back below */
+        int64_t n = hd_reports_rollup_scan(txn, name, gauge ? HD_ROLLUP_NOW : d0,
+                                           gauge ? HD_ROLLUP_NOW : d1, series_add, &b, err);
+        if (gauge)
+            resp_last_series(b.resp)->metric = (char *)m;
+        if (n == HD_ETOOBIG)
+            rc = hd_err_set(err, HD_ETOOBIG,
+                            "metrics: more than %d points; ask for fewer metrics, a shorter "
+                            "range or weeks",
+                            HD_REPORTS_POINTS_MAX);
+        else if (n == HD_ENOMEM)
+            rc = hd_err_set(err, HD_ENOMEM, "out of memory");
+        else if (n < 0)
+            rc = (int)n;
     }
     hd_store_read_end(txn);
     return rc;
@@ -124,27 +217,15 @@ static int get_rollups(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobuf
 
 typedef struct stream_ctx {
     hd_rpc_call *call;
+    hd_store *store;
     hd_txn *txn;
     int64_t now_s;
     hd_arena *row;
     int64_t start, end;
     int include_open;
-    int rc;
+    int breached_only;
     hd_err *err;
 } stream_ctx;
-
-static int send_waiting(hd_rpc_call *call, const ProtobufCMessage *msg)
-{
-    /* rpc.h offers no wait for queue space; back off in 1 ms steps, bounded. */
-    for (int i = 0; i < STREAM_SEND_WAIT_MS; i++) {
-        int rc = hd_rpc_stream_send(call, msg);
-        if (rc != HD_EFULL)
-            return rc;
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    return HD_ETIMEDOUT;
-}
 
 /* Display names of the assignee and group; "" when none, "#id" when the record is gone. */
 static char *agent_name(stream_ctx *c, uint64_t id)
@@ -209,22 +290,10 @@ static int sla_targets(stream_ctx *c, uint64_t ticket_id, Helpdesk__V1__ReportTi
     return 0;
 }
 
-static int one_ticket(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+/* Sends ticket t (arena memory of c->row) as a report row. */
+static int send_ticket(stream_ctx *c, const Helpdesk__V1__Ticket *t)
 {
-    (void)key;
-    (void)klen;
-    stream_ctx *c = arg;
-    hd_arena_reset(c->row);
-    ProtobufCAllocator pa;
-    hd_arena_pb_allocator(c->row, &pa);
-    Helpdesk__V1__Ticket *t = helpdesk__v1__ticket__unpack(&pa, vlen, val);
-    if (!t)
-        return hd_err_set(c->err, HD_ECORRUPT, "ticket record does not unpack");
     int64_t created = ts_s(t->create_time), solved = ts_s(t->solve_time);
-    int in_range = created >= c->start && created < c->end;
-    int open_at_start = created < c->start && (!solved || solved >= c->start);
-    if (!in_range && !(c->include_open && open_at_start))
-        return 0;
     Helpdesk__V1__ReportTicket r = HELPDESK__V1__REPORT_TICKET__INIT;
     r.id = t->id;
     r.number = t->number;
@@ -246,10 +315,149 @@ static int one_ticket(void *arg, const void *key, size_t klen, const void *val, 
     int rc = sla_targets(c, t->id, &r);
     if (rc)
         return rc;
-    rc = send_waiting(c->call, &r.base);
+    rc = hd_rpc_stream_send_wait(c->call, &r.base, STREAM_SEND_WAIT_MS);
+    if (rc == HD_ETIMEDOUT)
+        return hd_err_set(c->err, rc, "stream: the client read nothing for %d s",
+                          STREAM_SEND_WAIT_MS / 1000);
     if (rc)
         return hd_err_set(c->err, rc, "stream: %s", hd_strerror(rc));
     return 0;
+}
+
+static int one_ticket(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)key;
+    (void)klen;
+    stream_ctx *c = arg;
+    hd_arena_reset(c->row);
+    ProtobufCAllocator pa;
+    hd_arena_pb_allocator(c->row, &pa);
+    Helpdesk__V1__Ticket *t = helpdesk__v1__ticket__unpack(&pa, vlen, val);
+    if (!t)
+        return hd_err_set(c->err, HD_ECORRUPT, "ticket record does not unpack");
+    int64_t created = ts_s(t->create_time), solved = ts_s(t->solve_time);
+    int in_range = created >= c->start && created < c->end;
+    int open_at_start = created < c->start && (!solved || solved >= c->start);
+    if (!in_range && !(c->include_open && open_at_start))
+        return 0;
+    return send_ticket(c, t);
+}
+
+/* Ticket ids with a breach recorded in [start, end) (unsorted, repeats possible). */
+typedef struct breach_ids {
+    uint64_t *ids;
+    size_t n, cap;
+    int64_t end;
+} breach_ids;
+
+static int one_breach(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)val;
+    (void)vlen;
+    breach_ids *b = arg;
+    hd_key_reader r;
+    hd_err e;
+    const void *name;
+    int64_t at;
+    uint64_t ticket;
+    uint8_t target, kind;
+    hd_key_reader_init(&r, key, klen);
+    /* The escaped name has no NUL: its bytes plus the 2-byte terminator. */
+    if (hd_key_read_bytes(&r, strlen(HD_SLA_KEY_BREACH) + 2, &name, &e) ||
+        hd_key_read_i64(&r, &at, &e) || hd_key_read_u64(&r, &ticket, &e) ||
+        hd_key_read_u8(&r, &target, &e) || hd_key_read_u8(&r, &kind, &e))
+        return HD_ECORRUPT;
+    if (at >= b->end)
+        return 1;
+    if (kind != 2) /* 1 = warning, 2 = breach */
+        return 0;
+    if (b->n == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 1024;
+        uint64_t *p = realloc(b->ids, ncap * sizeof *p);
+        if (!p)
+            return HD_ENOMEM;
+        b->ids = p;
+        b->cap = ncap;
+    }
+    b->ids[b->n++] = ticket;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* breached_only: the tickets of the SLA breach log ("sla.brk" + time + ticket + target +
+ * kind in SETTINGS, written once per breach when the monitor records it at the due time)
+ * within the range, each sent once in id order. Cost: the range's breaches, not the ticket
+ * count. */
+static int stream_breached(stream_ctx *c)
+{
+    breach_ids b = {.end = c->end};
+    hd_key prefix, start;
+    hd_key_init(&prefix);
+    hd_key_str(&prefix, HD_SLA_KEY_BREACH);
+    start = prefix;
+    hd_key_i64(&start, c->start);
+    hd_store_range range = {.prefix = &prefix, .start = &start};
+    int64_t n = hd_store_scan(c->txn, HD_STORE_SETTINGS, &range, one_breach, &b, c->err);
+    int rc = n < 0 ? (int)n : 0;
+    if (rc == HD_ECORRUPT || rc == HD_ENOMEM)
+        hd_err_set(c->err, rc, "sla breach log: %s", hd_strerror(rc));
+    if (!rc && b.n)
+        qsort(b.ids, b.n, sizeof *b.ids, cmp_u64);
+    for (size_t i = 0; i < b.n && !rc; i++) {
+        if (i && b.ids[i] == b.ids[i - 1])
+            continue;
+        hd_arena_reset(c->row);
+        hd_key k;
+        ProtobufCMessage *m;
+        rc = hd_store_get_msg(c->txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, b.ids[i]),
+                              &helpdesk__v1__ticket__descriptor, c->row, &m, c->err);
+        if (rc == HD_ENOTFOUND) {
+            rc = 0; /* gone since: nothing to list */
+            continue;
+        }
+        if (!rc)
+            rc = send_ticket(c, (const Helpdesk__V1__Ticket *)m);
+    }
+    free(b.ids);
+    return rc;
+}
+
+static atomic_int streams_running;
+
+/* The stream's own thread: reads in one transaction, waits for the client as it sends, and
+ * ends the call (the last use of c, which is call arena memory). */
+static void *stream_main(void *arg)
+{
+    stream_ctx *c = arg;
+    hd_rpc_call *call = c->call;
+    hd_err err;
+    hd_err_clear(&err);
+    c->err = &err;
+    hd_txn *txn;
+    int rc = hd_store_read_begin(c->store, &txn, &err);
+    if (rc == 0) {
+        c->txn = txn;
+        c->now_s = hd_clock_now_ms() / 1000;
+        if (c->breached_only) {
+            rc = stream_breached(c);
+        } else {
+            hd_store_range all = {0};
+            int64_t n = hd_store_scan(txn, HD_STORE_TICKETS, &all, one_ticket, c, &err);
+            rc = n < 0 ? (int)n : 0;
+        }
+        hd_store_read_end(txn);
+    }
+    hd_arena_destroy(c->row);
+    if (rc && err.code != rc)
+        hd_err_set(&err, rc, "stream: %s", hd_strerror(rc));
+    hd_rpc_finish(call, rc ? &err : NULL);
+    atomic_fetch_sub(&streams_running, 1);
+    return NULL;
 }
 
 static int stream_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_err *err)
@@ -260,28 +468,38 @@ static int stream_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_er
     int rc = check_range(req->range, err);
     if (rc)
         return rc;
-    if (req->breached_only)
-        return hd_err_set(err, HD_EUNIMPL, "breached_only: needs the SLA module's targets");
-    stream_ctx c = {.call = call,
-                    .row = hd_arena_create(0),
-                    .start = ts_s(req->range->start_time),
-                    .end = ts_s(req->range->end_time),
-                    .include_open = req->include_open,
-                    .err = err};
-    if (!c.row)
+    if (req->breached_only && req->include_open)
+        return hd_err_set(err, HD_EINVAL, "include_open: not with breached_only");
+    stream_ctx *c = hd_arena_calloc(hd_rpc_call_arena(call), 1, sizeof *c);
+    if (!c)
         return hd_err_set(err, HD_ENOMEM, "out of memory");
-    hd_txn *txn;
-    rc = hd_store_read_begin(app->store, &txn, err);
-    if (rc == 0) {
-        c.txn = txn;
-        c.now_s = hd_clock_now_ms() / 1000;
-        hd_store_range all = {0};
-        int64_t n = hd_store_scan(txn, HD_STORE_TICKETS, &all, one_ticket, &c, err);
-        rc = n < 0 ? (int)n : 0;
-        hd_store_read_end(txn);
+    *c = (stream_ctx){.call = call,
+                      .store = app->store,
+                      .row = hd_arena_create(0),
+                      .start = ts_s(req->range->start_time),
+                      .end = ts_s(req->range->end_time),
+                      .include_open = req->include_open,
+                      .breached_only = req->breached_only};
+    if (!c->row)
+        return hd_err_set(err, HD_ENOMEM, "out of memory");
+    if (atomic_fetch_add(&streams_running, 1) >= HD_REPORTS_STREAMS_MAX) {
+        atomic_fetch_sub(&streams_running, 1);
+        hd_arena_destroy(c->row);
+        return hd_err_set(err, HD_EFULL, "report streams: %d already running; retry later",
+                          HD_REPORTS_STREAMS_MAX);
     }
-    hd_arena_destroy(c.row);
-    return rc;
+    pthread_attr_t at;
+    pthread_t th;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&th, &at, stream_main, c);
+    pthread_attr_destroy(&at);
+    if (rc) {
+        atomic_fetch_sub(&streams_running, 1);
+        hd_arena_destroy(c->row);
+        return hd_err_set(err, HD_EUNAVAIL, "report stream: no thread (%s)", strerror(rc));
+    }
+    return HD_RPC_ASYNC;
 }
 
 /* ---- Leases --------------------------------------------------------------------------- */
