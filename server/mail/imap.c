@@ -81,12 +81,22 @@ CURL *hd_imap_easy(const hd_imap_conf *c, hd_imap_cmd cmd, const hd_imap_args *a
         break;
     case HD_IMAP_SEARCH:
         snprintf(url, sizeof url, "%s/%s", c->url, folder_esc);
-        snprintf(custom, sizeof custom, "UID SEARCH UID %" PRIu32 ":*", args->uid ? args->uid : 1);
+        if (args->uid_to)
+            snprintf(custom, sizeof custom, "UID SEARCH UID %" PRIu32 ":%" PRIu32,
+                     args->uid ? args->uid : 1, args->uid_to);
+        else
+            snprintf(custom, sizeof custom, "UID SEARCH UID %" PRIu32 ":*",
+                     args->uid ? args->uid : 1);
         break;
     case HD_IMAP_LARGER:
         snprintf(url, sizeof url, "%s/%s", c->url, folder_esc);
-        snprintf(custom, sizeof custom, "UID SEARCH UID %" PRIu32 ":* LARGER %" PRIu64,
-                 args->uid ? args->uid : 1, args->size);
+        if (args->uid_to)
+            snprintf(custom, sizeof custom,
+                     "UID SEARCH UID %" PRIu32 ":%" PRIu32 " LARGER %" PRIu64,
+                     args->uid ? args->uid : 1, args->uid_to, args->size);
+        else
+            snprintf(custom, sizeof custom, "UID SEARCH UID %" PRIu32 ":* LARGER %" PRIu64,
+                     args->uid ? args->uid : 1, args->size);
         break;
     case HD_IMAP_SIZES:
         snprintf(url, sizeof url, "%s/%s", c->url, folder_esc);
@@ -227,6 +237,18 @@ int hd_imap_parse_select(const char *buf, size_t n, uint32_t *uid_validity, uint
     if (!s.have_uidv)
         return hd_err_set(err, HD_EINVAL, "imap: SELECT response without UIDVALIDITY");
     return HD_OK;
+}
+
+uint32_t hd_imap_parse_uidnext(const char *buf, size_t n)
+{
+    const char *p = find(buf, n, "[UIDNEXT ");
+    uint64_t v = 0;
+    if (!p)
+        return 0;
+    p += 9;
+    if (!num(&p, buf + n, &v) || v > UINT32_MAX)
+        return 0;
+    return (uint32_t)v;
 }
 
 typedef struct u32_acc {

@@ -40,7 +40,7 @@ void hd_imap_buf_free(hd_imap_buf *b);
 /* Kinds of command handle. */
 typedef enum hd_imap_cmd {
     HD_IMAP_SELECT, /* SELECT "folder": UIDVALIDITY and EXISTS */
-    HD_IMAP_SEARCH, /* UID SEARCH UID <from>:* */
+    HD_IMAP_SEARCH, /* UID SEARCH UID <from>:<to> (to 0 = *) */
     HD_IMAP_SIZES,  /* UID FETCH <set> (UID RFC822.SIZE); libcurl 7.88 fails (CURLE_RECV_ERROR)
                        on custom FETCH responses longer than ~1 KB: small sets only */
     HD_IMAP_LARGER, /* UID SEARCH UID <from>:* LARGER <size>: the RFC822.SIZE check, server-side,
@@ -54,6 +54,7 @@ typedef enum hd_imap_cmd {
 typedef struct hd_imap_args {
     uint32_t uid_validity; /* FETCH */
     uint32_t uid;          /* FETCH; SEARCH, LARGER: first UID */
+    uint32_t uid_to;       /* SEARCH, LARGER: last UID of the window; 0 = "*" */
     uint64_t size;         /* LARGER: RFC822.SIZE limit */
     const char *set;       /* SIZES, SEEN, MOVE: a UID set "1:5,9" */
     const char *target;    /* MOVE: destination folder */
@@ -72,6 +73,9 @@ int hd_imap_result(CURL *h, CURLcode cc, const hd_imap_buf *out, hd_err *err);
  * HD_EINVAL when no UIDVALIDITY was found. */
 int hd_imap_parse_select(const char *buf, size_t n, uint32_t *uid_validity, uint32_t *exists,
                          hd_err *err);
+
+/* Returns UIDNEXT from SELECT output, 0 when absent. */
+uint32_t hd_imap_parse_uidnext(const char *buf, size_t n);
 
 /* Parses "* SEARCH 1 2 3" lines into ascending UIDs >= min_uid (arena memory). Returns 0,
  * HD_ENOMEM, or HD_EINVAL on a malformed number. */

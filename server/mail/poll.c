@@ -54,6 +54,8 @@ struct mbox {
     /* The current round. */
     hd_arena *ra;
     uint32_t uidv, last_uid, max_uid;
+    uint32_t window_to; /* last UID this round looks at (0 = no limit); more rounds follow */
+    bool more;          /* UIDs beyond window_to exist: poll again at once */
     uint32_t *todo;
     uint64_t *sizes;
     size_t n_todo, next_todo;
@@ -112,6 +114,8 @@ static void finish_round(mbox *m)
     hd_err err;
     int64_t now = hd_clock_now_ms();
     uint32_t last = m->failed ? m->last_uid : (m->max_uid > m->last_uid ? m->max_uid : m->last_uid);
+    if (!m->failed && m->window_to > last)
+        last = m->window_to; /* the whole window is done, gaps included */
     if (m->uidv && hd_ingest_state_commit(m->p->o.store, m->id, m->uidv, last,
                                           m->failed ? m->error : "", now, &err) < 0)
         hd_log(HD_LOG_ERROR, "mail.state_commit_failed", "mailbox=%" PRIu64 " error=\"%s\"", m->id,
@@ -128,13 +132,15 @@ static void finish_round(mbox *m)
     hd_arena_destroy(m->ra);
     m->ra = NULL;
     m->st = M_IDLE;
-    m->next_poll_ms = now + (int64_t)m->mb->poll_interval_seconds * 1000;
+    m->next_poll_ms =
+        m->more && !m->failed ? now : now + (int64_t)m->mb->poll_interval_seconds * 1000;
 }
 
 static void start_round(mbox *m)
 {
     m->ra = hd_arena_create(0);
-    m->uidv = m->last_uid = m->max_uid = 0;
+    m->uidv = m->last_uid = m->max_uid = m->window_to = 0;
+    m->more = false;
     m->todo = m->done = NULL;
     m->sizes = NULL;
     m->n_todo = m->next_todo = m->n_done = 0;
@@ -323,8 +329,16 @@ static void on_cmd(mbox *m, xfer *x, CURLcode cc)
                 m->last_uid = st->last_uid;
             hd_store_read_end(txn);
         }
+        /* One window of UIDs per round: libcurl 7.88 fails on long SEARCH replies. */
+        uint32_t uidnext = hd_imap_parse_uidnext(b, x->buf.len);
+        m->window_to = 0;
+        m->more = false;
+        if (uidnext && uidnext - 1 > m->last_uid + HD_POLL_UID_WINDOW) {
+            m->window_to = m->last_uid + HD_POLL_UID_WINDOW;
+            m->more = true;
+        }
         m->st = M_SEARCH;
-        hd_imap_args a = {.uid = m->last_uid + 1};
+        hd_imap_args a = {.uid = m->last_uid + 1, .uid_to = m->window_to};
         if (!start(m, HD_IMAP_SEARCH, &a, 64u << 20))
             finish_round(m);
         return;
@@ -346,7 +360,8 @@ static void on_cmd(mbox *m, xfer *x, CURLcode cc)
         m->max_uid = uids[n - 1];
         /* RFC822.SIZE checked before any download, by the server: UIDs over the limit. */
         m->st = M_LARGER;
-        hd_imap_args la = {.uid = m->last_uid + 1, .size = m->mb->max_message_bytes};
+        hd_imap_args la = {
+            .uid = m->last_uid + 1, .uid_to = m->window_to, .size = m->mb->max_message_bytes};
         if (!start(m, HD_IMAP_LARGER, &la, 64u << 20))
             finish_round(m);
         return;

@@ -16,6 +16,7 @@
 
 #define HD_POLL_FETCH_PARALLEL 8
 #define HD_POLL_RELOAD_MS      2000
+#define HD_POLL_UID_WINDOW     1000 /* UIDs per round (SEARCH replies stay short); more follow */
 
 /* Test hook: when this environment variable is set, the process SIGKILLs itself after a
  * round's messages are committed and before their IMAP flags change. */
