@@ -190,6 +190,32 @@ int hd_access_filter(hd_store *store, const hd_identity *who, Helpdesk__V1__Tick
     return rc;
 }
 
+int hd_access_list_scope(hd_access_scope *s, hd_store *store, const hd_identity *who,
+                         hd_tickets_query *q, hd_err *err)
+{
+    hd_txn *txn;
+    int rc = hd_store_read_begin(store, &txn, err);
+    if (rc != HD_OK)
+        return rc;
+    rc = hd_access_scope_load(s, txn, who, err);
+    hd_store_read_end(txn);
+    if (rc != HD_OK)
+        return rc;
+    if (s->kind == HD_PRINCIPAL_CUSTOMER) {
+        q->scoped = true;
+        q->scope_customer = s->id;
+        q->scope_org = s->organization_id;
+    } else if (s->kind == HD_PRINCIPAL_STAFF && !s->all_tickets) {
+        q->scoped = true;
+        if (s->role == HELPDESK__V1__ROLE__ROLE_AGENT) {
+            q->scope_groups = s->groups;
+            q->n_scope_groups = s->n_groups;
+            q->scope_assignee = s->id;
+        }
+    }
+    return HD_OK;
+}
+
 bool hd_access_sees_notes(const hd_identity *who)
 {
     return who->kind == HD_PRINCIPAL_STAFF || who->kind == HD_PRINCIPAL_SERVICE;

@@ -15,6 +15,7 @@
 #include "server/common/err.h"
 #include "server/rpc/rpc.h"
 #include "server/store/store.h"
+#include "server/tickets/tickets.h"
 
 /* What the caller wants to do with a ticket. */
 typedef enum hd_access_op {
@@ -72,12 +73,21 @@ int hd_access_ticket_id(hd_store *store, const hd_identity *who, uint64_t ticket
 int hd_access_filter(hd_store *store, const hd_identity *who, Helpdesk__V1__Ticket **v, size_t *n,
                      hd_err *err);
 
+/* Restricts ticket list q to what who may see, so that the list is read from the scope's
+ * indexes and its pages come back full (hd_tickets_query's scope): an agent their groups'
+ * tickets and those assigned to them, a customer their own and their organization's when it
+ * shares tickets, staff other than admins and managers nothing; admins, managers and
+ * services are not restricted. Fills *s (one staff or customer lookup in its own read
+ * transaction), whose group ids q then borrows: s must outlive q. Returns 0, HD_EUNAUTH
+ * (member deactivated) or a store error. */
+int hd_access_list_scope(hd_access_scope *s, hd_store *store, const hd_identity *who,
+                         hd_tickets_query *q, hd_err *err);
+
 /* Whether the caller may ever see internal notes (false for customers). No store access. */
 bool hd_access_sees_notes(const hd_identity *who);
 
 /* The customer id a ticket list must be restricted to: the caller's id for customers, 0
- * (no restriction from this rule) for everyone else. Agents' lists are filtered per ticket
- * with hd_access_ticket_scope. */
+ * (no restriction from this rule) for everyone else. Lists use hd_access_list_scope. */
 uint64_t hd_access_list_customer(const hd_identity *who);
 
 /* The audit actor of who: *kind gets a helpdesk.v1.ActorKind (SYSTEM when no identity),

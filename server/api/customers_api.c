@@ -108,7 +108,10 @@ static int list_customer_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm
     hd_tickets_query q = {
         .customer_id = cid, .page_size = req->page_size, .page_token = req->page_token};
     hd_tickets_page page;
-    rc = hd_tickets_list(store_of(call), a, &q, &page, err);
+    hd_access_scope scope;
+    rc = hd_access_list_scope(&scope, store_of(call), who, &q, err);
+    if (rc == HD_OK)
+        rc = hd_tickets_list(store_of(call), a, &q, &page, err);
     if (rc != HD_OK)
         return rc;
     rc = hd_access_filter(store_of(call), who, page.tickets, &page.n_tickets, err);

@@ -9,7 +9,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "helpdesk/v1/staff.pb-c.h"
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "server/api/access.h"
 #include "server/api/perm.h"
@@ -189,37 +188,6 @@ static int get_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufC
     return HD_OK;
 }
 
-/* Restricts q to what who may see (access.h), so that pages are read from the scope's
- * indexes and come back full: an agent their groups' tickets and those assigned to them, a
- * customer their own and their organization's when it shares tickets, any other staff but
- * admins and managers nothing. s holds the group ids q then borrows. Returns 0 or the scope's
- * load errors. */
-static int list_scope(hd_store *store, const hd_identity *who, hd_access_scope *s,
-                      hd_tickets_query *q, hd_err *err)
-{
-    hd_txn *txn;
-    int rc = hd_store_read_begin(store, &txn, err);
-    if (rc != HD_OK)
-        return rc;
-    rc = hd_access_scope_load(s, txn, who, err);
-    hd_store_read_end(txn);
-    if (rc != HD_OK)
-        return rc;
-    if (s->kind == HD_PRINCIPAL_CUSTOMER) {
-        q->scoped = true;
-        q->scope_customer = s->id;
-        q->scope_org = s->organization_id;
-    } else if (s->kind == HD_PRINCIPAL_STAFF && !s->all_tickets) {
-        q->scoped = true;
-        if (s->role == HELPDESK__V1__ROLE__ROLE_AGENT) {
-            q->scope_groups = s->groups;
-            q->n_scope_groups = s->n_groups;
-            q->scope_assignee = s->id;
-        }
-    }
-    return HD_OK;
-}
-
 static int list_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
                         hd_err *err)
 {
@@ -259,7 +227,7 @@ static int list_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobu
     }
     if (req->sla_due_within_minutes < 0)
         return hd_err_set(err, HD_EINVAL, "sla_due_within_minutes: must be >= 0");
-    int rc = list_scope(app->store, who, &scope, &q, err);
+    int rc = hd_access_list_scope(&scope, app->store, who, &q, err);
     if (rc == HD_OK)
         rc = hd_tickets_list(app->store, hd_rpc_call_arena(call), &q, &page, err);
     /* The scope's indexes decided the page; the per-ticket check stays as a second fence (an

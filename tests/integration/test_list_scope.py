@@ -100,6 +100,19 @@ class ListScope(ServerTestCase):
         self.assertEqual(sum(len(p) for p in self.pages(self.admin, 50)), 60)
         own = [i for p in self.pages(tok, 5, assignee_id=me) for i in p]
         self.assertEqual(len(own), 4)
+        # CustomerService.ListCustomerTickets is scoped the same way.
+        got, pt = [], ""
+        for _ in range(100):
+            r = self.call(CU + "ListCustomerTickets", customers_pb2.ListCustomerTicketsRequest(
+                customer_id=cust, page_size=4, page_token=pt), tickets_pb2.ListTicketsResponse,
+                tok)
+            got.append([t.id for t in r.tickets])
+            pt = r.next_page_token
+            if not pt:
+                break
+        for p in got[:-1]:
+            self.assertEqual(len(p), 4, "short page before the end: %s" % got)
+        self.assertEqual([i for p in got for i in p], want)
 
     def test_customers_list_their_sharing_organizations_tickets(self):
         shared = self.call(CU + "CreateOrganization",

@@ -240,6 +240,42 @@ static void filter_keeps_only_readable_tickets_in_order(void **state)
     assert_false(hd_access_sees_notes(&(hd_identity){.kind = HD_PRINCIPAL_CUSTOMER}));
 }
 
+static void list_scope_restricts_agents_and_customers_only(void **state)
+{
+    world *w = *state;
+    hd_access_scope s;
+    hd_err e;
+    hd_identity who = identity(w, W_AGENT_IN);
+    hd_tickets_query q = {0};
+    must(hd_access_list_scope(&s, w->s, &who, &q, &e), &e, "agent");
+    assert_true(q.scoped);
+    assert_int_equal(q.n_scope_groups, 1);
+    assert_int_equal(q.scope_groups[0], w->g_in);
+    assert_int_equal(q.scope_assignee, w->agent_in);
+    assert_int_equal(q.scope_customer, 0);
+
+    who = identity(w, W_CUST_OWN); /* Acme shares tickets */
+    q = (hd_tickets_query){0};
+    must(hd_access_list_scope(&s, w->s, &who, &q, &e), &e, "customer");
+    assert_true(q.scoped);
+    assert_int_equal(q.scope_customer, w->c_own);
+    assert_int_equal(q.scope_org, w->org);
+    assert_int_equal(q.n_scope_groups, 0);
+
+    who = identity(w, W_CUST_OTHER);
+    q = (hd_tickets_query){0};
+    must(hd_access_list_scope(&s, w->s, &who, &q, &e), &e, "customer without org");
+    assert_int_equal(q.scope_org, 0);
+
+    const who_e open[] = {W_ADMIN, W_MANAGER, W_SVC_R};
+    for (size_t i = 0; i < sizeof(open) / sizeof(open[0]); i++) {
+        who = identity(w, open[i]);
+        q = (hd_tickets_query){0};
+        must(hd_access_list_scope(&s, w->s, &who, &q, &e), &e, "unrestricted");
+        assert_false(q.scoped);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +284,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             deactivated_agent_loses_access_and_unshared_org_hides_tickets, setup, teardown),
         cmocka_unit_test_setup_teardown(filter_keeps_only_readable_tickets_in_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(list_scope_restricts_agents_and_customers_only, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
