@@ -96,6 +96,99 @@ static int handle_fired(hd_txn *txn, hd_arena *a, const hd_sla_ticket *t,
     return logged;
 }
 
+/* ---- Ticket actions owed by firings an ordinary ticket change discovered ----------------
+ * The observer runs inside the ticket's own mutation, so it cannot escalate or raise the
+ * priority there. It leaves an owed entry per firing (SETTINGS "sla.owe" + u64 ticket + u8
+ * target + u32 run + u8 breach + i64 time) and an IDX_SLADUE entry at the change's time with
+ * target HD_SLA_OWED_TARGET, which wakes the monitor; its tick runs the firing's actions with
+ * ticket changes allowed. Deliveries are recorded per ticket, target, run, event and action,
+ * so the notifications that already ran are skipped and the escalation runs exactly once. */
+
+#define OWED_MAX 16 /* owed firings handled per pass */
+
+static hd_key *owed_key(hd_key *k, uint64_t ticket_id)
+{
+    hd_key_init(k);
+    hd_key_str(k, HD_SLA_KEY_OWED);
+    return hd_key_u64(k, ticket_id);
+}
+
+static int owe(hd_txn *txn, const hd_sla_ticket *t, const hd_sla_fired *fired, int n, int64_t now_s,
+               hd_err *err)
+{
+    hd_key k;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        owed_key(&k, t->ticket_id);
+        hd_key_u8(&k, (uint8_t)fired[i].target);
+        hd_key_u32(&k, fired[i].run);
+        hd_key_u8(&k, (uint8_t)fired[i].breach);
+        hd_key_i64(&k, fired[i].at_s);
+        rc = hd_store_put(txn, HD_STORE_SETTINGS, &k, "", 0, 0, err);
+    }
+    if (rc == 0 && n > 0)
+        rc = hd_store_put(txn, HD_STORE_IDX_SLADUE,
+                          hd_sla_record_due_key(&k, now_s, t->ticket_id, HD_SLA_OWED_TARGET), "", 0,
+                          0, err);
+    return rc;
+}
+
+typedef struct owed {
+    hd_key keys[OWED_MAX];
+    hd_sla_fired f[OWED_MAX];
+    int n;
+    size_t prefix_len;
+    hd_err *err;
+} owed;
+
+static int owed_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    owed *o = arg;
+    hd_key_reader r;
+    uint8_t target, breach;
+    hd_err *e = o->err;
+    (void)val, (void)vlen;
+    hd_key_reader_init(&r, (const unsigned char *)key + o->prefix_len, klen - o->prefix_len);
+    hd_sla_fired *f = &o->f[o->n];
+    if (hd_key_read_u8(&r, &target, e) < 0 || hd_key_read_u32(&r, &f->run, e) < 0 ||
+        hd_key_read_u8(&r, &breach, e) < 0 || hd_key_read_i64(&r, &f->at_s, e) < 0)
+        return hd_err_set(e, HD_ECORRUPT, "sla: malformed owed entry (%s)", e->detail);
+    f->target = target;
+    f->breach = breach;
+    hd_key_init(&o->keys[o->n]);
+    hd_key_bytes(&o->keys[o->n], key, klen);
+    return ++o->n == OWED_MAX ? 1 : 0;
+}
+
+/* Runs and removes ticket t's owed firings under policy p (NULL: only removes). */
+static int pay_owed(hd_txn *txn, hd_arena *a, const hd_sla_ticket *t,
+                    const Helpdesk__V1__SlaPolicy *p, int64_t now_ms, hd_err *err)
+{
+    owed *o = hd_arena_alloc(a, sizeof(*o));
+    hd_key prefix;
+    if (!o)
+        return hd_err_set(err, HD_ENOMEM, "sla: out of memory");
+    owed_key(&prefix, t->ticket_id);
+    hd_store_range r = {.prefix = &prefix};
+    for (;;) {
+        o->n = 0;
+        o->prefix_len = prefix.len;
+        o->err = err;
+        int64_t sc = hd_store_scan(txn, HD_STORE_SETTINGS, &r, owed_cb, o, err);
+        if (sc < 0)
+            return (int)sc;
+        if (o->n == 0)
+            return 0;
+        for (int i = 0; i < o->n; i++) {
+            int rc = hd_sla_actions_run(txn, a, t, p, &o->f[i], now_ms, 1, err);
+            if (rc >= 0)
+                rc = hd_store_del(txn, HD_STORE_SETTINGS, &o->keys[i], err);
+            if (rc < 0)
+                return rc;
+        }
+    }
+}
+
 static int is_status_known(int st)
 {
     return st > 0;
@@ -162,7 +255,11 @@ int hd_sla_engine_observe(void *ud, const hd_ticket_change *c, hd_err *err)
     if (rc > 0)
         rc = 0;
     if (rc == 0)
+        rc = owe(c->txn, &now, fired, n_fired, ev.now_s, err);
+    if (rc == 0)
         announce(&now);
+    if (rc == 0 && n_fired && wake_fn)
+        wake_fn(wake_ud, ev.now_s);
 fail:
     hd_sla_calendar_free(cal);
     return rc;
@@ -187,10 +284,18 @@ int hd_sla_engine_tick(hd_txn *txn, hd_arena *a, uint64_t ticket_id, int64_t now
     if (rc < 0)
         return rc;
     now = old;
+    rc = load_rules(txn, a, NULL, now.policy_id, &pol, &cal, err);
+    if (rc < 0) { /* the policy may be gone: firings are still logged, only actions need it */
+        hd_err_clear(err);
+        pol = NULL;
+    }
+    rc = pay_owed(txn, a, &now, pol, now_ms, err);
+    if (rc < 0)
+        goto fail;
     hd_sla_clock_tick(&now, now_ms / 1000, fired, &n);
     rc = hd_sla_record_save(txn, &old, &now, err);
     if (rc < 0 || n == 0)
-        return rc;
+        goto fail;
     /* The ticket gives the rollup slice (priority, category, assignee). */
     hd_key k;
     Helpdesk__V1__Ticket *t = NULL;
@@ -202,19 +307,14 @@ int hd_sla_engine_tick(hd_txn *txn, hd_arena *a, uint64_t ticket_id, int64_t now
         t = NULL;
     }
     rc = hd_sla_rollups_apply(txn, t, &old, &now, 0, now.status, now.status, now_ms / 1000, err);
-    if (rc < 0 || n == 0)
-        return rc;
-    /* The policy may be gone; firings are still logged, only actions need it. */
-    int lrc = load_rules(txn, a, NULL, now.policy_id, &pol, &cal, err);
-    if (lrc < 0) {
-        hd_err_clear(err);
-        pol = NULL;
-    }
-    rc = handle_fired(txn, a, &now, pol, fired, n, now_ms, 1, err);
-    hd_sla_calendar_free(cal);
     if (rc < 0)
-        return rc;
-    if (fired_n)
+        goto fail;
+    rc = handle_fired(txn, a, &now, pol, fired, n, now_ms, 1, err);
+    if (rc >= 0 && fired_n)
         *fired_n = rc;
-    return 0;
+    if (rc > 0)
+        rc = 0;
+fail:
+    hd_sla_calendar_free(cal);
+    return rc;
 }

@@ -670,6 +670,32 @@ static void dashboard_medians_are_working_minutes_within_the_histogram_error(voi
     hd_arena_destroy(a);
 }
 
+/* ---- A breach found by an ordinary ticket change escalates once, through the monitor ---- */
+
+static void breach_found_by_a_ticket_change_escalates_once_via_the_monitor(void **s)
+{
+    (void)s;
+    Helpdesk__V1__Ticket t0 = ticket(30, NEW), t1 = ticket(30, NEW);
+    change(NULL, &t0, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER, MON + 9 * H);
+    /* No monitor step ran: the customer's second message at 11:00 finds the warning
+     * (9:48) and the breach (10:00) in its catch-up. */
+    change(&t0, &t1, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER, MON + 11 * H);
+    assert_int_equal(load(30).clocks[0].breached, 1);
+    assert_int_equal(F.escalations, 0); /* not inside the ticket's own mutation */
+    int64_t next = 0;
+    hd_err err;
+    assert_int_equal(hd_sla_monitor_next(F.s, &next, &err), 0);
+    assert_int_equal(next, MON + 11 * H);    /* the monitor is due at once */
+    assert_int_equal(step(MON + 11 * H), 0); /* nothing new to log... */
+    assert_int_equal(F.escalations, 1);      /* ...but the escalation runs */
+    assert_int_equal(step(MON + 11 * H + 1), 0);
+    hd_store_close(F.s);
+    open_store();
+    assert_int_equal(step(MON + 12 * H), 0);
+    assert_int_equal(F.escalations, 1); /* exactly once, restart included */
+    assert_int_equal(rollup("breached", 1, MON + 11 * H), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -681,6 +707,7 @@ int main(void)
         T(store_with_sla_state_in_settings_is_moved_once_and_clocks_continue),
         T(sla_filters_list_full_pages_in_index_order_matching_brute_force),
         T(dashboard_medians_are_working_minutes_within_the_histogram_error),
+        T(breach_found_by_a_ticket_change_escalates_once_via_the_monitor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
