@@ -187,6 +187,43 @@ class Sla(ServerTestCase):
                            tickets_pb2.ListTicketsResponse, token=self.s.token).tickets
         self.assertEqual(sorted(x.id for x in everything), sorted([t.id, other.id]))
 
+    def test_sla_filters_list_full_pages_among_tickets_without_sla(self):
+        cal = self.put_calendar(name="24/7", time_zone="UTC", intervals=all_week())
+        self.put_policy(name="Urgent", rank=0, calendar_id=cal.id,
+                        priorities=[common_pb2.PRIORITY_URGENT],
+                        targets=[sla_pb2.SlaTargetTime(
+                            target=sla_pb2.SLA_TARGET_FIRST_RESPONSE, minutes=0)])
+        urgent = []
+        for i in range(25):
+            # Interleave tickets without a policy, which page-filtering left as holes.
+            for _ in range(3):
+                unary(self.ch, CREATE, create_ticket_request(subject="Plain %d" % i),
+                      tickets_pb2.Ticket, token=self.s.token)
+            req = create_ticket_request(subject="Down %d" % i)
+            req.priority = common_pb2.PRIORITY_URGENT
+            urgent.append(unary(self.ch, CREATE, req, tickets_pb2.Ticket,
+                                token=self.s.token).id)
+
+        def pages(**kw):
+            got, sizes, token = [], [], ""
+            for _ in range(10):
+                r = unary(self.ch, LIST, tickets_pb2.ListTicketsRequest(
+                    page_size=10, page_token=token, **kw),
+                    tickets_pb2.ListTicketsResponse, token=self.s.token)
+                got += [t.id for t in r.tickets]
+                sizes.append(len(r.tickets))
+                token = r.next_page_token
+                if not token:
+                    break
+            return got, sizes
+        wait_for(lambda: len(pages(sla_breached=True)[0]) == 25, 20, "25 breaches")
+        got, sizes = pages(sla_breached=True)
+        self.assertEqual(got, sorted(urgent, reverse=True))  # newest first
+        self.assertEqual(sizes, [10, 10, 5])
+        got, sizes = pages(sla_due_within_minutes=1)
+        self.assertEqual(sorted(got), sorted(urgent))  # due order: by due time, then id
+        self.assertEqual(sizes, [10, 10, 5])
+
 
 if __name__ == "__main__":
     import unittest
