@@ -1221,6 +1221,30 @@ const char *hd_rpc_call_request_id(const hd_rpc_call *call)
     return call->request_id;
 }
 
+char *hd_rpc_call_peer(const hd_rpc_call *call, char *buf, size_t n)
+{
+    if (!n)
+        return buf;
+    buf[0] = '\0';
+    char *peer = call->call ? grpc_call_get_peer(call->call) : NULL;
+    if (!peer)
+        return buf;
+    const char *p = peer;
+    if (strncmp(p, "ipv4:", 5) == 0 || strncmp(p, "ipv6:", 5) == 0)
+        p += 5;
+    size_t len = strlen(p);
+    const char *colon = strrchr(p, ':');
+    if (colon && peer != p && (p[0] != '[' || (colon > p && colon[-1] == ']')))
+        len = (size_t)(colon - p); /* drop ":port" of ip addresses */
+    if (len >= 2 && p[0] == '[' && p[len - 1] == ']') {
+        p++;
+        len -= 2;
+    }
+    snprintf(buf, n, "%.*s", (int)len, p);
+    gpr_free(peer);
+    return buf;
+}
+
 int64_t hd_rpc_call_deadline_left_ms(const hd_rpc_call *call)
 {
     if (gpr_time_cmp(call->deadline, gpr_inf_future(call->deadline.clock_type)) == 0)
