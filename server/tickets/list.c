@@ -275,6 +275,26 @@ static int load(lister *l, uint64_t id, Helpdesk__V1__Ticket **out)
     return 0;
 }
 
+/* Keeps ticket id (sort key `key`) when it passes the checked filters. Returns 1 once the
+ * current source yielded its quota, 0 to go on, or an error. */
+static int consider(void *arg, uint64_t id, int64_t key)
+{
+    lister *l = arg;
+    Helpdesk__V1__Ticket *t = NULL;
+    int rc;
+    if (l->checked) {
+        rc = load(l, id, &t);
+        if (rc < 0)
+            return rc;
+        if (!matches(l, t))
+            return 0;
+    }
+    rc = push(l, id, key, t);
+    if (rc < 0)
+        return rc;
+    return ++l->got >= l->quota ? 1 : 0;
+}
+
 static int entry_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
 {
     lister *l = arg;
@@ -282,7 +302,6 @@ static int entry_cb(void *arg, const void *key, size_t klen, const void *val, si
     hd_key_reader rd;
     uint64_t id;
     int64_t key_v = l->key;
-    Helpdesk__V1__Ticket *t = NULL;
     (void)val;
     (void)vlen;
     if (klen != r->key_skip + (r->time_key ? 16u : 8u))
@@ -294,17 +313,7 @@ static int entry_cb(void *arg, const void *key, size_t klen, const void *val, si
         rc = hd_key_read_u64(&rd, &id, l->err);
     if (rc < 0)
         return rc;
-    if (l->checked) {
-        rc = load(l, id, &t);
-        if (rc < 0)
-            return rc;
-        if (!matches(l, t))
-            return 0;
-    }
-    rc = push(l, id, key_v, t);
-    if (rc < 0)
-        return rc;
-    return ++l->got >= l->quota ? 1 : 0;
+    return consider(l, id, key_v);
 }
 
 /* Reads range r in reverse (resuming after start when given) until quota matches. */
@@ -517,30 +526,13 @@ static int list_priority(lister *l, size_t want, const position *p)
  * soonest due first); the other filters are checked on the records. The position (due time,
  * ticket id) travels in the token's key and id fields, like the update-time sort's. */
 
-static int sla_cb(void *arg, uint64_t id, int64_t key)
-{
-    lister *l = arg;
-    Helpdesk__V1__Ticket *t = NULL;
-    int rc;
-    if (l->checked) {
-        rc = load(l, id, &t);
-        if (rc < 0)
-            return rc;
-        if (!matches(l, t))
-            return 0;
-    }
-    rc = push(l, id, key, t);
-    if (rc < 0)
-        return rc;
-    return l->n >= l->quota ? 1 : 0;
-}
-
 static int list_sla(lister *l, size_t want, const position *p)
 {
     hd_sla_filter f = {l->q->sla_breached, l->q->sla_due_within_min, l->q->sla_now_s};
     l->checked = l->active;
     l->quota = want;
-    return hd_sla_query_scan(l->txn, &f, p->resume, p->key, p->last_id, sla_cb, l, &l->visited,
+    l->got = 0;
+    return hd_sla_query_scan(l->txn, &f, p->resume, p->key, p->last_id, consider, l, &l->visited,
                              l->err);
 }
 
