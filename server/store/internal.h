@@ -20,6 +20,9 @@ typedef struct hd_store__mut {
     struct hd_store__mut *next;
 } hd_store__mut;
 
+/* Reset read txns kept for reuse (a few per worker thread). */
+#define HD_STORE__RPOOL_MAX 32
+
 struct hd_store {
     MDB_env *env;
     MDB_dbi dbi[HD_STORE_TABLE_COUNT];
@@ -43,6 +46,13 @@ struct hd_store {
 
     uint64_t last_batch, commits, mutations, grows;
     uint32_t schema_version;
+
+    /* Ended read txns kept reset (mdb_txn_reset: slot kept, no snapshot pinned) for the
+     * next hd_store_read_begin to renew, saving the reader-table mutex, slot search and
+     * mallocs of a fresh begin (MDB_NOTLS lets any thread renew them). Guarded by rpool_mu. */
+    pthread_mutex_t rpool_mu;
+    hd_txn *rpool[HD_STORE__RPOOL_MAX];
+    int rpool_n;
 };
 
 struct hd_txn {

@@ -246,6 +246,7 @@ int hd_store_open(hd_store **out, const hd_store_opts *opts, hd_err *err)
     pthread_rwlock_init(&s->map_lock, &ra);
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->rpool_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -334,8 +335,14 @@ void hd_store_close(hd_store *s)
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->writer, NULL);
     }
+    for (int i = 0; i < s->rpool_n; i++) {
+        mdb_txn_abort(s->rpool[i]->txn);
+        free(s->rpool[i]);
+    }
+    s->rpool_n = 0;
     if (s->env)
         mdb_env_close(s->env);
+    pthread_mutex_destroy(&s->rpool_mu);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     pthread_rwlock_destroy(&s->map_lock);
@@ -357,9 +364,30 @@ static void adopt_resized_map(hd_store *s)
     pthread_rwlock_unlock(&s->map_lock);
 }
 
+/* Pops a reset read txn and renews it under the map lock (held on success, as for a
+ * fresh begin). Returns NULL when the pool is empty or the renewal failed (the txn is
+ * then discarded and the caller begins a fresh one, which handles a resized map). */
+static hd_txn *renew_pooled(hd_store *s)
+{
+    pthread_mutex_lock(&s->rpool_mu);
+    hd_txn *t = s->rpool_n ? s->rpool[--s->rpool_n] : NULL;
+    pthread_mutex_unlock(&s->rpool_mu);
+    if (!t)
+        return NULL;
+    pthread_rwlock_rdlock(&s->map_lock);
+    if (mdb_txn_renew(t->txn) == 0)
+        return t;
+    pthread_rwlock_unlock(&s->map_lock);
+    mdb_txn_abort(t->txn);
+    free(t);
+    return NULL;
+}
+
 int hd_store_read_begin(hd_store *s, hd_txn **out, hd_err *err)
 {
-    *out = NULL;
+    *out = renew_pooled(s);
+    if (*out)
+        return 0;
     hd_txn *t = calloc(1, sizeof(*t));
     if (!t)
         return hd_err_set(err, HD_ENOMEM, "store: read txn");
@@ -385,9 +413,18 @@ void hd_store_read_end(hd_txn *t)
 {
     if (!t)
         return;
-    mdb_txn_abort(t->txn);
-    pthread_rwlock_unlock(&t->s->map_lock);
-    free(t);
+    hd_store *s = t->s;
+    mdb_txn_reset(t->txn); /* releases the snapshot before the map lock */
+    pthread_rwlock_unlock(&s->map_lock);
+    pthread_mutex_lock(&s->rpool_mu);
+    int kept = s->rpool_n < HD_STORE__RPOOL_MAX;
+    if (kept)
+        s->rpool[s->rpool_n++] = t;
+    pthread_mutex_unlock(&s->rpool_mu);
+    if (!kept) {
+        mdb_txn_abort(t->txn);
+        free(t);
+    }
 }
 
 static int check_key(const hd_key *k, hd_err *err)
@@ -653,9 +690,12 @@ int hd_store_count(hd_txn *txn, hd_table t, uint64_t *out, hd_err *err)
     return 0;
 }
 
+/* Counts mdb_reader_list's lines, except slots of reset txns kept for reuse (txnid "-"). */
 static int count_reader_line(const char *msg, void *ctx)
 {
-    (void)msg;
+    size_t n = strlen(msg);
+    if (n >= 3 && strcmp(msg + n - 3, " -\n") == 0)
+        return 0;
     (*(unsigned *)ctx)++;
     return 0;
 }
