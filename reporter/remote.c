@@ -67,8 +67,10 @@ static int stream(hd_remote *r, hd_model *m, fold *f, hd_err *err)
 {
     Google__Protobuf__Timestamp start = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     Google__Protobuf__Timestamp end = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-    /* From the start of the previous period: the summary compares with it. */
-    start.seconds = m->from_s - (m->to_s - m->from_s);
+    /* The model: from the start of the previous period (the summary compares with it).
+     * The breach list: the server's SLA breach log over the period only (breached_only), so
+     * its cost is the period's breaches, not every ticket row again. */
+    start.seconds = f->breaches ? m->from_s : m->from_s - (m->to_s - m->from_s);
     end.seconds = m->to_s;
     Helpdesk__V1__ReportRange range = HELPDESK__V1__REPORT_RANGE__INIT;
     range.start_time = &start;
@@ -77,7 +79,8 @@ static int stream(hd_remote *r, hd_model *m, fold *f, hd_err *err)
     Helpdesk__V1__StreamReportTicketsRequest req =
         HELPDESK__V1__STREAM_REPORT_TICKETS_REQUEST__INIT;
     req.range = &range;
-    req.include_open = 1;
+    req.include_open = !f->breaches;
+    req.breached_only = f->breaches;
     hd_client_status st;
     int rc = hd_client_server_stream(r->client, "/helpdesk.v1.ReportingService/StreamReportTickets",
                                      &req.base, &helpdesk__v1__report_ticket__descriptor,

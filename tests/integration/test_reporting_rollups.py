@@ -146,5 +146,68 @@ class RollupsAgainstRecount(unittest.TestCase):
         self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
 
 
+class BreachedOnly(unittest.TestCase):
+    """A zero-minute first-response policy on urgent tickets: the monitor logs a breach for
+    each at once; breached_only streams exactly those tickets, and the SLA slices' breach
+    rollups count them."""
+
+    def test_breached_only_streams_the_logged_breaches_of_the_range(self):
+        sla_pb2 = harness._PB["sla"]
+        server = Server(args=["--unsafe-nosync"]).start()
+        self.addCleanup(server.cleanup)
+        ch = server.channel()
+
+        def sla(method, req, resp):
+            return unary(ch, "/helpdesk.v1.SlaService/" + method, req, resp, token=server.token)
+
+        cal = sla("PutCalendar", sla_pb2.PutCalendarRequest(calendar=sla_pb2.Calendar(
+            name="24/7", time_zone="UTC",
+            intervals=[sla_pb2.WorkingInterval(weekday=d, start_minute=0, end_minute=1440)
+                       for d in range(7)])), sla_pb2.Calendar)
+        sla("PutPolicy", sla_pb2.PutPolicyRequest(policy=sla_pb2.SlaPolicy(
+            name="Urgent", rank=0, calendar_id=cal.id,
+            priorities=[harness.common_pb2.PRIORITY_URGENT],
+            targets=[sla_pb2.SlaTargetTime(target=sla_pb2.SLA_TARGET_FIRST_RESPONSE,
+                                           minutes=0)])), sla_pb2.SlaPolicy)
+        urgent = []
+        for i in range(6):
+            req = harness.create_ticket_request(subject="T%d" % i, request_id="b%d" % i)
+            if i % 2 == 0:
+                req.priority = harness.common_pb2.PRIORITY_URGENT
+            t = unary(ch, harness.CREATE, req, tickets_pb2.Ticket, token=server.token)
+            if i % 2 == 0:
+                urgent.append(t.id)
+        harness.wait_for(lambda: len(sla("ListBreaches", sla_pb2.ListBreachesRequest(),
+                                         sla_pb2.ListBreachesResponse).breaches) == 3,
+                         20, "three breaches logged")
+        now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+        rng = reporting_pb2.ReportRange()
+        rng.start_time.seconds = now - 3600
+        rng.end_time.seconds = now + 3600
+        stream = ch.unary_stream(SVC + "StreamReportTickets",
+                                 request_serializer=lambda m: m.SerializeToString(),
+                                 response_deserializer=reporting_pb2.ReportTicket.FromString)
+        md = [("authorization", "Bearer " + server.token)]
+        rows = list(stream(reporting_pb2.StreamReportTicketsRequest(range=rng, breached_only=True),
+                           metadata=md, timeout=30))
+        self.assertEqual([r.id for r in rows], sorted(urgent))
+        for r in rows:
+            fr = [x for x in r.targets
+                  if x.target == reporting_pb2.REPORT_SLA_TARGET_FIRST_RESPONSE]
+            self.assertEqual(len(fr), 1)
+            self.assertTrue(fr[0].breached)
+        before = reporting_pb2.ReportRange()
+        before.start_time.seconds = now - 7200
+        before.end_time.seconds = now - 3600
+        self.assertEqual(list(stream(reporting_pb2.StreamReportTicketsRequest(
+            range=before, breached_only=True), metadata=md, timeout=30)), [])
+        roll = unary(ch, SVC + "GetReportRollups",
+                     reporting_pb2.GetReportRollupsRequest(range=rng, metrics=["sla.breached|*"]),
+                     reporting_pb2.GetReportRollupsResponse, token=server.token)
+        self.assertEqual(sum(p.value for s in roll.series for p in s.points
+                             if p.dimension == "1"), 3)
+        server.stop()
+
+
 if __name__ == "__main__":
     unittest.main()
