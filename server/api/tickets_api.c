@@ -314,6 +314,8 @@ static int reply_to_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Prot
             return hd_err_set(err, HD_EPERM, "mode: customers cannot keep drafts");
         rc = hd_tickets_customer_message_prepare(args, a, req->ticket_id, req->body,
                                                  app->max_body_bytes, &actor, err);
+        if (rc == 0)
+            rc = hd_tickets_reply_request_id(args, req->request_id, err);
     } else {
         rc = hd_tickets_reply_prepare(args, a, req, app->max_body_bytes, &actor, err);
     }

@@ -23,6 +23,17 @@ int hd_tickets__check_line(const char *field, const char *s, size_t max, bool re
     return 0;
 }
 
+int hd_tickets__check_request_id(const char *s, hd_err *err)
+{
+    size_t n = strlen(s);
+    if (n > HD_TICKETS_REQUEST_ID_MAX)
+        return hd_err_set(err, HD_EINVAL, "request_id: longer than %d characters",
+                          HD_TICKETS_REQUEST_ID_MAX);
+    if (!hd_validate_printable_ascii(s, n))
+        return hd_err_set(err, HD_EINVAL, "request_id: must be printable ASCII");
+    return 0;
+}
+
 int hd_tickets__check_body(const char *field, const char *s, size_t max, hd_err *err)
 {
     size_t n = strlen(s);

@@ -22,6 +22,10 @@ int hd_tickets__check_line(const char *field, const char *s, size_t max, bool re
  * Returns 0 or HD_EINVAL naming field. */
 int hd_tickets__check_body(const char *field, const char *s, size_t max, hd_err *err);
 
+/* Checks an optional request id (printable ASCII, at most HD_TICKETS_REQUEST_ID_MAX bytes;
+ * "" = none). Returns 0 or HD_EINVAL naming request_id. */
+int hd_tickets__check_request_id(const char *s, hd_err *err);
+
 /* Whether v is a value of the enum d. */
 bool hd_tickets__enum_known(const ProtobufCEnumDescriptor *d, int v);
 

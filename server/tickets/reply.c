@@ -70,7 +70,24 @@ int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
     set_common(args, a, op, req->ticket_id, actor);
     if (!req->ticket_id)
         return hd_err_set(err, HD_EINVAL, "ticket_id: required");
+    int rc = hd_tickets_reply_request_id(args, req->request_id, err);
+    if (rc < 0)
+        return rc;
     return set_body(args, req->body, req->status_after, body_max, err);
+}
+
+int hd_tickets_reply_request_id(hd_tickets_reply_args *args, const char *request_id, hd_err *err)
+{
+    int rc;
+    if (!request_id[0])
+        return 0;
+    if (args->op != HD_TICKETS_REPLY_SEND && args->op != HD_TICKETS_REPLY_CUSTOMER)
+        return hd_err_set(err, HD_EINVAL, "request_id: only for mode SEND");
+    rc = hd_tickets__check_request_id(request_id, err);
+    if (rc < 0)
+        return rc;
+    args->request_id = request_id;
+    return 0;
 }
 
 int hd_tickets_draft_update_prepare(hd_tickets_reply_args *args, hd_arena *a,
@@ -306,6 +323,71 @@ static int customer_message(hd_tickets_reply_args *args, hd_txn *txn, hd_tickets
     return hd_tickets_edit_commit(e, EVK(MESSAGE_ADDED), err);
 }
 
+/* ---- Idempotency ----------------------------------------------------------------------- */
+
+static bool idempotent(const hd_tickets_reply_args *args)
+{
+    return args->request_id && args->request_id[0] &&
+           (args->op == HD_TICKETS_REPLY_SEND || args->op == HD_TICKETS_REPLY_CUSTOMER);
+}
+
+/* A retry: the message recorded under the request id (value: u64 ticket id + u64 message id,
+ * big-endian) and its ticket, unpacked into the arena. Returns 0 (replayed), HD_ENOTFOUND
+ * (err cleared: a first call) or an error. */
+static int load_replay(hd_txn *txn, hd_tickets_reply_args *args, hd_err *err)
+{
+    ProtobufCMessage *m;
+    const void *val;
+    size_t len;
+    uint64_t ticket_id, message_id;
+    hd_key k;
+    int rc = hd_store_get(txn, HD_STORE_IDEMPOTENCY,
+                          hd_tickets_key_idem(&k, HD_TICKETS_IDEM_REPLY, args->request_id), &val,
+                          &len, err);
+    if (rc == HD_ENOTFOUND) {
+        hd_err_clear(err);
+        return HD_ENOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (len != 16)
+        return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": value of %zu bytes, want 16",
+                          args->request_id, len);
+    rc = hd_tickets_read_id(val, 8, &ticket_id, err);
+    if (rc == 0)
+        rc = hd_tickets_read_id((const unsigned char *)val + 8, 8, &message_id, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_store_get_msg(txn, HD_STORE_MESSAGES, hd_tickets_key_child(&k, ticket_id, message_id),
+                          &helpdesk__v1__message__descriptor, args->arena, &m, err);
+    if (rc == 0) {
+        args->message = (Helpdesk__V1__Message *)m;
+        rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, ticket_id),
+                              &helpdesk__v1__ticket__descriptor, args->arena, &m, err);
+    }
+    if (rc == HD_ENOTFOUND)
+        return hd_err_set(err, HD_ECORRUPT,
+                          "request_id \"%s\": names missing message %" PRIu64 " of ticket %" PRIu64,
+                          args->request_id, message_id, ticket_id);
+    if (rc < 0)
+        return rc;
+    args->ticket = (Helpdesk__V1__Ticket *)m;
+    args->replayed = true;
+    return 0;
+}
+
+static int save_request_id(hd_txn *txn, const hd_tickets_reply_args *args, hd_err *err)
+{
+    unsigned char b[16];
+    uint64_t v[2] = {args->message->ticket_id, args->message->id};
+    hd_key k;
+    for (int i = 0; i < 16; i++)
+        b[i] = (unsigned char)(v[i / 8] >> (56 - 8 * (i % 8)));
+    return hd_store_put(txn, HD_STORE_IDEMPOTENCY,
+                        hd_tickets_key_idem(&k, HD_TICKETS_IDEM_REPLY, args->request_id), b,
+                        sizeof(b), HD_STORE_NOOVERWRITE, err);
+}
+
 int hd_tickets_reply_apply(hd_txn *txn, void *arg, hd_err *err)
 {
     hd_tickets_reply_args *args = arg;
@@ -316,7 +398,13 @@ int hd_tickets_reply_apply(hd_txn *txn, void *arg, hd_err *err)
     args->message = NULL;
     args->draft = NULL;
     args->follow_up = NULL;
+    args->replayed = false;
     hd_tickets_committed_reset(&args->committed);
+    if (idempotent(args)) {
+        rc = load_replay(txn, args, err);
+        if (rc != HD_ENOTFOUND)
+            return rc;
+    }
     rc = hd_tickets_edit_begin(&e, txn, args->arena, args->ticket_id, &args->actor, args->now_ms,
                                &args->committed, err);
     if (rc < 0)
@@ -345,5 +433,7 @@ int hd_tickets_reply_apply(hd_txn *txn, void *arg, hd_err *err)
     if (rc < 0)
         return rc;
     args->ticket = e.t;
+    if (idempotent(args) && args->message)
+        return save_request_id(txn, args, err);
     return 0;
 }

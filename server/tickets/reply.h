@@ -7,6 +7,7 @@
 #ifndef HD_TICKETS_REPLY_H
 #define HD_TICKETS_REPLY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "helpdesk/v1/tickets.pb-c.h"
@@ -39,21 +40,28 @@ typedef struct hd_tickets_reply_args {
     hd_tickets_actor actor;
     int64_t now_ms;
     hd_arena *arena;
+    const char *request_id; /* SEND and CUSTOMER ops; NULL or "" = no idempotency */
     /* Result once applied, borrowed from the arena. For a customer message on a closed
      * ticket, follow_up is the new ticket holding the message and ticket the closed one. */
     Helpdesk__V1__Ticket *ticket;
     const Helpdesk__V1__Message *message;
     Helpdesk__V1__Draft *draft;
     Helpdesk__V1__Ticket *follow_up;
+    bool replayed; /* request_id seen before: message is the first reply's, ticket the one
+                      holding it as it is now, nothing written */
     hd_tickets_committed committed;
 } hd_tickets_reply_args;
 
 /* Staff reply (mode SEND or DRAFT) from req. body_max 0 = default. actor is the staff member
- * (or service). Returns 0 or HD_EINVAL naming the field ("body: required",
- * "status_after: ..."). */
+ * (or service). req->request_id (SEND only) is borrowed. Returns 0 or HD_EINVAL naming the
+ * field ("body: required", "status_after: ...", "request_id: ..."). */
 int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
                              const Helpdesk__V1__ReplyToTicketRequest *req, size_t body_max,
                              const hd_tickets_actor *actor, hd_err *err);
+
+/* Sets the request id ("" = none; borrowed) of a prepared SEND or CUSTOMER reply. Returns 0
+ * or HD_EINVAL ("request_id: only for mode SEND", too long, not printable ASCII). */
+int hd_tickets_reply_request_id(hd_tickets_reply_args *args, const char *request_id, hd_err *err);
 
 /* Draft edit (body required; status_after UNSPECIFIED keeps the draft's). Returns 0 or
  * HD_EINVAL. */
@@ -77,7 +85,9 @@ int hd_tickets_customer_message_prepare(hd_tickets_reply_args *args, hd_arena *a
  * HD_ENOTFOUND ("ticket 42: not found", "draft 7: not found"; a customer writing on
  * somebody else's ticket also gets "ticket 42: not found"), HD_ESTATE (closed or merged
  * ticket for staff; lifecycle), or the engine's errors. Replayable; callable from another
- * mutation's apply (e.g. mail ingestion) with that mutation's txn. */
+ * mutation's apply (e.g. mail ingestion) with that mutation's txn. With a request_id the
+ * IDEMPOTENCY record (HD_TICKETS_IDEM_REPLY) is read and written in the same txn, so
+ * concurrent identical requests post one message and the others return it (replayed). */
 int hd_tickets_reply_apply(hd_txn *txn, void *arg, hd_err *err);
 
 #endif

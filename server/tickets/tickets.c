@@ -186,17 +186,13 @@ int hd_tickets_create_prepare(hd_tickets_create_args *args, hd_arena *a,
                               hd_err *err)
 {
     size_t body_max = lim && lim->body_max ? lim->body_max : HD_TICKETS_BODY_MAX_DEFAULT;
-    size_t n;
     int rc;
 
     memset(args, 0, sizeof(*args));
     args->arena = a;
-    n = strlen(req->request_id);
-    if (n > HD_TICKETS_REQUEST_ID_MAX)
-        return hd_err_set(err, HD_EINVAL, "request_id: longer than %d characters",
-                          HD_TICKETS_REQUEST_ID_MAX);
-    if (!hd_validate_printable_ascii(req->request_id, n))
-        return hd_err_set(err, HD_EINVAL, "request_id: must be printable ASCII");
+    rc = hd_tickets__check_request_id(req->request_id, err);
+    if (rc < 0)
+        return rc;
     args->request_id = req->request_id;
 
     rc = check_customer(args, a, req, err);

@@ -47,6 +47,8 @@
 
 /* Namespace of CreateTicket's request ids in the IDEMPOTENCY table. */
 #define HD_TICKETS_IDEM_CREATE "ticket.create"
+/* Namespace of ReplyToTicket's request ids (value: u64 ticket id + u64 message id). */
+#define HD_TICKETS_IDEM_REPLY "ticket.reply"
 
 /* Limits that the server configuration may change. Zero fields mean the default. */
 typedef struct hd_tickets_limits {
