@@ -5,14 +5,18 @@
  * the same helpdesk. Tickets are created in one sequence (numbers stay reproducible); the
  * work on them runs on several threads, each ticket's story in its own order.
  *
- * The API has no way to set a record's time, so every record carries the time it was
- * seeded; --days spreads the *story* (older tickets are more likely solved and closed). */
+ * Tickets are opened at historical times (CreateTicketRequest.create_time, which needs the
+ * tickets.import permission the bootstrap admin holds) over the last --days days, more on
+ * weekdays and in business hours (UTC), so reports and the dashboard have history. The work
+ * on them (replies, solves, ratings) still carries the time it was seeded; older tickets are
+ * more likely solved and closed. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clients/cli/cli.h"
 #include "helpdesk/v1/auth.pb-c.h"
@@ -164,7 +168,8 @@ typedef struct plan_ticket {
     uint64_t id;
     size_t customer;
     size_t category;
-    uint32_t age_day; /* 0 = oldest day of the story */
+    uint32_t age_day;  /* 0 = oldest day of the story */
+    int64_t create_ms; /* when the ticket was opened (Unix ms, UTC) */
 } plan_ticket;
 
 typedef struct demo {
@@ -340,6 +345,21 @@ static void fill(char *buf, size_t n, const char *tmpl, unsigned ref)
     buf[k] = '\0';
 }
 
+/* A time of day on story day age_day (0 = oldest; days - 1 = today, up to now_ms): mostly
+ * business hours. Returns Unix ms. */
+static int64_t plan_time(rng *r, uint32_t days, uint32_t age_day, int64_t now_ms)
+{
+    static const uint32_t hour_w[24] = {2,  1,  1,  1,  1,  2,  4,  10, 30, 50, 55, 52,
+                                        40, 48, 52, 50, 44, 30, 14, 9,  7,  5,  4,  3};
+    const int64_t day_ms = 86400000;
+    int64_t day0 = now_ms / day_ms * day_ms - (int64_t)(days - 1 - age_day) * day_ms;
+    int64_t ms =
+        day0 + (int64_t)rng_weighted(r, hour_w, 24) * 3600000 + (int64_t)rng_below(r, 3600000);
+    if (ms > now_ms) /* today: keep the hour's shape within what has passed */
+        ms = day0 + (ms - day0) % (now_ms - day0 + 1);
+    return ms;
+}
+
 /* Creates every ticket in story order; the plan of each comes from its own rng. */
 static int create_tickets(demo *d, hd_arena *ar)
 {
@@ -348,9 +368,14 @@ static int create_tickets(demo *d, hd_arena *ar)
     static const uint32_t prio_w[4] = {5, 20, 60, 15};                  /* URGENT..LOW */
     static const uint32_t cat_w[6] = {22, 18, 20, 15, 15, 10};
     uint32_t day_w[366];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 - 1000; /* a second of slack for the server */
+    int64_t today = now_ms / 86400000;
     for (uint32_t i = 0; i < d->days; i++) {
-        /* A gently growing helpdesk with a weekly rhythm. */
-        day_w[i] = weekday_w[i % 7] * (80 + 40 * i / (d->days ? d->days : 1)) / 100 + 1;
+        /* A gently growing helpdesk with a weekly rhythm (1970-01-01 was a Thursday). */
+        int64_t unix_day = today - (d->days - 1 - i);
+        day_w[i] = weekday_w[(unix_day + 3) % 7] * (80 + 40 * i / d->days) / 100 + 1;
     }
     for (size_t i = 0; i < d->nticket; i++) {
         rng r = {d->seed * 0x100000001b3ull + i};
@@ -374,6 +399,11 @@ static int create_tickets(demo *d, hd_arena *ar)
         req.priority = (Helpdesk__V1__Priority)(1 + rng_weighted(&r, prio_w, 4));
         req.channel = (Helpdesk__V1__Channel)(1 + rng_weighted(&r, channel_w, 7));
         req.category = (char *)c->name;
+        t->create_ms = plan_time(&r, d->days, t->age_day, now_ms);
+        Google__Protobuf__Timestamp ct = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        ct.seconds = t->create_ms / 1000;
+        ct.nanos = (int32_t)(t->create_ms % 1000) * 1000000;
+        req.create_time = &ct;
         char *tags[2];
         req.tags = tags;
         if (rng_chance(&r, 15))

@@ -41,7 +41,7 @@ int hd_perm_role_allows(int role, uint32_t perm)
     case HELPDESK__V1__ROLE__ROLE_ADMIN:
         return 1;
     case HELPDESK__V1__ROLE__ROLE_MANAGER:
-        return perm != HD_PERM_ADMIN;
+        return perm != HD_PERM_ADMIN && perm != HD_PERM_TICKET_IMPORT;
     case HELPDESK__V1__ROLE__ROLE_AGENT:
         return perm == HD_PERM_TICKET_READ || perm == HD_PERM_TICKET_WRITE ||
                perm == HD_PERM_CUSTOMER_READ || perm == HD_PERM_CUSTOMER_WRITE ||

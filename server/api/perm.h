@@ -18,7 +18,8 @@
     XX(CUSTOMER_WRITE, "customers.write")                                                          \
     XX(REPORT_READ, "reports.read")                                                                \
     XX(ADMIN, "admin")                                                                             \
-    XX(SELF, "self") /* any valid token: calls about the caller itself (Logout) */
+    XX(SELF, "self") /* any valid token: calls about the caller itself (Logout) */                 \
+    XX(TICKET_IMPORT, "tickets.import") /* historical times on ticket writes (imports) */
 
 enum {
     HD_PERM__NONE = 0,

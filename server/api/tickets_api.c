@@ -13,6 +13,7 @@
 #include "server/api/access.h"
 #include "server/api/perm.h"
 #include "server/app.h"
+#include "server/auth/auth.h"
 #include "server/clock/clock.h"
 #include "server/common/log.h"
 #include "server/sla/query.h"
@@ -103,6 +104,27 @@ static void *args_new(hd_rpc_call *call, size_t n)
     return hd_arena_calloc(hd_rpc_call_arena(call), 1, n);
 }
 
+/* The time a ticket write carries: *out_ms stays as prepared (now) when ts is unset; a set ts
+ * (request field `field`) is honoured for callers holding tickets.import only. not_before_ms:
+ * the ticket's previous event (0 for a new ticket). Returns 0, HD_EPERM without the
+ * permission, or HD_EINVAL for a time in the future or before not_before_ms. */
+static int import_time(const hd_rpc_call *call, const Google__Protobuf__Timestamp *ts,
+                       const char *field, int64_t not_before_ms, int64_t *out_ms, hd_err *err)
+{
+    if (!ts)
+        return 0;
+    if (!hd_auth_allows(hd_rpc_call_identity(call), HD_PERM_TICKET_IMPORT))
+        return hd_err_set(err, HD_EPERM, "%s: setting a time needs permission %s", field,
+                          hd_perm_name(HD_PERM_TICKET_IMPORT));
+    int64_t ms = hd_tickets_ts_ms(ts);
+    if (ts->seconds < 0 || ts->nanos < 0 || ts->nanos > 999999999 || ms > hd_clock_now_ms())
+        return hd_err_set(err, HD_EINVAL, "%s: must be a valid time, not in the future", field);
+    if (ms < not_before_ms)
+        return hd_err_set(err, HD_EINVAL, "%s: earlier than the ticket's previous event", field);
+    *out_ms = ms;
+    return 0;
+}
+
 static bool is_customer(const hd_rpc_call *call)
 {
     return hd_rpc_call_identity(call)->kind == HD_PRINCIPAL_CUSTOMER;
@@ -144,6 +166,9 @@ static int create_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Protob
         req = own;
     }
     int rc = hd_tickets_create_prepare(args, a, req, &lim, &actor, err);
+    if (rc < 0)
+        return rc;
+    rc = import_time(call, req->create_time, "create_time", 0, &args->now_ms, err);
     if (rc < 0)
         return rc;
     return mut_submit(call, hd_tickets_create_grouped_apply, args, &args->committed, fill_created,

@@ -14,6 +14,7 @@ import os
 import re
 
 import grpc
+from google.protobuf import timestamp_pb2
 
 from harness import (CREATE, GET, ServerTestCase, _PB, common_pb2, tickets_pb2, unary)
 
@@ -31,10 +32,11 @@ PASSWORD = "correct horse battery staple"
 TR, TW, SR, SW, CR, CW, RR, AD, SELF = ("tickets.read", "tickets.write", "staff.read",
                                         "staff.write", "customers.read", "customers.write",
                                         "reports.read", "admin", "self")
-ALL = {TR, TW, SR, SW, CR, CW, RR, AD}
+TI = "tickets.import"  # historical times on ticket writes (CreateTicket.create_time)
+ALL = {TR, TW, SR, SW, CR, CW, RR, AD, TI}
 ROLE_PERMS = {
     "admin": ALL,
-    "manager": ALL - {AD},
+    "manager": ALL - {AD, TI},
     "agent": {TR, TW, CR, CW, SR},
 }
 CUSTOMER_PERMS = {TR, TW, CR}  # customers.read: own record and organization only
@@ -49,6 +51,7 @@ CALLERS = [
     ("service_rw", "service", {TR, TW}, None),
     ("service_read", "service", {TR}, None),
     ("service_no_scope", "service", {RR}, None),
+    ("service_import", "service", {TR, TW, TI}, None),
     ("customer_own", "customer", None, "own"),
     ("customer_org", "customer", None, "org"),
     ("customer_other", "customer", None, "other"),
@@ -164,6 +167,12 @@ def rows(work_served):
                                                       subject="From the matrix",
                                                       body="Hello."),
             rule=customers_only_own(DENIED)),
+        # A historical create_time also needs tickets.import (TW is the method's permission).
+        Row(T + "CreateTicket", tp.CreateTicketRequest, tp.Ticket, TW,
+            build=lambda c, t: tp.CreateTicketRequest(
+                customer_id=c.cust["own"], subject="Imported", body="Hello.",
+                create_time=timestamp_pb2.Timestamp(seconds=1700000000)),
+            rule=lambda caller: None if holds(caller, TI) else DENIED),
         Row(T + "GetTicket", tp.GetTicketRequest, tp.GetTicketResponse, TR, "read",
             build=lambda c, t: tp.GetTicketRequest(id=t.id)),
         Row(T + "UpdateTicket", tp.UpdateTicketRequest, tp.Ticket, TW, "manage",
@@ -403,7 +412,7 @@ class Rbac(ServerTestCase):
             if name != "spare":
                 self.tokens[name] = self.login(name + "@example.com", PASSWORD).token
         for name, scopes in (("service_rw", [TR, TW]), ("service_read", [TR]),
-                             ("service_no_scope", [RR])):
+                             ("service_no_scope", [RR]), ("service_import", [TR, TW, TI])):
             self.tokens[name] = self.call(AU + "CreateApiToken",
                                           auth_pb2.CreateApiTokenRequest(name=name,
                                                                          scopes=scopes),

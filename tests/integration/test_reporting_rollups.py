@@ -52,7 +52,8 @@ class RollupsAgainstRecount(unittest.TestCase):
         cls.tickets = all_tickets(cls.ch, cls.server.token)
         now = int(dt.datetime.now(dt.timezone.utc).timestamp())
         cls.range = reporting_pb2.ReportRange()
-        cls.range.start_time.seconds = (now // 86400 - 2) * 86400
+        # demo seed opens tickets over the last --days days (create_time): cover them all.
+        cls.range.start_time.seconds = (now // 86400 - 31) * 86400
         cls.range.end_time.seconds = (now // 86400 + 1) * 86400
 
     @classmethod

@@ -1,0 +1,119 @@
+"""`helpdesk demo seed` gives history: tickets opened over the last --days days with a weekly
+and daily rhythm (CreateTicketRequest.create_time, tickets.import), and the reporting rollups
+count them on those days. Also: create_time needs tickets.import and must not be in the
+future."""
+
+import collections
+import datetime as dt
+import os
+import subprocess
+import unittest
+
+import grpc
+
+import harness
+from harness import CREATE, Server, tickets_pb2, unary
+from test_cli import cli_binary
+from test_reporting_rollups import all_tickets
+
+auth_pb2 = harness._PB["auth"]
+customers_pb2 = harness._PB["customers"]
+reporting_pb2 = harness._PB["reporting"]
+DAYS = 28
+
+
+class DemoSeedHistory(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(args=["--unsafe-nosync"]).start()
+        env = dict(os.environ, HELPDESK_SERVER=cls.server.address,
+                   HELPDESK_TOKEN=cls.server.token, HOME=cls.server.tmp)
+        p = subprocess.run([cli_binary(), "demo", "seed", "--tickets", "600", "--days",
+                            str(DAYS), "--seed", "5"], env=env, capture_output=True, text=True,
+                           timeout=600)
+        assert p.returncode == 0, p.stderr
+        cls.ch = cls.server.channel()
+        cls.tickets = all_tickets(cls.ch, cls.server.token)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.stop()
+        finally:
+            cls.server.cleanup()
+
+    def test_tickets_spread_over_the_days_with_weekly_and_daily_rhythm(self):
+        now = dt.datetime.now(dt.timezone.utc).timestamp()
+        days = collections.Counter(t.create_time.seconds // 86400 for t in self.tickets)
+        self.assertEqual(len(self.tickets), 600)
+        self.assertGreaterEqual(len(days), DAYS - 3, days)
+        self.assertGreaterEqual(min(days), now // 86400 - DAYS + 1)
+        self.assertLessEqual(max(t.create_time.seconds for t in self.tickets), now)
+        wk = collections.Counter()
+        for d, n in days.items():
+            wk[(d + 3) % 7 >= 5] += n  # 1970-01-01 was a Thursday: Mon = 0
+        self.assertGreater(wk[False] / 5, 2 * wk[True] / 2, wk)  # weekday vs weekend per day
+        office = sum(1 for t in self.tickets if 8 <= t.create_time.seconds // 3600 % 24 < 18)
+        self.assertGreater(office, len(self.tickets) * 0.6)
+
+    def test_reporting_rollups_count_created_tickets_on_many_days(self):
+        now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+        rng = reporting_pb2.ReportRange()
+        rng.start_time.seconds = (now // 86400 - DAYS) * 86400
+        rng.end_time.seconds = (now // 86400 + 1) * 86400
+        r = unary(self.ch, "/helpdesk.v1.ReportingService/GetReportRollups",
+                  reporting_pb2.GetReportRollupsRequest(range=rng, metrics=["tickets.created"]),
+                  reporting_pb2.GetReportRollupsResponse, token=self.server.token)
+        per_day = collections.Counter()
+        for s in r.series:
+            for p in s.points:
+                per_day[p.bucket_start.seconds // 86400] += p.value
+        want = collections.Counter(t.create_time.seconds // 86400 for t in self.tickets)
+        self.assertEqual(+per_day, want)
+        self.assertGreaterEqual(len(+per_day), DAYS - 3)
+
+
+class CreateTimeImport(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(args=["--unsafe-nosync"]).start()
+        cls.ch = cls.server.channel()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.stop()
+        finally:
+            cls.server.cleanup()
+
+    def create(self, token, seconds):
+        req = tickets_pb2.CreateTicketRequest(customer_email="imp@example.com", subject="s",
+                                              body="b")
+        req.create_time.seconds = seconds
+        return unary(self.ch, CREATE, req, tickets_pb2.Ticket, token=token)
+
+    def test_create_time_needs_tickets_import_and_must_not_be_in_the_future(self):
+        now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+        t = self.create(self.server.token, now - 86400 * 3)
+        self.assertEqual(t.create_time.seconds, now - 86400 * 3)
+        with self.assertRaises(grpc.RpcError) as e:
+            self.create(self.server.token, now + 3600)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("create_time", e.exception.details())
+        svc = unary(self.ch, "/helpdesk.v1.AuthService/CreateApiToken",
+                    auth_pb2.CreateApiTokenRequest(name="rw",
+                                                   scopes=["tickets.read", "tickets.write"]),
+                    auth_pb2.LoginResponse, token=self.server.token).token
+        with self.assertRaises(grpc.RpcError) as e:
+            self.create(svc, now - 60)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        self.assertIn("tickets.import", e.exception.details())
+        imp = unary(self.ch, "/helpdesk.v1.AuthService/CreateApiToken",
+                    auth_pb2.CreateApiTokenRequest(
+                        name="imp", scopes=["tickets.read", "tickets.write", "tickets.import"]),
+                    auth_pb2.LoginResponse, token=self.server.token).token
+        self.assertEqual(self.create(imp, now - 120).create_time.seconds, now - 120)
+
+
+if __name__ == "__main__":
+    unittest.main()
