@@ -1,0 +1,208 @@
+/* An IMAP session over libcurl's CONNECT_ONLY connection (see imap_conn.h). Waiting uses
+ * poll() on libcurl's socket only after curl_easy_recv/send says CURLE_AGAIN, so bytes TLS
+ * already decrypted are never waited for. */
+#include "server/mail/imap_conn.h"
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct hd_imap_conn {
+    CURL *h;
+    curl_socket_t fd;
+    hd_imap_proto *proto;
+    uint32_t next_tag;
+    long timeout_ms;
+};
+
+static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
+
+static void conn_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events or deadline (monotonic ms). Returns 0 or an error. */
+static int wait_fd(hd_imap_conn *c, short events, int64_t deadline, hd_err *err)
+{
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0)
+            return hd_err_set(err, HD_ETIMEDOUT, "imap: no answer within %ld ms", c->timeout_ms);
+        struct pollfd pfd = {.fd = (int)c->fd, .events = events};
+        int n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+        if (n > 0)
+            return 0;
+    }
+}
+
+int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *conf, size_t max_resp, hd_err *err)
+{
+    hd_imap_conn *c = NULL;
+    char url[1024];
+    CURLcode cc;
+    int rc;
+    *out = NULL;
+    pthread_once(&conn_once, conn_init);
+    if (!conf->url || !*conf->url)
+        return hd_err_set(err, HD_EINVAL, "imap: no url");
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return hd_err_set(err, HD_ENOMEM, "imap: out of memory");
+    c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 60000L;
+    c->proto = hd_imap_proto_new(max_resp);
+    c->h = curl_easy_init();
+    if (!c->proto || !c->h) {
+        rc = hd_err_set(err, HD_ENOMEM, "imap: out of memory");
+        goto fail;
+    }
+    snprintf(url, sizeof url, "%s/", conf->url);
+    curl_easy_setopt(c->h, CURLOPT_URL, url);
+    curl_easy_setopt(c->h, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c->h, CURLOPT_USERNAME, conf->username ? conf->username : "");
+    curl_easy_setopt(c->h, CURLOPT_PASSWORD, conf->password ? conf->password : "");
+    curl_easy_setopt(c->h, CURLOPT_USE_SSL,
+                     conf->tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+    curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    cc = curl_easy_perform(c->h);
+    if (cc == CURLE_LOGIN_DENIED) {
+        rc = hd_err_set(err, HD_EPERM, "imap: login refused");
+        goto fail;
+    }
+    if (cc != CURLE_OK) {
+        rc = hd_err_set(err, HD_EUNAVAIL, "imap: %s", curl_easy_strerror(cc));
+        goto fail;
+    }
+    /* The transfer timeout must not cut the session we now drive ourselves. */
+    curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 0L);
+    cc = curl_easy_getinfo(c->h, CURLINFO_ACTIVESOCKET, &c->fd);
+    if (cc != CURLE_OK || c->fd == CURL_SOCKET_BAD) {
+        rc = hd_err_set(err, HD_EUNAVAIL, "imap: no socket after connect");
+        goto fail;
+    }
+    *out = c;
+    return 0;
+fail:
+    hd_imap_proto_free(c->proto);
+    curl_easy_cleanup(c->h);
+    free(c);
+    return rc;
+}
+
+static int send_all(hd_imap_conn *c, const char *buf, size_t n, hd_err *err)
+{
+    int64_t deadline = mono_ms() + c->timeout_ms;
+    while (n) {
+        size_t sent = 0;
+        CURLcode cc = curl_easy_send(c->h, buf, n, &sent);
+        if (cc == CURLE_AGAIN) {
+            int rc = wait_fd(c, POLLOUT, deadline, err);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (cc != CURLE_OK)
+            return hd_err_set(err, HD_EUNAVAIL, "imap: send: %s", curl_easy_strerror(cc));
+        buf += sent;
+        n -= sent;
+    }
+    return 0;
+}
+
+int hd_imap_conn_cmd(hd_imap_conn *c, const char *cmd, char tag[16], hd_err *err)
+{
+    char line[2048];
+    if (strpbrk(cmd, "\r\n"))
+        return hd_err_set(err, HD_EINVAL, "imap: command holds CR or LF");
+    snprintf(tag, 16, "H%" PRIu32, ++c->next_tag);
+    int n = snprintf(line, sizeof line, "%s %s\r\n", tag, cmd);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return hd_err_set(err, HD_EINVAL, "imap: command longer than %zu bytes", sizeof line);
+    return send_all(c, line, (size_t)n, err);
+}
+
+int hd_imap_conn_next(hd_imap_conn *c, hd_imap_resp *r, hd_err *err)
+{
+    int64_t deadline = mono_ms() + c->timeout_ms;
+    for (;;) {
+        int rc = hd_imap_proto_next(c->proto, r, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            return 0;
+        char buf[65536];
+        size_t got = 0;
+        CURLcode cc = curl_easy_recv(c->h, buf, sizeof buf, &got);
+        if (cc == CURLE_AGAIN) {
+            rc = wait_fd(c, POLLIN, deadline, err);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (cc != CURLE_OK)
+            return hd_err_set(err, HD_EUNAVAIL, "imap: recv: %s", curl_easy_strerror(cc));
+        if (!got)
+            return hd_err_set(err, HD_EUNAVAIL, "imap: server closed the connection");
+        rc = hd_imap_proto_feed(c->proto, buf, got, err);
+        if (rc < 0)
+            return rc;
+        deadline = mono_ms() + c->timeout_ms;
+    }
+}
+
+int hd_imap_conn_wait(hd_imap_conn *c, const char *tag,
+                      int (*fn)(void *ud, const hd_imap_resp *r, hd_err *err), void *ud,
+                      hd_err *err)
+{
+    size_t tl = strlen(tag);
+    for (;;) {
+        hd_imap_resp r;
+        int rc = hd_imap_conn_next(c, &r, err);
+        if (rc < 0)
+            return rc;
+        if (r.kind == HD_IMAP_TAGGED && r.tag_len == tl && memcmp(r.tag, tag, tl) == 0) {
+            if (r.status == HD_IMAP_OK)
+                return 0;
+            return hd_err_set(err, HD_EPERM, "imap: %s %s: %.*s", tag,
+                              r.status == HD_IMAP_NO ? "NO" : "BAD", (int)r.text_len, r.text);
+        }
+        if (r.kind == HD_IMAP_UNTAGGED && r.status == HD_IMAP_BYE)
+            return hd_err_set(err, HD_EUNAVAIL, "imap: server said BYE: %.*s", (int)r.text_len,
+                              r.text);
+        if (fn && r.kind == HD_IMAP_UNTAGGED) {
+            rc = fn(ud, &r, err);
+            if (rc < 0)
+                return rc;
+        }
+    }
+}
+
+void hd_imap_conn_close(hd_imap_conn *c)
+{
+    if (!c)
+        return;
+    char tag[16];
+    hd_err err;
+    long t = c->timeout_ms;
+    c->timeout_ms = 2000;
+    if (hd_imap_conn_cmd(c, "LOGOUT", tag, &err) == 0)
+        (void)hd_imap_conn_wait(c, tag, NULL, NULL, &err);
+    c->timeout_ms = t;
+    hd_imap_proto_free(c->proto);
+    curl_easy_cleanup(c->h);
+    free(c);
+}

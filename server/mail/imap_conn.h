@@ -1,0 +1,42 @@
+/* One IMAP session spoken by us over a connection libcurl makes: with CURLOPT_CONNECT_ONLY,
+ * libcurl 7.88 runs IMAP's whole connect phase (greeting, CAPABILITY, STARTTLS or implicit
+ * TLS for imaps://, LOGIN or SASL) and stops before its own one-message-per-transfer
+ * commands; from there we send tagged commands with curl_easy_send and read responses with
+ * curl_easy_recv through the imap_proto parser, so FETCH can ask for many messages,
+ * BODY.PEEK[] and RFC822.SIZE, which libcurl's IMAP layer cannot. Blocking, one thread. */
+#ifndef HD_MAIL_IMAP_CONN_H
+#define HD_MAIL_IMAP_CONN_H
+
+#include <stddef.h>
+
+#include "server/common/err.h"
+#include "server/mail/imap.h"
+#include "server/mail/imap_proto.h"
+
+typedef struct hd_imap_conn hd_imap_conn;
+
+/* Connects and logs in as c says (c->folder is not selected). max_resp bounds one response
+ * (0 = 64 MiB). Returns 0 with *out owned (hd_imap_conn_close), or HD_EINVAL (no url),
+ * HD_EPERM (login refused), HD_EUNAVAIL (connect, TLS), HD_ENOMEM. */
+int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *c, size_t max_resp, hd_err *err);
+
+/* Sends "<tag> <cmd>\r\n" with a fresh tag; cmd must hold no CR or LF. Copies the tag (NUL
+ * terminated, < 16 bytes) to tag. Returns 0, HD_EINVAL, HD_EUNAVAIL, HD_ETIMEDOUT. */
+int hd_imap_conn_cmd(hd_imap_conn *c, const char *cmd, char tag[16], hd_err *err);
+
+/* Waits (at most the conf's timeout) for the next response. Returns 0 with *r set (borrowed
+ * until the next call on c), or HD_EUNAVAIL (closed, network), HD_ETIMEDOUT, HD_ECORRUPT,
+ * HD_ETOOBIG. */
+int hd_imap_conn_next(hd_imap_conn *c, hd_imap_resp *r, hd_err *err);
+
+/* Reads responses until the tagged completion of tag; untagged ones go to fn (may be NULL)
+ * with ud. Returns 0 on OK, HD_EPERM on NO or BAD (detail: the server's text), or the
+ * errors of hd_imap_conn_next, or fn's negative return. */
+int hd_imap_conn_wait(hd_imap_conn *c, const char *tag,
+                      int (*fn)(void *ud, const hd_imap_resp *r, hd_err *err), void *ud,
+                      hd_err *err);
+
+/* Sends LOGOUT (best effort) and frees c. NULL is fine. */
+void hd_imap_conn_close(hd_imap_conn *c);
+
+#endif
