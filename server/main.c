@@ -57,6 +57,7 @@ typedef struct options {
     const char *listen;
     const char *data;
     int workers;
+    int max_calls; /* 0 = the serving layer's default */
     const char *tls_cert;
     const char *tls_key;
     const char *log_level;
@@ -80,6 +81,8 @@ static void usage(FILE *f)
             "                       port 0 picks a free port)\n"
             "  --data DIR           data directory (env HELPDESK_DATA; default %s)\n"
             "  --workers N          serving threads (default: number of cores)\n"
+            "  --max-calls N        calls in flight at once; more get RESOURCE_EXHAUSTED\n"
+            "                       at once (default 4096)\n"
             "  --tls-cert FILE      PEM certificate chain; with --tls-key serves TLS\n"
             "  --tls-key FILE       PEM private key\n"
             "  --log-level LEVEL    debug, info, warn or error (default info)\n"
@@ -184,6 +187,7 @@ static int parse_options(int argc, char **argv, options *o)
         O_BURST,
         O_CHECK,
         O_MAX_BODY,
+        O_MAX_CALLS,
         O_NOSYNC,
         O_READY,
         O_RESTORE,
@@ -204,6 +208,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"rate-burst", required_argument, NULL, O_BURST},
         {"check", no_argument, NULL, O_CHECK},
         {"max-body", required_argument, NULL, O_MAX_BODY},
+        {"max-calls", required_argument, NULL, O_MAX_CALLS},
         {"unsafe-nosync", no_argument, NULL, O_NOSYNC},
         {"ready-file", required_argument, NULL, O_READY},
         {"restore", required_argument, NULL, O_RESTORE},
@@ -279,6 +284,12 @@ static int parse_options(int argc, char **argv, options *o)
                 return 2;
             }
             o->max_body = (size_t)size;
+            break;
+        case O_MAX_CALLS:
+            if (parse_int(optarg, 1, 1000000, &o->max_calls) != 0) {
+                fprintf(stderr, "helpdeskd: --max-calls: want 1-1000000, got '%s'\n", optarg);
+                return 2;
+            }
             break;
         case O_NOSYNC:
             o->unsafe_nosync = 1;
@@ -550,6 +561,7 @@ int main(int argc, char **argv)
     hd_rpc_config cfg = {
         .listen = o.listen,
         .workers = o.workers,
+        .max_concurrent_calls = o.max_calls,
         .tls_cert_file = o.tls_cert,
         .tls_key_file = o.tls_key,
         .max_message_bytes = o.max_body + (64u << 10),

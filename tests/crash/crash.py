@@ -30,7 +30,8 @@ def check_store(testcase, data_dir):
 
 class Ledger:
     """What the clients were told: acknowledged creates (request id -> ticket id) and
-    replies (body -> ticket id), and the writes whose outcome is unknown."""
+    replies (body, also their request id -> ticket id), and the writes whose outcome is
+    unknown."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -43,7 +44,8 @@ class Ledger:
 
 class WriteLoad:
     """Threads writing until stop() or until the server goes away. 70% CreateTicket with a
-    unique request id, 30% ReplyToTicket with a unique body on an acknowledged ticket."""
+    unique request id, 30% ReplyToTicket with a unique body, used as its request id too, on an
+    acknowledged ticket."""
 
     def __init__(self, channel, token, ledger, tag, threads=4, seed=0):
         self.ch, self.token, self.ledger, self.tag = channel, token, ledger, tag
@@ -74,9 +76,7 @@ class WriteLoad:
                 tid = self.rng.choice(targets)
                 body = "reply " + key
                 try:
-                    unary(self.ch, REPLY, tickets_pb2.ReplyToTicketRequest(
-                        ticket_id=tid, body=body), tickets_pb2.ReplyToTicketResponse,
-                        token=self.token, timeout=5)
+                    reply(self.ch, self.token, tid, body, timeout=5)
                 except grpc.RpcError:
                     with led.lock:
                         led.unacked_replies[body] = tid
@@ -96,6 +96,13 @@ class WriteLoad:
                 with led.lock:
                     led.created[key] = t.id
                     led.acks += 1
+
+
+def reply(ch, token, tid, body, timeout=20):
+    """ReplyToTicket with request id = body; returns the posted (or first) message's id."""
+    return unary(ch, REPLY, tickets_pb2.ReplyToTicketRequest(ticket_id=tid, body=body,
+                                                             request_id=body),
+                 tickets_pb2.ReplyToTicketResponse, token=token, timeout=timeout).message.id
 
 
 def retry_create(ch, token, key):

@@ -9,7 +9,7 @@ import time
 import grpc
 
 from harness import (CREATE, GET, HEALTH, ServerTestCase, create_ticket_request, health_pb2,
-                     slow, tickets_pb2, unary)
+                     slow, tickets_pb2, unary, wait_for)
 
 WATCH = "/helpdesk.v1.TicketService/WatchTickets"
 C = grpc.StatusCode
@@ -24,6 +24,14 @@ def rss_mib(pid):
     raise AssertionError("no VmRSS")
 
 
+def watch(ch, token):
+    """An open WatchTickets stream (one call in flight until cancelled)."""
+    fn = ch.unary_stream(WATCH, request_serializer=lambda m: m.SerializeToString(),
+                         response_deserializer=tickets_pb2.WatchTicketsResponse.FromString)
+    return fn(tickets_pb2.WatchTicketsRequest(),
+              metadata=[("authorization", "Bearer " + token)], timeout=120)
+
+
 class Overload(ServerTestCase):
     def setUp(self):
         self.s = self.start_server(args=["--unsafe-nosync"])
@@ -33,10 +41,7 @@ class Overload(ServerTestCase):
         self.s.stop()
 
     def watch(self, ch):
-        fn = ch.unary_stream(WATCH, request_serializer=lambda m: m.SerializeToString(),
-                             response_deserializer=tickets_pb2.WatchTicketsResponse.FromString)
-        return fn(tickets_pb2.WatchTicketsRequest(),
-                  metadata=[("authorization", "Bearer " + self.s.token)], timeout=120)
+        return watch(ch, self.s.token)
 
     def timed(self, fn):
         t0 = time.monotonic()
@@ -119,3 +124,56 @@ class Overload(ServerTestCase):
         self.assertIn("body", e.exception.details())
         unary(self.ch, CREATE, create_ticket_request(request_id="small"), tickets_pb2.Ticket,
               token=self.s.token)
+
+
+class MaxCalls(ServerTestCase):
+    """helpdeskd --max-calls N: the N+1st call in flight is refused with RESOURCE_EXHAUSTED
+    at once (not left to time out), and the server serves again as soon as calls end."""
+
+    LIMIT = 16
+
+    def test_calls_beyond_max_calls_get_resource_exhausted_quickly_and_serving_continues(self):
+        s = self.start_server(args=["--unsafe-nosync", "--max-calls", str(self.LIMIT)])
+        ch = s.channel()
+        unary(ch, CREATE, create_ticket_request(request_id="m-1"), tickets_pb2.Ticket,
+              token=s.token)
+        streams = [watch(ch, s.token) for _ in range(self.LIMIT)]
+        # Once the streams are admitted every slot is taken: each further call is refused,
+        # fast, with the reason.
+        refused = 0
+        for _ in range(100):
+            t0 = time.monotonic()
+            try:
+                unary(ch, GET, tickets_pb2.GetTicketRequest(id=1), tickets_pb2.GetTicketResponse,
+                      token=s.token, timeout=10)
+            except grpc.RpcError as e:
+                elapsed = time.monotonic() - t0
+                self.assertEqual(e.code(), C.RESOURCE_EXHAUSTED, e.details())
+                self.assertIn("server busy", e.details())
+                self.assertLess(elapsed, 1.0)
+                refused += 1
+                if refused == 20:
+                    break
+            else:
+                # Some streams may not be admitted yet; they are within a few calls.
+                continue
+        self.assertEqual(refused, 20)
+        # The streams themselves were not refused.
+        for c in streams:
+            self.assertIsNone(c.code() if c.done() else None)
+        for c in streams:
+            c.cancel()
+        # Slots come back: ordinary calls succeed again (bounded wait for the cancels).
+        got = []
+
+        def served():
+            try:
+                got.append(unary(ch, GET, tickets_pb2.GetTicketRequest(id=1),
+                                 tickets_pb2.GetTicketResponse, token=s.token, timeout=10))
+                return True
+            except grpc.RpcError as e:
+                self.assertEqual(e.code(), C.RESOURCE_EXHAUSTED, e.details())
+                return False
+        wait_for(served, 10, "slots given back after the streams end", interval_s=0.05)
+        self.assertEqual(got[0].ticket.id, 1)
+        s.stop()
