@@ -113,6 +113,7 @@ typedef struct hd_model {
     int n_agents;
     uint32_t heat[7][24]; /* created, [weekday Mon=0][local hour] */
     int64_t generated_s;  /* fixed creation time written into the workbook */
+    unsigned sections;    /* HD_SECTION_* bits the run renders (set before fill) */
     /* offset cache for local-day computation */
     int64_t *backlog_diff; /* n_days + 1 entries, summed by hd_model_finish */
     int64_t backlog_before, prev_backlog_end;

@@ -55,6 +55,7 @@ int hd_xlsx_write(const char *path, hd_model *m, const hd_source *src, unsigned 
     if (files)
         *files = NULL;
     double t0 = now_s();
+    m->sections = sections;
     int rc = src->fill(src->ud, m, err);
     if (rc)
         return rc;
