@@ -7,9 +7,12 @@
  *
  * Tickets are opened at historical times (CreateTicketRequest.create_time, which needs the
  * tickets.import permission the bootstrap admin holds) over the last --days days, more on
- * weekdays and in business hours (UTC), so reports and the dashboard have history. The work
- * on them (replies, solves, ratings) still carries the time it was seeded; older tickets are
- * more likely solved and closed. */
+ * weekdays and in business hours (UTC), so reports and the dashboard have history; the staff's
+ * work on them (assign, replies, notes, escalations, solves, closes) follows at historical
+ * times too (the requests' `time`, sent by the admin: agents cannot import). Customers cannot
+ * import, so what they do (follow-ups, reopening, ratings) happens now and everything after it in
+ * that story as well: follow-ups come only on the last two days' tickets. Older tickets are more
+ * likely solved and closed. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -176,6 +179,7 @@ typedef struct demo {
     hd_cli *cli;
     uint64_t seed;
     uint32_t days;
+    int64_t now_ms; /* the story ends here (Unix ms) */
     size_t nticket;
     hd_client *admin;
     uint64_t group_ids[DEMO_NGROUPS];
@@ -371,6 +375,7 @@ static int create_tickets(demo *d, hd_arena *ar)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     int64_t now_ms = (int64_t)now.tv_sec * 1000 - 1000; /* a second of slack for the server */
+    d->now_ms = now_ms;
     int64_t today = now_ms / 86400000;
     for (uint32_t i = 0; i < d->days; i++) {
         /* A gently growing helpdesk with a weekly rhythm (1970-01-01 was a Thursday). */
@@ -423,11 +428,47 @@ static int create_tickets(demo *d, hd_arena *ar)
     return HD_CLI_EXIT_OK;
 }
 
+/* One ticket's story clock: staff steps land at historical times after the ticket was
+ * opened until one would pass the end of the story or a customer acts (live: from then on
+ * every step happens now). */
+typedef struct story {
+    rng *r;
+    int64_t at, end_ms;
+    int live;
+    Google__Protobuf__Timestamp ts;
+} story;
+
+/* Advances the story by min..max minutes. Returns the step's time (borrowed until the next
+ * step) or NULL when the step happens now. */
+static Google__Protobuf__Timestamp *story_step(story *s, uint32_t min, uint32_t max)
+{
+    if (s->live)
+        return NULL;
+    s->at += (int64_t)(min + rng_below(s->r, max - min + 1)) * 60000 + rng_below(s->r, 60000);
+    if (s->at > s->end_ms) {
+        s->live = 1;
+        return NULL;
+    }
+    google__protobuf__timestamp__init(&s->ts);
+    s->ts.seconds = s->at / 1000;
+    s->ts.nanos = (int32_t)(s->at % 1000) * 1000000;
+    return &s->ts;
+}
+
+/* Who sends a staff step: the agent when it happens now, the admin (who holds
+ * tickets.import) when it carries a historical time. */
+static hd_client *staff_for(demo *d, hd_client *own, const Google__Protobuf__Timestamp *time)
+{
+    return time ? d->admin : own;
+}
+
 static int reply(demo *d, hd_client *cl, hd_arena *ar, uint64_t id, const char *body,
-                 Helpdesk__V1__TicketStatus after)
+                 Helpdesk__V1__TicketStatus after, Google__Protobuf__Timestamp *time)
 {
     Helpdesk__V1__ReplyToTicketRequest req = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
     req.ticket_id = id;
+    req.time = time;
+    cl = staff_for(d, cl, time);
     req.body = (char *)body;
     req.status_after = after;
     int rc = call(d, cl, ar, T_SVC "ReplyToTicket", &req.base,
@@ -438,7 +479,7 @@ static int reply(demo *d, hd_client *cl, hd_arena *ar, uint64_t id, const char *
 }
 
 static int set_status(demo *d, hd_client *cl, hd_arena *ar, uint64_t id,
-                      Helpdesk__V1__TicketStatus s)
+                      Helpdesk__V1__TicketStatus s, Google__Protobuf__Timestamp *time)
 {
     Helpdesk__V1__UpdateTicketRequest req = HELPDESK__V1__UPDATE_TICKET_REQUEST__INIT;
     Helpdesk__V1__Ticket t = HELPDESK__V1__TICKET__INIT;
@@ -450,6 +491,8 @@ static int set_status(demo *d, hd_client *cl, hd_arena *ar, uint64_t id,
     mask.n_paths = 1;
     req.ticket = &t;
     req.update_mask = &mask;
+    req.time = time;
+    cl = staff_for(d, cl, time);
     return call(d, cl, ar, T_SVC "UpdateTicket", &req.base, &helpdesk__v1__ticket__descriptor,
                 NULL);
 }
@@ -468,6 +511,7 @@ static void work_ticket(demo *d, size_t i, hd_arena *ar)
     agent *ag = &d->agents[gi + DEMO_NGROUPS * rng_below(&r, AGENTS_PER_GRP)];
     uint32_t age = d->days - 1 - t->age_day; /* days before the end of the story */
     hd_client *cust = NULL;
+    story st = {.r = &r, .at = t->create_ms, .end_ms = d->now_ms};
     int rc;
     if (age < 1 && rng_chance(&r, 40))
         return; /* fresh and untouched: the NEW queue */
@@ -477,6 +521,7 @@ static void work_ticket(demo *d, size_t i, hd_arena *ar)
     as.group_id = d->group_ids[gi];
     if (rng_chance(&r, 8))
         as.assignee_id = 0; /* queued for the group only */
+    as.time = story_step(&st, 2, 90);
     if (call(d, d->admin, ar, T_SVC "AssignTicket", &as.base, &helpdesk__v1__ticket__descriptor,
              NULL) != HD_CLI_EXIT_OK)
         return;
@@ -484,7 +529,8 @@ static void work_ticket(demo *d, size_t i, hd_arena *ar)
     if (!as.assignee_id)
         return;
     if (reply(d, ag->cl, ar, t->id, staff_replies[rng_below(&r, 5)],
-              HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING) != HD_CLI_EXIT_OK)
+              HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING,
+              story_step(&st, 5, 360)) != HD_CLI_EXIT_OK)
         return;
     if (rng_chance(&r, 30)) {
         Helpdesk__V1__AddNoteRequest n = HELPDESK__V1__ADD_NOTE_REQUEST__INIT;
@@ -492,19 +538,22 @@ static void work_ticket(demo *d, size_t i, hd_arena *ar)
         snprintf(body, sizeof(body), "%s", notes[rng_below(&r, 5)]);
         n.ticket_id = t->id;
         n.body = body;
-        if (call(d, ag->cl, ar, T_SVC "AddNote", &n.base, &helpdesk__v1__note__descriptor, NULL) ==
-            HD_CLI_EXIT_OK)
+        n.time = story_step(&st, 1, 60);
+        if (call(d, staff_for(d, ag->cl, n.time), ar, T_SVC "AddNote", &n.base,
+                 &helpdesk__v1__note__descriptor, NULL) == HD_CLI_EXIT_OK)
             atomic_fetch_add(&d->notes, 1);
     }
-    if (rng_chance(&r, 45)) {
+    if (rng_chance(&r, 45) && age < 2) {
         cust = hd_cli_client_as(d->cli, d->customers[t->customer].token, &rc);
         if (!cust) {
             atomic_store(&d->failed, rc);
             return;
         }
-        if (reply(d, cust, ar, t->id, customer_replies[rng_below(&r, 5)], 0) == HD_CLI_EXIT_OK)
+        st.live = 1; /* a customer's step happens now */
+        if (reply(d, cust, ar, t->id, customer_replies[rng_below(&r, 5)], 0, NULL) ==
+            HD_CLI_EXIT_OK)
             reply(d, ag->cl, ar, t->id, staff_replies[rng_below(&r, 5)],
-                  HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING);
+                  HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING, NULL);
     }
     if (rng_chance(&r, 5)) {
         Helpdesk__V1__EscalateTicketRequest e = HELPDESK__V1__ESCALATE_TICKET_REQUEST__INIT;
@@ -513,6 +562,7 @@ static void work_ticket(demo *d, size_t i, hd_arena *ar)
         e.reason = (Helpdesk__V1__EscalationReason)(1 + rng_below(&r, 5));
         e.reason_text = (char *)"customer waiting too long";
         e.raise_priority = HELPDESK__V1__PRIORITY__PRIORITY_HIGH;
+        e.time = story_step(&st, 30, 240);
         if (call(d, d->admin, ar, T_SVC "EscalateTicket", &e.base,
                  &helpdesk__v1__ticket__descriptor, NULL) == HD_CLI_EXIT_OK)
             atomic_fetch_add(&d->escalated, 1);
@@ -520,8 +570,8 @@ static void work_ticket(demo *d, size_t i, hd_arena *ar)
     /* Older tickets are mostly done; the last few days keep an open queue. */
     uint32_t p_solve = age >= 7 ? 92 : age >= 2 ? 70 : 35;
     if (rng_chance(&r, p_solve) &&
-        set_status(d, ag->cl, ar, t->id, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_SOLVED) ==
-            HD_CLI_EXIT_OK) {
+        set_status(d, ag->cl, ar, t->id, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_SOLVED,
+                   story_step(&st, 20, 2880)) == HD_CLI_EXIT_OK) {
         atomic_fetch_add(&d->solved, 1);
         if (!cust && rng_chance(&r, 55)) {
             cust = hd_cli_client_as(d->cli, d->customers[t->customer].token, &rc);
@@ -532,14 +582,19 @@ static void work_ticket(demo *d, size_t i, hd_arena *ar)
         }
         if (cust && rng_chance(&r, 6)) {
             /* Reopened by the customer, answered and solved again. */
-            if (reply(d, cust, ar, t->id, "Sorry, it broke again.", 0) == HD_CLI_EXIT_OK) {
+            st.live = 1;
+            if (reply(d, cust, ar, t->id, "Sorry, it broke again.", 0, NULL) == HD_CLI_EXIT_OK) {
                 atomic_fetch_add(&d->reopened, 1);
                 reply(d, ag->cl, ar, t->id, staff_replies[3],
-                      HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_SOLVED);
+                      HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_SOLVED, NULL);
             }
         }
-        if (cust && rng_chance(&r, 70)) {
+        /* A rating happens now (customers cannot import) and would pull a later close to
+         * today: tickets closed on a historical day go unrated. */
+        int closing = age >= 4 && rng_chance(&r, 60);
+        if (cust && !closing && rng_chance(&r, 70)) {
             static const uint32_t score_w[5] = {6, 7, 12, 30, 45};
+            st.live = 1;
             Helpdesk__V1__RateTicketRequest rr = HELPDESK__V1__RATE_TICKET_REQUEST__INIT;
             rr.ticket_id = t->id;
             rr.score = (uint32_t)(1 + rng_weighted(&r, score_w, 5));
@@ -548,9 +603,9 @@ static void work_ticket(demo *d, size_t i, hd_arena *ar)
                      NULL) == HD_CLI_EXIT_OK)
                 atomic_fetch_add(&d->rated, 1);
         }
-        if (age >= 4 && rng_chance(&r, 60) &&
-            set_status(d, ag->cl, ar, t->id, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED) ==
-                HD_CLI_EXIT_OK)
+        if (closing &&
+            set_status(d, ag->cl, ar, t->id, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED,
+                       story_step(&st, 1440, 4320)) == HD_CLI_EXIT_OK)
             atomic_fetch_add(&d->closed, 1);
     }
     hd_client_close(cust);

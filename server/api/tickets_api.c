@@ -11,9 +11,9 @@
 
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "server/api/access.h"
+#include "server/api/import.h"
 #include "server/api/perm.h"
 #include "server/app.h"
-#include "server/auth/auth.h"
 #include "server/clock/clock.h"
 #include "server/common/log.h"
 #include "server/sla/query.h"
@@ -59,11 +59,42 @@ struct mut_ctx {
     hd_tickets_committed *committed;
     void (*fill)(mut_ctx *c); /* fills resp from args once durable */
     ProtobufCMessage *resp;
+    uint64_t import_ticket; /* nonzero: an imported change at import_ms to this ticket */
+    int64_t import_ms;
 };
+
+/* An imported change may not precede the ticket's last change (its update_time), read in
+ * the mutation's txn so no change can slip in between. Returns 0, HD_EINVAL or an error. */
+static int import_check(hd_txn *txn, const mut_ctx *c, hd_err *err)
+{
+    const void *val;
+    size_t len;
+    hd_key k;
+    int rc = hd_store_get(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, c->import_ticket), &val,
+                          &len, err);
+    if (rc == HD_ENOTFOUND) { /* the domain apply reports it */
+        hd_err_clear(err);
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    Helpdesk__V1__Ticket *t = helpdesk__v1__ticket__unpack(NULL, len, val);
+    if (!t)
+        return hd_err_set(err, HD_ECORRUPT, "ticket %" PRIu64 ": record does not unpack",
+                          c->import_ticket);
+    rc = hd_import_check(t, c->import_ms, err);
+    helpdesk__v1__ticket__free_unpacked(t, NULL);
+    return rc;
+}
 
 static int mut_apply(hd_txn *txn, void *arg, hd_err *err)
 {
     mut_ctx *c = arg;
+    if (c->import_ticket) {
+        int rc = import_check(txn, c, err);
+        if (rc < 0)
+            return rc;
+    }
     return c->apply(txn, c->args, err);
 }
 
@@ -78,10 +109,12 @@ static void mut_done(void *arg, const hd_err *err)
     hd_rpc_finish(c->call, err);
 }
 
-/* Submits apply(args) for group commit; returns HD_RPC_ASYNC or an error. */
-static int mut_submit(hd_rpc_call *call, hd_store_apply_fn apply, void *args,
-                      hd_tickets_committed *committed, void (*fill)(mut_ctx *c),
-                      ProtobufCMessage *resp, hd_err *err)
+/* Submits apply(args) for group commit; import_ticket nonzero: an imported change at
+ * import_ms to that ticket (import_check). Returns HD_RPC_ASYNC or an error. */
+static int mut_submit_at(hd_rpc_call *call, hd_store_apply_fn apply, void *args,
+                         hd_tickets_committed *committed, void (*fill)(mut_ctx *c),
+                         ProtobufCMessage *resp, uint64_t import_ticket, int64_t import_ms,
+                         hd_err *err)
 {
     hd_app *app = hd_rpc_call_app(call);
     mut_ctx *c = hd_arena_calloc(hd_rpc_call_arena(call), 1, sizeof(*c));
@@ -94,35 +127,24 @@ static int mut_submit(hd_rpc_call *call, hd_store_apply_fn apply, void *args,
     c->committed = committed;
     c->fill = fill;
     c->resp = resp;
+    c->import_ticket = import_ticket;
+    c->import_ms = import_ms;
     int rc = hd_store_submit(app->store, mut_apply, mut_done, c, err);
     return rc < 0 ? rc : HD_RPC_ASYNC;
+}
+
+/* mut_submit_at for a change at the prepared time (no import). */
+static int mut_submit(hd_rpc_call *call, hd_store_apply_fn apply, void *args,
+                      hd_tickets_committed *committed, void (*fill)(mut_ctx *c),
+                      ProtobufCMessage *resp, hd_err *err)
+{
+    return mut_submit_at(call, apply, args, committed, fill, resp, 0, 0, err);
 }
 
 /* Allocates a zeroed mutation argument in the call's arena. */
 static void *args_new(hd_rpc_call *call, size_t n)
 {
     return hd_arena_calloc(hd_rpc_call_arena(call), 1, n);
-}
-
-/* The time a ticket write carries: *out_ms stays as prepared (now) when ts is unset; a set ts
- * (request field `field`) is honoured for callers holding tickets.import only. not_before_ms:
- * the ticket's previous event (0 for a new ticket). Returns 0, HD_EPERM without the
- * permission, or HD_EINVAL for a time in the future or before not_before_ms. */
-static int import_time(const hd_rpc_call *call, const Google__Protobuf__Timestamp *ts,
-                       const char *field, int64_t not_before_ms, int64_t *out_ms, hd_err *err)
-{
-    if (!ts)
-        return 0;
-    if (!hd_auth_allows(hd_rpc_call_identity(call), HD_PERM_TICKET_IMPORT))
-        return hd_err_set(err, HD_EPERM, "%s: setting a time needs permission %s", field,
-                          hd_perm_name(HD_PERM_TICKET_IMPORT));
-    int64_t ms = hd_tickets_ts_ms(ts);
-    if (ts->seconds < 0 || ts->nanos < 0 || ts->nanos > 999999999 || ms > hd_clock_now_ms())
-        return hd_err_set(err, HD_EINVAL, "%s: must be a valid time, not in the future", field);
-    if (ms < not_before_ms)
-        return hd_err_set(err, HD_EINVAL, "%s: earlier than the ticket's previous event", field);
-    *out_ms = ms;
-    return 0;
 }
 
 static bool is_customer(const hd_rpc_call *call)
@@ -168,7 +190,7 @@ static int create_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Protob
     int rc = hd_tickets_create_prepare(args, a, req, &lim, &actor, err);
     if (rc < 0)
         return rc;
-    rc = import_time(call, req->create_time, "create_time", 0, &args->now_ms, err);
+    rc = hd_import_time(call, req->create_time, "create_time", &args->now_ms, err);
     if (rc < 0)
         return rc;
     return mut_submit(call, hd_tickets_create_grouped_apply, args, &args->committed, fill_created,
@@ -298,8 +320,11 @@ static int update_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Protob
     rc = hd_tickets_update_prepare(args, hd_rpc_call_arena(call), req, &actor, err);
     if (rc < 0)
         return rc;
-    return mut_submit(call, hd_tickets_update_apply, args, &args->committed, fill_updated, respm,
-                      err);
+    rc = hd_import_time(call, req->time, "time", &args->now_ms, err);
+    if (rc < 0)
+        return rc;
+    return mut_submit_at(call, hd_tickets_update_apply, args, &args->committed, fill_updated, respm,
+                         req->time && req->ticket ? req->ticket->id : 0, args->now_ms, err);
 }
 
 static void fill_reply(mut_ctx *c)
@@ -344,9 +369,12 @@ static int reply_to_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Prot
     } else {
         rc = hd_tickets_reply_prepare(args, a, req, app->max_body_bytes, &actor, err);
     }
+    if (rc == 0)
+        rc = hd_import_time(call, req->time, "time", &args->now_ms, err);
     if (rc < 0)
         return rc;
-    return submit_reply(call, args, respm, err);
+    return mut_submit_at(call, hd_tickets_reply_apply, args, &args->committed, fill_reply, respm,
+                         req->time ? req->ticket_id : 0, args->now_ms, err);
 }
 
 /* Common start of the draft handlers: staff only, REPLY access on the ticket. Returns 0 with
@@ -427,6 +455,7 @@ static void fill_note(mut_ctx *c)
 static int add_note(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
                     hd_err *err)
 {
+    const Helpdesk__V1__AddNoteRequest *req = (const Helpdesk__V1__AddNoteRequest *)reqm;
     hd_app *app = hd_rpc_call_app(call);
     hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
     hd_tickets_note_args *args = args_new(call, sizeof(*args));
@@ -434,17 +463,18 @@ static int add_note(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMe
         return hd_err_set(err, HD_ENOMEM, "note: out of memory");
     if (is_customer(call))
         return hd_err_set(err, HD_EPERM, "note: internal notes are for staff only");
-    int rc = hd_access_ticket_id(app->store, hd_rpc_call_identity(call),
-                                 ((const Helpdesk__V1__AddNoteRequest *)reqm)->ticket_id,
+    int rc = hd_access_ticket_id(app->store, hd_rpc_call_identity(call), req->ticket_id,
                                  HD_ACCESS_NOTES, err);
     if (rc < 0)
         return rc;
-    rc = hd_tickets_note_prepare(args, hd_rpc_call_arena(call),
-                                 (const Helpdesk__V1__AddNoteRequest *)reqm, app->max_body_bytes,
-                                 &actor, err);
+    rc = hd_tickets_note_prepare(args, hd_rpc_call_arena(call), req, app->max_body_bytes, &actor,
+                                 err);
+    if (rc == 0)
+        rc = hd_import_time(call, req->time, "time", &args->now_ms, err);
     if (rc < 0)
         return rc;
-    return mut_submit(call, hd_tickets_note_apply, args, &args->committed, fill_note, respm, err);
+    return mut_submit_at(call, hd_tickets_note_apply, args, &args->committed, fill_note, respm,
+                         req->time ? req->ticket_id : 0, args->now_ms, err);
 }
 
 static void fill_rated(mut_ctx *c)
@@ -455,20 +485,22 @@ static void fill_rated(mut_ctx *c)
 static int rate_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
                        hd_err *err)
 {
+    const Helpdesk__V1__RateTicketRequest *req = (const Helpdesk__V1__RateTicketRequest *)reqm;
     hd_tickets_actor actor = actor_of(hd_rpc_call_identity(call));
     hd_tickets_rate_args *args = args_new(call, sizeof(*args));
     if (!args)
         return hd_err_set(err, HD_ENOMEM, "rating: out of memory");
-    int rc = hd_access_ticket_id(
-        ((hd_app *)hd_rpc_call_app(call))->store, hd_rpc_call_identity(call),
-        ((const Helpdesk__V1__RateTicketRequest *)reqm)->ticket_id, HD_ACCESS_REPLY, err);
+    int rc = hd_access_ticket_id(((hd_app *)hd_rpc_call_app(call))->store,
+                                 hd_rpc_call_identity(call), req->ticket_id, HD_ACCESS_REPLY, err);
     if (rc < 0)
         return rc;
-    rc = hd_tickets_rate_prepare(args, hd_rpc_call_arena(call),
-                                 (const Helpdesk__V1__RateTicketRequest *)reqm, &actor, err);
+    rc = hd_tickets_rate_prepare(args, hd_rpc_call_arena(call), req, &actor, err);
+    if (rc == 0)
+        rc = hd_import_time(call, req->time, "time", &args->now_ms, err);
     if (rc < 0)
         return rc;
-    return mut_submit(call, hd_tickets_rate_apply, args, &args->committed, fill_rated, respm, err);
+    return mut_submit_at(call, hd_tickets_rate_apply, args, &args->committed, fill_rated, respm,
+                         req->time ? req->ticket_id : 0, args->now_ms, err);
 }
 
 /* ---- WatchTickets ---------------------------------------------------------------------- */

@@ -7,6 +7,7 @@
 
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "server/api/access.h"
+#include "server/api/import.h"
 #include "server/api/perm.h"
 #include "server/app.h"
 #include "server/clock/clock.h"
@@ -32,13 +33,17 @@ struct work_ctx {
     hd_app *app;
     ProtobufCMessage *resp;
     hd_identity who;
+    int64_t import_ms; /* nonzero: an imported change at this time (import.h) */
 };
 
 static int check(void *ud, hd_txn *txn, const Helpdesk__V1__Ticket *t, hd_err *err)
 {
     work_ctx *c = ud;
     hd_access_scope scope;
-    int rc = hd_access_scope_load(&scope, txn, &c->who, err);
+    int rc = c->import_ms ? hd_import_check(t, c->import_ms, err) : 0;
+    if (rc < 0)
+        return rc;
+    rc = hd_access_scope_load(&scope, txn, &c->who, err);
     if (rc < 0)
         return rc;
     return hd_access_ticket_scope(&scope, txn, t, HD_ACCESS_MANAGE, err);
@@ -78,7 +83,7 @@ static int submit(work_ctx *c, hd_store_apply_fn apply, void (*fill)(work_ctx *c
 {
     hd_tickets_work *w = &c->u.w;
     w->arena = hd_rpc_call_arena(c->call);
-    w->now_ms = hd_clock_now_ms();
+    w->now_ms = c->import_ms ? c->import_ms : hd_clock_now_ms();
     w->check = check;
     w->check_ud = c;
     w->actor.kind =
@@ -99,13 +104,17 @@ static void fill_assigned(work_ctx *c)
 }
 
 static int assign_common(hd_rpc_call *call, ProtobufCMessage *respm, uint64_t ticket_id,
-                         uint64_t assignee_id, uint64_t group_id, bool automatic, hd_err *err)
+                         uint64_t assignee_id, uint64_t group_id, bool automatic,
+                         const Google__Protobuf__Timestamp *time, hd_err *err)
 {
     if (ticket_id == 0)
         return hd_err_set(err, HD_EINVAL, "ticket_id: required");
     work_ctx *c = ctx_new(call, respm);
     if (!c)
         return hd_err_set(err, HD_ENOMEM, "assign: out of memory");
+    int rc = hd_import_time(call, time, "time", &c->import_ms, err);
+    if (rc < 0)
+        return rc;
     c->u.assign.ticket_id = ticket_id;
     c->u.assign.assignee_id = assignee_id;
     c->u.assign.group_id = group_id;
@@ -117,14 +126,15 @@ static int assign_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Protob
                          hd_err *err)
 {
     const Helpdesk__V1__AssignTicketRequest *req = (const Helpdesk__V1__AssignTicketRequest *)reqm;
-    return assign_common(call, respm, req->ticket_id, req->assignee_id, req->group_id, false, err);
+    return assign_common(call, respm, req->ticket_id, req->assignee_id, req->group_id, false,
+                         req->time, err);
 }
 
 static int auto_assign(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
                        hd_err *err)
 {
     const Helpdesk__V1__AutoAssignRequest *req = (const Helpdesk__V1__AutoAssignRequest *)reqm;
-    return assign_common(call, respm, req->ticket_id, 0, req->group_id, true, err);
+    return assign_common(call, respm, req->ticket_id, 0, req->group_id, true, NULL, err);
 }
 
 static void fill_escalated(work_ctx *c)
@@ -138,8 +148,11 @@ static int escalate_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Prot
     work_ctx *c = ctx_new(call, respm);
     if (!c)
         return hd_err_set(err, HD_ENOMEM, "escalate: out of memory");
-    int rc = hd_tickets_escalate_prepare(&c->u.escalate,
-                                         (const Helpdesk__V1__EscalateTicketRequest *)reqm, err);
+    const Helpdesk__V1__EscalateTicketRequest *req =
+        (const Helpdesk__V1__EscalateTicketRequest *)reqm;
+    int rc = hd_tickets_escalate_prepare(&c->u.escalate, req, err);
+    if (rc == 0)
+        rc = hd_import_time(call, req->time, "time", &c->import_ms, err);
     if (rc < 0)
         return rc;
     return submit(c, hd_tickets_escalate_apply, fill_escalated, err);

@@ -56,6 +56,14 @@ class DemoSeedHistory(unittest.TestCase):
         office = sum(1 for t in self.tickets if 8 <= t.create_time.seconds // 3600 % 24 < 18)
         self.assertGreater(office, len(self.tickets) * 0.6)
 
+    def test_staff_work_follows_each_ticket_on_historical_days(self):
+        solved = [t for t in self.tickets if t.HasField("solve_time")]
+        self.assertGreater(len(solved), 300)
+        for t in solved:
+            self.assertGreaterEqual(t.solve_time.seconds, t.create_time.seconds, t.number)
+        days = {t.solve_time.seconds // 86400 for t in solved}
+        self.assertGreaterEqual(len(days), DAYS - 5, sorted(days))
+
     def test_reporting_rollups_count_created_tickets_on_many_days(self):
         now = int(dt.datetime.now(dt.timezone.utc).timestamp())
         rng = reporting_pb2.ReportRange()
@@ -112,7 +120,25 @@ class CreateTimeImport(unittest.TestCase):
                     auth_pb2.CreateApiTokenRequest(
                         name="imp", scopes=["tickets.read", "tickets.write", "tickets.import"]),
                     auth_pb2.LoginResponse, token=self.server.token).token
-        self.assertEqual(self.create(imp, now - 120).create_time.seconds, now - 120)
+        t = self.create(imp, now - 7200)
+        self.assertEqual(t.create_time.seconds, now - 7200)
+
+        def reply(token, seconds):
+            req = tickets_pb2.ReplyToTicketRequest(ticket_id=t.id, body="hi")
+            req.time.seconds = seconds
+            return unary(self.ch, "/helpdesk.v1.TicketService/ReplyToTicket", req,
+                         tickets_pb2.ReplyToTicketResponse, token=token)
+
+        with self.assertRaises(grpc.RpcError) as e:
+            reply(imp, now - 7300)  # before the ticket was opened
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("time: earlier than the ticket's last change", e.exception.details())
+        with self.assertRaises(grpc.RpcError) as e:
+            reply(svc, now - 3600)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        r = reply(imp, now - 3600)
+        self.assertEqual(r.message.create_time.seconds, now - 3600)
+        self.assertEqual(r.ticket.update_time.seconds, now - 3600)
 
 
 if __name__ == "__main__":
