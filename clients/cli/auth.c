@@ -137,31 +137,47 @@ static int whoami_run(hd_cli *cli, const hd_cli_args *a)
     if (!hd_cli_token(cli))
         return hd_cli_fail(cli, HD_CLI_EXIT_DENIED,
                            "not logged in: run `helpdesk login`, or set HELPDESK_TOKEN or --token");
-    /* GetAgentMetrics with staff_id 0 answers for the caller: it names the staff id. */
-    Helpdesk__V1__GetAgentMetricsRequest mreq = HELPDESK__V1__GET_AGENT_METRICS_REQUEST__INIT;
+    Helpdesk__V1__WhoAmIRequest req = HELPDESK__V1__WHO_AM_IREQUEST__INIT;
     ProtobufCMessage *m;
-    int rc = hd_cli_call(cli, "/helpdesk.v1.StaffService/GetAgentMetrics", &mreq.base,
-                         &helpdesk__v1__agent_metrics__descriptor, &m);
+    int rc = hd_cli_call(cli, "/helpdesk.v1.AuthService/WhoAmI", &req.base,
+                         &helpdesk__v1__who_am_iresponse__descriptor, &m);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
-    uint64_t id = ((const Helpdesk__V1__AgentMetrics *)m)->staff_id;
-    Helpdesk__V1__GetStaffRequest sreq = HELPDESK__V1__GET_STAFF_REQUEST__INIT;
-    sreq.id = id;
-    rc = hd_cli_call(cli, "/helpdesk.v1.StaffService/GetStaff", &sreq.base,
-                     &helpdesk__v1__staff__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    const Helpdesk__V1__Staff *s = (const Helpdesk__V1__Staff *)m;
+    const Helpdesk__V1__WhoAmIResponse *w = (const Helpdesk__V1__WhoAmIResponse *)m;
     if (hd_cli_print_json(cli, m))
         return HD_CLI_EXIT_OK;
     if (hd_cli_quiet(cli)) {
-        printf("%" PRIu64 "\n", s->id);
+        printf("%" PRIu64 "\n", w->principal_id);
         return HD_CLI_EXIT_OK;
     }
-    char role[32];
-    printf("%s <%s>, staff %" PRIu64 ", %s, on %s (token from %s)\n", s->name, s->email, s->id,
-           hd_cli_enum_word(role, sizeof(role), &helpdesk__v1__role__descriptor, s->role),
-           hd_cli_server(cli), hd_cli_token_source(cli));
+    char kind[32], role[32];
+    hd_cli_enum_word(kind, sizeof(kind), &helpdesk__v1__principal_kind__descriptor,
+                     w->principal_kind);
+    if (w->principal_kind == HELPDESK__V1__PRINCIPAL_KIND__PRINCIPAL_KIND_STAFF &&
+        w->principal_id) {
+        /* Staff: the member's name and email too (GetStaff on oneself needs only staff.read,
+         * which every role holds). The bootstrap admin (staff id 0) has no record. */
+        Helpdesk__V1__GetStaffRequest sreq = HELPDESK__V1__GET_STAFF_REQUEST__INIT;
+        sreq.id = w->principal_id;
+        ProtobufCMessage *sm;
+        rc = hd_cli_call(cli, "/helpdesk.v1.StaffService/GetStaff", &sreq.base,
+                         &helpdesk__v1__staff__descriptor, &sm);
+        if (rc != HD_CLI_EXIT_OK)
+            return rc;
+        const Helpdesk__V1__Staff *st = (const Helpdesk__V1__Staff *)sm;
+        printf("%s <%s>, staff %" PRIu64 ", %s, on %s (token from %s)\n", st->name, st->email,
+               w->principal_id,
+               hd_cli_enum_word(role, sizeof(role), &helpdesk__v1__role__descriptor, w->role),
+               hd_cli_server(cli), hd_cli_token_source(cli));
+    } else {
+        printf("%s, %s %" PRIu64 ", %s, on %s (token from %s)\n", w->name, kind, w->principal_id,
+               hd_cli_enum_word(role, sizeof(role), &helpdesk__v1__role__descriptor, w->role),
+               hd_cli_server(cli), hd_cli_token_source(cli));
+    }
+    printf("scopes:");
+    for (size_t i = 0; i < w->n_scopes; i++)
+        printf(" %s", w->scopes[i]);
+    printf("\n");
     return HD_CLI_EXIT_OK;
 }
 

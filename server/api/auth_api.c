@@ -196,6 +196,32 @@ HD_OFFLOADED(create_api_token, SLOW_POOL)
 HD_OFFLOADED(create_customer_token, SLOW_POOL)
 HD_OFFLOADED(revoke_token, SLOW_POOL)
 
+/* WhoAmI: the identity the auth hook resolved, with every permission it holds. */
+static int who_am_i(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
+                    hd_err *err)
+{
+    (void)reqm;
+    Helpdesk__V1__WhoAmIResponse *resp = (Helpdesk__V1__WhoAmIResponse *)respm;
+    const hd_identity *who = hd_rpc_call_identity(call);
+    resp->principal_kind =
+        who->kind == HD_PRINCIPAL_STAFF     ? HELPDESK__V1__PRINCIPAL_KIND__PRINCIPAL_KIND_STAFF
+        : who->kind == HD_PRINCIPAL_SERVICE ? HELPDESK__V1__PRINCIPAL_KIND__PRINCIPAL_KIND_SERVICE
+        : who->kind == HD_PRINCIPAL_CUSTOMER
+            ? HELPDESK__V1__PRINCIPAL_KIND__PRINCIPAL_KIND_CUSTOMER
+            : HELPDESK__V1__PRINCIPAL_KIND__PRINCIPAL_KIND_UNSPECIFIED;
+    resp->principal_id = who->id;
+    resp->role = who->kind == HD_PRINCIPAL_STAFF ? (Helpdesk__V1__Role)who->role
+                                                 : HELPDESK__V1__ROLE__ROLE_UNSPECIFIED;
+    resp->name = (char *)who->name;
+    resp->scopes = hd_arena_alloc(hd_rpc_call_arena(call), HD_PERM__COUNT * sizeof(char *));
+    if (!resp->scopes)
+        return hd_err_set(err, HD_ENOMEM, "whoami: out of memory");
+    for (uint32_t p = 1; p < HD_PERM__COUNT; p++)
+        if (p != HD_PERM_SELF && hd_auth_allows(who, p))
+            resp->scopes[resp->n_scopes++] = (char *)hd_perm_name(p);
+    return HD_OK;
+}
+
 #define ROW(name, fn, req, resp, perm)                                                             \
     {                                                                                              \
         .path = "/helpdesk.v1.AuthService/" name, .kind = HD_RPC_UNARY,                            \
@@ -206,6 +232,7 @@ HD_OFFLOADED(revoke_token, SLOW_POOL)
 static const hd_rpc_method methods[] = {
     ROW("Login", login_offloaded, login_request, login_response, HD_RPC_OPEN),
     ROW("Logout", logout_offloaded, logout_request, logout_response, HD_PERM_SELF),
+    ROW("WhoAmI", who_am_i, who_am_irequest, who_am_iresponse, HD_PERM_SELF),
     ROW("CreateApiToken", create_api_token_offloaded, create_api_token_request, login_response,
         HD_PERM_ADMIN),
     ROW("CreateCustomerToken", create_customer_token_offloaded, create_customer_token_request,

@@ -315,6 +315,16 @@ class ConfigAndLogin(CliCase):
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
         out, _ = self.run_cli(["whoami"], env=env)
         self.assertRegex(out, r"^Ada <ada@example.com>, staff \d+, agent, on ")
+        self.assertIn("\nscopes: tickets.read tickets.write staff.read customers.read "
+                      "customers.write\n", out)
+        # The bootstrap admin token (staff id 0, no staff record) answers too, every scope.
+        out, _ = self.run_cli(["whoami", "--json"], s)
+        who = json.loads(out)
+        self.assertEqual((who["principalKind"], who["role"], who["name"]),
+                         ("PRINCIPAL_KIND_STAFF", "ROLE_ADMIN", "bootstrap admin"))
+        self.assertIn("tickets.import", who["scopes"])
+        out, _ = self.run_cli(["whoami"], s)
+        self.assertRegex(out, r"^bootstrap admin, staff 0, admin, on .*\nscopes: .*admin")
         self.run_cli(["ticket", "list", "--assignee", "me"], env=env)
         self.run_cli(["logout"], env=env)
         with open(path) as f:

@@ -261,6 +261,8 @@ def rows(work_served):
             rule=lambda caller: OK),
         Row(AU + "Logout", auth_pb2.LogoutRequest, auth_pb2.LogoutResponse, SELF,
             build=lambda c, t: auth_pb2.LogoutRequest(token_id=NO_DRAFT), ok=(HIDDEN,)),
+        Row(AU + "WhoAmI", auth_pb2.WhoAmIRequest, auth_pb2.WhoAmIResponse, SELF,
+            build=lambda c, t: auth_pb2.WhoAmIRequest()),
         Row(AU + "CreateApiToken", auth_pb2.CreateApiTokenRequest, auth_pb2.LoginResponse, AD,
             build=lambda c, t: auth_pb2.CreateApiTokenRequest(name="svc", scopes=[TR])),
         Row(AU + "CreateCustomerToken", auth_pb2.CreateCustomerTokenRequest,
