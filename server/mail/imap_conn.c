@@ -18,6 +18,8 @@ struct hd_imap_conn {
     hd_imap_proto *proto;
     uint32_t next_tag;
     long timeout_ms;
+    hd_imap_conn_cancel_fn cancel;
+    void *cancel_ud;
 };
 
 static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
@@ -41,6 +43,8 @@ static int wait_fd(hd_imap_conn *c, short events, int64_t deadline, hd_err *err)
         int64_t left = deadline - mono_ms();
         if (left <= 0)
             return hd_err_set(err, HD_ETIMEDOUT, "imap: no answer within %ld ms", c->timeout_ms);
+        if (c->cancel && c->cancel(c->cancel_ud))
+            return hd_err_set(err, HD_ECANCELED, "imap: cancelled");
         struct pollfd pfd = {.fd = (int)c->fd, .events = events};
         int n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
         if (n > 0)
@@ -48,7 +52,19 @@ static int wait_fd(hd_imap_conn *c, short events, int64_t deadline, hd_err *err)
     }
 }
 
-int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *conf, size_t max_resp, hd_err *err)
+/* libcurl's progress callback during the connect phase: non-zero aborts it. */
+static int connect_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    hd_imap_conn *c = ud;
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    return c->cancel && c->cancel(c->cancel_ud);
+}
+
+int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *conf, size_t max_resp,
+                      hd_imap_conn_cancel_fn cancel, void *ud, hd_err *err)
 {
     hd_imap_conn *c = NULL;
     char url[1024];
@@ -62,6 +78,8 @@ int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *conf, size_t max_r
     if (!c)
         return hd_err_set(err, HD_ENOMEM, "imap: out of memory");
     c->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 60000L;
+    c->cancel = cancel;
+    c->cancel_ud = ud;
     c->proto = hd_imap_proto_new(max_resp);
     c->h = curl_easy_init();
     if (!c->proto || !c->h) {
@@ -78,9 +96,16 @@ int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *conf, size_t max_r
                      conf->tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
     curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(c->h, CURLOPT_XFERINFOFUNCTION, connect_progress);
+    curl_easy_setopt(c->h, CURLOPT_XFERINFODATA, c);
+    curl_easy_setopt(c->h, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
     cc = curl_easy_perform(c->h);
     if (cc == CURLE_LOGIN_DENIED) {
         rc = hd_err_set(err, HD_EPERM, "imap: login refused");
+        goto fail;
+    }
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        rc = hd_err_set(err, HD_ECANCELED, "imap: cancelled");
         goto fail;
     }
     if (cc != CURLE_OK) {
@@ -89,6 +114,7 @@ int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *conf, size_t max_r
     }
     /* The transfer timeout must not cut the session we now drive ourselves. */
     curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 0L);
+    curl_easy_setopt(c->h, CURLOPT_NOPROGRESS, 1L);
     cc = curl_easy_getinfo(c->h, CURLINFO_ACTIVESOCKET, &c->fd);
     if (cc != CURLE_OK || c->fd == CURL_SOCKET_BAD) {
         rc = hd_err_set(err, HD_EUNAVAIL, "imap: no socket after connect");
@@ -125,14 +151,17 @@ static int send_all(hd_imap_conn *c, const char *buf, size_t n, hd_err *err)
 
 int hd_imap_conn_cmd(hd_imap_conn *c, const char *cmd, char tag[16], hd_err *err)
 {
-    char line[2048];
     if (strpbrk(cmd, "\r\n"))
         return hd_err_set(err, HD_EINVAL, "imap: command holds CR or LF");
     snprintf(tag, 16, "H%" PRIu32, ++c->next_tag);
-    int n = snprintf(line, sizeof line, "%s %s\r\n", tag, cmd);
-    if (n < 0 || (size_t)n >= sizeof line)
-        return hd_err_set(err, HD_EINVAL, "imap: command longer than %zu bytes", sizeof line);
-    return send_all(c, line, (size_t)n, err);
+    size_t n = strlen(tag) + 1 + strlen(cmd) + 2;
+    char *line = malloc(n + 1);
+    if (!line)
+        return hd_err_set(err, HD_ENOMEM, "imap: out of memory");
+    snprintf(line, n + 1, "%s %s\r\n", tag, cmd);
+    int rc = send_all(c, line, n, err);
+    free(line);
+    return rc;
 }
 
 int hd_imap_conn_next(hd_imap_conn *c, hd_imap_resp *r, hd_err *err)
@@ -199,6 +228,7 @@ void hd_imap_conn_close(hd_imap_conn *c)
     hd_err err;
     long t = c->timeout_ms;
     c->timeout_ms = 2000;
+    c->cancel = NULL;
     if (hd_imap_conn_cmd(c, "LOGOUT", tag, &err) == 0)
         (void)hd_imap_conn_wait(c, tag, NULL, NULL, &err);
     c->timeout_ms = t;

@@ -7,6 +7,7 @@
 #ifndef HD_MAIL_IMAP_CONN_H
 #define HD_MAIL_IMAP_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "server/common/err.h"
@@ -15,10 +16,15 @@
 
 typedef struct hd_imap_conn hd_imap_conn;
 
+/* Returns true when the session should give up now (e.g. the server is shutting down). */
+typedef bool (*hd_imap_conn_cancel_fn)(void *ud);
+
 /* Connects and logs in as c says (c->folder is not selected). max_resp bounds one response
- * (0 = 64 MiB). Returns 0 with *out owned (hd_imap_conn_close), or HD_EINVAL (no url),
- * HD_EPERM (login refused), HD_EUNAVAIL (connect, TLS), HD_ENOMEM. */
-int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *c, size_t max_resp, hd_err *err);
+ * (0 = 64 MiB). cancel (may be NULL; called with ud about once a second while waiting) ends
+ * any wait with HD_ECANCELED. Returns 0 with *out owned (hd_imap_conn_close), or HD_EINVAL
+ * (no url), HD_EPERM (login refused), HD_EUNAVAIL (connect, TLS), HD_ECANCELED, HD_ENOMEM. */
+int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *c, size_t max_resp,
+                      hd_imap_conn_cancel_fn cancel, void *ud, hd_err *err);
 
 /* Sends "<tag> <cmd>\r\n" with a fresh tag; cmd must hold no CR or LF. Copies the tag (NUL
  * terminated, < 16 bytes) to tag. Returns 0, HD_EINVAL, HD_EUNAVAIL, HD_ETIMEDOUT. */

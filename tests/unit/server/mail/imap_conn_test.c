@@ -167,7 +167,7 @@ static void login_select_and_batched_peek_fetch_over_libcurls_connection(void **
     got g = {0};
     fake_start(&f);
     hd_imap_conf conf = conf_for(&f, url, sizeof url, "pw");
-    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, &err), 0);
+    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, NULL, NULL, &err), 0);
     assert_int_equal(hd_imap_conn_cmd(c, "SELECT \"INBOX\"", tag, &err), 0);
     assert_int_equal(hd_imap_conn_wait(c, tag, collect, &g, &err), 0);
     assert_int_equal(g.uidvalidity, 42);
@@ -192,7 +192,7 @@ static void refused_login_is_eperm(void **state)
     hd_imap_conn *c = NULL;
     fake_start(&f);
     hd_imap_conf conf = conf_for(&f, url, sizeof url, "wrong");
-    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, &err), HD_EPERM);
+    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, NULL, NULL, &err), HD_EPERM);
     assert_null(c);
     fake_stop(&f);
 }
@@ -206,7 +206,7 @@ static void tagged_no_is_eperm_with_the_servers_text(void **state)
     hd_imap_conn *c = NULL;
     fake_start(&f);
     hd_imap_conf conf = conf_for(&f, url, sizeof url, "pw");
-    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, &err), 0);
+    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, NULL, NULL, &err), 0);
     assert_int_equal(hd_imap_conn_cmd(c, "UID STORE 1 +FLAGS.SILENT (\\Seen)", tag, &err), 0);
     assert_int_equal(hd_imap_conn_wait(c, tag, NULL, NULL, &err), HD_EPERM);
     assert_non_null(strstr(err.detail, "nope"));
@@ -224,7 +224,7 @@ static void connection_dropped_mid_literal_is_eunavail(void **state)
     hd_imap_conn *c = NULL;
     fake_start(&f);
     hd_imap_conf conf = conf_for(&f, url, sizeof url, "pw");
-    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, &err), 0);
+    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, NULL, NULL, &err), 0);
     assert_int_equal(hd_imap_conn_cmd(c, "UID FETCH 7 (UID BODY.PEEK[])", tag, &err), 0);
     assert_int_equal(hd_imap_conn_wait(c, tag, NULL, NULL, &err), HD_EUNAVAIL);
     hd_imap_conn_close(c);
