@@ -1,36 +1,32 @@
-/* Concurrent mailbox polling on a curl multi handle (see poll.h). */
+/* Concurrent mailbox polling (see poll.h): a scheduler thread re-reads the mailbox list and
+ * starts each due mailbox's round on a thread of its own; a round is one IMAP session spoken
+ * over libcurl's connection (imap_conn.h). Per round: SELECT (UIDVALIDITY, UIDNEXT), one
+ * UID FETCH of RFC822.SIZE for the window, then batches of BODY.PEEK[] whose messages are
+ * all submitted to the store's group commit before waiting for any, and \Seen or MOVE for a
+ * batch only once all of it is durable. */
 #include "server/mail/poll.h"
 
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <curl/curl.h>
+#include <time.h>
 
 #include "server/clock/clock.h"
 #include "server/common/log.h"
-#include "server/mail/imap.h"
+#include "server/mail/imap_conn.h"
 #include "server/mail/mailbox.h"
 
-typedef enum mstate { M_IDLE, M_SELECT, M_SEARCH, M_LARGER, M_FETCHING, M_FLAG } mstate;
+#include <curl/curl.h>
 
 typedef struct mbox mbox;
 
-/* One transfer in the multi: a command of the mailbox's round, or a message download. */
-typedef struct xfer {
-    mbox *m;
-    bool is_fetch;
-    uint32_t uid;
-    CURL *h;
-    hd_imap_buf buf;
-} xfer;
-
-/* One message being committed by the store's writer thread. */
-/* args is the first member: the store hands the same pointer to hd_ingest_apply (which
- * reads the args) and to job_done_cb (which reads the job). */
+/* One message being committed by the store's writer thread. args is the first member: the
+ * store hands the same pointer to hd_ingest_apply (which reads the args) and to job_done_cb
+ * (which reads the job). */
 typedef struct job {
     hd_ingest_args args;
     mbox *m;
@@ -45,35 +41,32 @@ typedef struct job {
 struct mbox {
     hd_poll *p;
     uint64_t id;
-    hd_arena *conf_arena; /* mb and ic live here */
+    hd_arena *conf_arena; /* mb and ic live here; not changed while running */
     Helpdesk__V1__Mailbox *mb;
     hd_imap_conf ic;
     bool removed;
-    mstate st;
+    bool running;  /* a round thread owns the fields below (guarded by p->mu) */
+    bool finished; /* the round thread ended and awaits its join */
+    pthread_t th;
     int64_t next_poll_ms;
-    /* The current round. */
+    /* The current round (round thread only, but jobs_done and pending under mu). */
     hd_arena *ra;
-    uint32_t uidv, last_uid, max_uid;
-    uint32_t window_to; /* last UID this round looks at (0 = no limit); more rounds follow */
-    bool more;          /* UIDs beyond window_to exist: poll again at once */
-    uint32_t *todo;
-    uint64_t *sizes;
-    size_t n_todo, next_todo;
-    uint32_t *done;
-    size_t n_done;
-    unsigned fetching, committing;
+    uint32_t uidv, last_uid;
+    bool more; /* UIDs beyond the window exist: poll again at once */
     bool failed;
     char error[HD_ERR_DETAIL_MAX + 32];
     unsigned ingested;
+    unsigned pending; /* submitted, not yet acknowledged */
+    job *jobs_done;
+    pthread_cond_t cv; /* signalled when a job of this mailbox is acknowledged */
 };
 
 struct hd_poll {
     hd_poll_opts o;
-    CURLM *multi;
     pthread_t thread;
-    pthread_mutex_t mu; /* guards stop, kick, jobs_done */
+    pthread_mutex_t mu; /* guards stop, kick, every mbox's running/finished/pending/jobs_done */
+    pthread_cond_t cv;  /* wakes the scheduler: kick, stop, a round finished */
     bool stop, kick;
-    job *jobs_done;
     mbox **boxes;
     size_t n_boxes;
     int64_t next_reload_ms;
@@ -86,120 +79,28 @@ static void round_fail(mbox *m, const char *what, const hd_err *err)
     m->failed = true;
 }
 
-static xfer *start(mbox *m, hd_imap_cmd cmd, const hd_imap_args *args, size_t max)
+static bool stopping(hd_poll *p)
 {
-    hd_err err;
-    xfer *x = calloc(1, sizeof *x);
-    if (!x) {
-        round_fail(m, "start", NULL);
-        return NULL;
-    }
-    x->m = m;
-    x->is_fetch = cmd == HD_IMAP_FETCH;
-    x->uid = args ? args->uid : 0;
-    x->buf.max = max;
-    x->h = hd_imap_easy(&m->ic, cmd, args ? args : &(hd_imap_args){0}, &x->buf, &err);
-    if (!x->h) {
-        round_fail(m, "imap", &err);
-        free(x);
-        return NULL;
-    }
-    curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
-    curl_multi_add_handle(m->p->multi, x->h);
-    return x;
-}
-
-static void finish_round(mbox *m)
-{
-    hd_err err;
-    int64_t now = hd_clock_now_ms();
-    uint32_t last = m->failed ? m->last_uid : (m->max_uid > m->last_uid ? m->max_uid : m->last_uid);
-    if (!m->failed && m->window_to > last)
-        last = m->window_to; /* the whole window is done, gaps included */
-    if (m->uidv && hd_ingest_state_commit(m->p->o.store, m->id, m->uidv, last,
-                                          m->failed ? m->error : "", now, &err) < 0)
-        hd_log(HD_LOG_ERROR, "mail.state_commit_failed", "mailbox=%" PRIu64 " error=\"%s\"", m->id,
-               hd_errname(err.code));
-    if (m->failed) {
-        char q[300];
-        hd_log(HD_LOG_WARN, "mail.poll_failed", "mailbox=%" PRIu64 " error=%s", m->id,
-               hd_log_quote(q, sizeof q, m->error));
-    } else if (m->ingested) {
-        hd_log(HD_LOG_INFO, "mail.polled",
-               "mailbox=%" PRIu64 " uidvalidity=%" PRIu32 " last_uid=%" PRIu32 " ingested=%u",
-               m->id, m->uidv, last, m->ingested);
-    }
-    hd_arena_destroy(m->ra);
-    m->ra = NULL;
-    m->st = M_IDLE;
-    m->next_poll_ms =
-        m->more && !m->failed ? now : now + (int64_t)m->mb->poll_interval_seconds * 1000;
-}
-
-static void start_round(mbox *m)
-{
-    m->ra = hd_arena_create(0);
-    m->uidv = m->last_uid = m->max_uid = m->window_to = 0;
-    m->more = false;
-    m->todo = m->done = NULL;
-    m->sizes = NULL;
-    m->n_todo = m->next_todo = m->n_done = 0;
-    m->fetching = m->committing = m->ingested = 0;
-    m->failed = false;
-    m->error[0] = '\0';
-    m->st = M_SELECT;
-    if (!m->ra || !start(m, HD_IMAP_SELECT, NULL, 1 << 20))
-        finish_round(m);
-}
-
-static void flag_step(mbox *m)
-{
-    if (m->n_done == 0 || m->failed) {
-        finish_round(m);
-        return;
-    }
-    if (getenv(HD_POLL_KILL_BEFORE_FLAG_ENV))
-        raise(SIGKILL); /* test hook: committed, flags not yet changed */
-    /* Sort so the set compresses into ranges. */
-    for (size_t i = 1; i < m->n_done; i++)
-        for (size_t j = i; j > 0 && m->done[j - 1] > m->done[j]; j--) {
-            uint32_t t = m->done[j];
-            m->done[j] = m->done[j - 1];
-            m->done[j - 1] = t;
-        }
-    hd_imap_args a = {.set = hd_imap_uid_set(m->ra, m->done, m->n_done),
-                      .target = m->mb->processed_folder};
-    m->st = M_FLAG;
-    bool move = m->mb->after_fetch == HELPDESK__V1__AFTER_FETCH__AFTER_FETCH_MOVE;
-    if (!a.set || !start(m, move ? HD_IMAP_MOVE : HD_IMAP_SEEN, &a, 1 << 20))
-        finish_round(m);
-}
-
-static void job_done_cb(void *arg, const hd_err *err)
-{
-    job *j = arg;
-    hd_poll *p = j->m->p;
-    j->code = err->code;
-    if (err->code)
-        snprintf(j->error, sizeof j->error, "%s", err->detail);
+    if (!p)
+        return false;
     pthread_mutex_lock(&p->mu);
-    j->next = p->jobs_done;
-    p->jobs_done = j;
+    bool s = p->stop;
     pthread_mutex_unlock(&p->mu);
-    curl_multi_wakeup(p->multi);
+    return s;
 }
 
-static void submit(mbox *m, job *j)
+static bool cancel_round(void *ud)
 {
-    hd_err err;
-    m->committing++;
-    if (hd_store_submit(m->p->o.store, hd_ingest_apply, job_done_cb, j, &err) < 0) {
-        m->committing--;
-        round_fail(m, "store", &err);
-        hd_arena_destroy(j->a);
-        free(j->raw);
-        free(j);
-    }
+    return stopping(ud);
+}
+
+static void job_free(job *j)
+{
+    if (!j)
+        return;
+    hd_arena_destroy(j->a);
+    free(j->raw);
+    free(j);
 }
 
 static job *new_job(mbox *m, uint32_t uid)
@@ -217,74 +118,80 @@ static job *new_job(mbox *m, uint32_t uid)
     return j;
 }
 
-static void pump(mbox *m)
+static void job_done_cb(void *arg, const hd_err *err)
 {
+    job *j = arg;
+    mbox *m = j->m;
     hd_poll *p = m->p;
-    unsigned par = p->o.fetch_parallel ? p->o.fetch_parallel : HD_POLL_FETCH_PARALLEL;
-    while (!m->failed && m->fetching < par && m->next_todo < m->n_todo) {
-        size_t i = m->next_todo++;
-        uint32_t uid = m->todo[i];
-        if (m->sizes[i] > m->mb->max_message_bytes) {
-            job *j = new_job(m, uid);
-            if (!j) {
-                round_fail(m, "memory", NULL);
-                break;
-            }
-            char *why = hd_arena_printf(j->a, "too large: RFC822.SIZE over %" PRIu64 " bytes",
-                                        m->mb->max_message_bytes);
-            hd_ingest_prepare_rejected(&j->args, j->a, p->o.ingest, m->mb, m->uidv, uid,
-                                       why ? why : "too large", hd_clock_now_ms());
-            hd_log(HD_LOG_WARN, "mail.rejected",
-                   "mailbox=%" PRIu64 " uid=%" PRIu32 " reason=\"%s\"", m->id, uid,
-                   why ? why : "too large");
-            submit(m, j);
-            continue;
-        }
-        hd_imap_args a = {.uid_validity = m->uidv, .uid = uid};
-        /* Literal plus headers may exceed RFC822.SIZE slightly; the cap is the mailbox limit. */
-        if (start(m, HD_IMAP_FETCH, &a, (size_t)m->mb->max_message_bytes + 4096))
-            m->fetching++;
-    }
-    if (m->st == M_FETCHING && m->fetching == 0 && m->committing == 0 &&
-        (m->next_todo == m->n_todo || m->failed))
-        flag_step(m);
+    j->code = err->code;
+    if (err->code)
+        snprintf(j->error, sizeof j->error, "%s", err->detail);
+    pthread_mutex_lock(&p->mu);
+    j->next = m->jobs_done;
+    m->jobs_done = j;
+    m->pending--;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
-static void on_fetch(mbox *m, xfer *x, CURLcode cc)
+/* Submits j (taken) to group commit. */
+static void submit(mbox *m, job *j)
 {
     hd_err err;
-    m->fetching--;
-    int rc = hd_imap_result(x->h, cc, &x->buf, &err);
-    if (rc == HD_ETOOBIG) {
-        job *j = new_job(m, x->uid);
-        if (j) {
-            hd_ingest_prepare_rejected(&j->args, j->a, m->p->o.ingest, m->mb, m->uidv, x->uid,
-                                       err.detail, hd_clock_now_ms());
-            submit(m, j);
+    pthread_mutex_lock(&m->p->mu);
+    m->pending++;
+    pthread_mutex_unlock(&m->p->mu);
+    if (hd_store_submit(m->p->o.store, hd_ingest_apply, job_done_cb, j, &err) < 0) {
+        pthread_mutex_lock(&m->p->mu);
+        m->pending--;
+        pthread_mutex_unlock(&m->p->mu);
+        round_fail(m, "store", &err);
+        job_free(j);
+    }
+}
+
+/* Waits until every submitted job is acknowledged; the committed UIDs are appended to
+ * done[*n_done]. */
+static void wait_jobs(mbox *m, uint32_t *done, size_t *n_done)
+{
+    hd_poll *p = m->p;
+    pthread_mutex_lock(&p->mu);
+    while (m->pending)
+        pthread_cond_wait(&m->cv, &p->mu);
+    job *j = m->jobs_done;
+    m->jobs_done = NULL;
+    pthread_mutex_unlock(&p->mu);
+    while (j) {
+        job *next = j->next;
+        if (j->code == 0) {
+            done[(*n_done)++] = j->uid;
+            m->ingested++;
+            if (j->args.acked)
+                hd_outbox_kick(p->o.outbox);
+            hd_log(HD_LOG_DEBUG, "mail.ingested",
+                   "mailbox=%" PRIu64 " uid=%" PRIu32 " outcome=%s ticket=%" PRIu64, m->id, j->uid,
+                   hd_ingest_outcome_name(j->args.outcome), j->args.ticket_id);
+        } else {
+            hd_err e = {j->code, ""};
+            memcpy(e.detail, j->error, sizeof e.detail);
+            round_fail(m, "ingest", &e);
         }
-        return;
+        job_free(j);
+        j = next;
     }
-    if (rc < 0) {
-        round_fail(m, "fetch", &err);
-        return;
-    }
-    job *j = new_job(m, x->uid);
+}
+
+static void reject(mbox *m, uint32_t uid, const char *why)
+{
+    job *j = new_job(m, uid);
     if (!j) {
         round_fail(m, "memory", NULL);
         return;
     }
-    j->raw = x->buf.data; /* the job takes the message bytes */
-    size_t len = x->buf.len;
-    x->buf.data = NULL;
-    rc = hd_ingest_prepare(&j->args, j->a, m->p->o.ingest, m->mb, m->uidv, x->uid,
-                           j->raw ? j->raw : "", len, hd_clock_now_ms(), &err);
-    if (rc < 0) {
-        round_fail(m, "ingest", &err);
-        hd_arena_destroy(j->a);
-        free(j->raw);
-        free(j);
-        return;
-    }
+    hd_ingest_prepare_rejected(&j->args, j->a, m->p->o.ingest, m->mb, m->uidv, uid, why,
+                               hd_clock_now_ms());
+    hd_log(HD_LOG_WARN, "mail.rejected", "mailbox=%" PRIu64 " uid=%" PRIu32 " reason=\"%s\"", m->id,
+           uid, why);
     submit(m, j);
 }
 
@@ -299,162 +206,282 @@ static int seen_before(mbox *m, uint32_t uid, hd_err *err)
     return rc;
 }
 
-static void on_cmd(mbox *m, xfer *x, CURLcode cc)
+/* ---- The round's IMAP responses ----------------------------------------------------- */
+
+typedef struct sel {
+    uint32_t uidv, uidnext, exists;
+} sel;
+
+static int on_select(void *ud, const hd_imap_resp *r, hd_err *err)
 {
-    hd_err err;
-    int rc = hd_imap_result(x->h, cc, &x->buf, &err);
-    hd_log(HD_LOG_DEBUG, "mail.imap_done", "mailbox=%" PRIu64 " state=%d rc=%d bytes=%zu", m->id,
-           (int)m->st, rc, x->buf.len);
-    if (rc < 0) {
-        round_fail(m, "imap", &err);
-        if (m->st == M_FETCHING)
-            return;
-        finish_round(m);
-        return;
+    (void)err;
+    sel *s = ud;
+    if (r->has_uidvalidity)
+        s->uidv = r->uidvalidity;
+    if (r->has_uidnext)
+        s->uidnext = r->uidnext;
+    if (r->data == HD_IMAP_DATA_EXISTS)
+        s->exists = r->number;
+    return 0;
+}
+
+typedef struct sizes {
+    hd_arena *a;
+    uint32_t from, to;
+    uint32_t *uids;
+    uint64_t *size;
+    size_t n, cap;
+} sizes;
+
+static int on_size(void *ud, const hd_imap_resp *r, hd_err *err)
+{
+    sizes *s = ud;
+    if (r->data != HD_IMAP_DATA_FETCH || !r->has_uid || !r->has_size || r->uid < s->from ||
+        r->uid > s->to)
+        return 0; /* e.g. an unsolicited FLAGS update */
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        uint32_t *u = hd_arena_calloc(s->a, cap, sizeof *u);
+        uint64_t *z = hd_arena_calloc(s->a, cap, sizeof *z);
+        if (!u || !z)
+            return hd_err_set(err, HD_ENOMEM, "poll: out of memory");
+        if (s->n) {
+            memcpy(u, s->uids, s->n * sizeof *u);
+            memcpy(z, s->size, s->n * sizeof *z);
+        }
+        s->uids = u;
+        s->size = z;
+        s->cap = cap;
     }
-    const char *b = x->buf.data ? x->buf.data : "";
-    switch (m->st) {
-    case M_SELECT: {
-        uint32_t exists;
+    s->uids[s->n] = r->uid;
+    s->size[s->n++] = r->size;
+    return 0;
+}
+
+typedef struct bodies {
+    mbox *m;
+    uint32_t from, to; /* the batch asked for */
+} bodies;
+
+static int on_body(void *ud, const hd_imap_resp *r, hd_err *err)
+{
+    bodies *b = ud;
+    mbox *m = b->m;
+    if (r->data != HD_IMAP_DATA_FETCH || !r->has_uid || !r->has_body || r->uid < b->from ||
+        r->uid > b->to)
+        return 0;
+    if (r->body_len > m->mb->max_message_bytes) {
+        reject(m, r->uid, "too large: body over the mailbox limit");
+        return 0;
+    }
+    job *j = new_job(m, r->uid);
+    if (!j)
+        return hd_err_set(err, HD_ENOMEM, "poll: out of memory");
+    /* The job takes a copy: the parser's buffer is reused by the next response. */
+    j->raw = malloc(r->body_len + 1);
+    if (!j->raw) {
+        job_free(j);
+        return hd_err_set(err, HD_ENOMEM, "poll: out of memory");
+    }
+    if (r->body_len)
+        memcpy(j->raw, r->body, r->body_len);
+    j->raw[r->body_len] = '\0';
+    int rc = hd_ingest_prepare(&j->args, j->a, m->p->o.ingest, m->mb, m->uidv, r->uid, j->raw,
+                               r->body_len, hd_clock_now_ms(), err);
+    if (rc < 0) {
+        job_free(j);
+        return rc;
+    }
+    submit(m, j);
+    return 0;
+}
+
+/* Writes uids[0..n) (ascending) as an IMAP set "1:3,7" into the round arena. */
+static char *uid_set(hd_arena *a, const uint32_t *uids, size_t n)
+{
+    size_t cap = n * 22 + 1, len = 0;
+    char *s = hd_arena_alloc(a, cap);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (size_t i = 0; i < n;) {
+        size_t k = i;
+        while (k + 1 < n && uids[k + 1] == uids[k] + 1)
+            k++;
+        int w = k > i ? snprintf(s + len, cap - len, "%s%" PRIu32 ":%" PRIu32, len ? "," : "",
+                                 uids[i], uids[k])
+                      : snprintf(s + len, cap - len, "%s%" PRIu32, len ? "," : "", uids[i]);
+        len += (size_t)w;
+        i = k + 1;
+    }
+    return s;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* \Seen or MOVE for the committed done[0..n) (sorted here). */
+static int flag(mbox *m, hd_imap_conn *c, uint32_t *done, size_t n, hd_err *err)
+{
+    char tag[16];
+    if (!n)
+        return 0;
+    if (getenv(HD_POLL_KILL_BEFORE_FLAG_ENV))
+        raise(SIGKILL); /* test hook: committed, flags not yet changed */
+    qsort(done, n, sizeof *done, cmp_u32);
+    char *set = uid_set(m->ra, done, n);
+    if (!set)
+        return hd_err_set(err, HD_ENOMEM, "poll: out of memory");
+    bool move = m->mb->after_fetch == HELPDESK__V1__AFTER_FETCH__AFTER_FETCH_MOVE;
+    char *line = move ? hd_arena_printf(m->ra, "UID MOVE %s \"%s\"", set, m->mb->processed_folder)
+                      : hd_arena_printf(m->ra, "UID STORE %s +FLAGS.SILENT (\\Seen)", set);
+    if (!line)
+        return hd_err_set(err, HD_ENOMEM, "poll: out of memory");
+    int rc = hd_imap_conn_cmd(c, line, tag, err);
+    if (rc < 0)
+        return rc;
+    return hd_imap_conn_wait(c, tag, NULL, NULL, err);
+}
+
+/* ---- One round ----------------------------------------------------------------------- */
+
+static bool name_ok(const char *s)
+{
+    return s && *s && !strpbrk(s, "\r\n\"\\");
+}
+
+/* Downloads the window's new messages in batches, commits each batch through group commit
+ * and flags it; records the round in the mailbox state. Runs on the round thread. */
+static void run_round(mbox *m)
+{
+    hd_poll *p = m->p;
+    hd_imap_conn *c = NULL;
+    hd_err err;
+    char tag[16];
+    sel s = {0};
+    sizes z = {0};
+    uint32_t *done = NULL;
+    size_t n_done = 0;
+    uint32_t to = 0;
+    const char *folder = m->mb->folder && *m->mb->folder ? m->mb->folder : "INBOX";
+    bool move = m->mb->after_fetch == HELPDESK__V1__AFTER_FETCH__AFTER_FETCH_MOVE;
+
+    if (!name_ok(folder) || (move && !name_ok(m->mb->processed_folder))) {
+        hd_err_set(&err, HD_EINVAL, "folder name with CR, LF, quote or backslash");
+        round_fail(m, "imap", &err);
+        goto out;
+    }
+    /* One response holds at most one message: bound it by the mailbox's limit. */
+    if (hd_imap_conn_open(&c, &m->ic, (size_t)m->mb->max_message_bytes + (64u << 10), cancel_round,
+                          p, &err) < 0) {
+        round_fail(m, "imap", &err);
+        goto out;
+    }
+    char *cmd = hd_arena_printf(m->ra, "SELECT \"%s\"", folder);
+    if (!cmd || hd_imap_conn_cmd(c, cmd, tag, &err) < 0 ||
+        hd_imap_conn_wait(c, tag, on_select, &s, &err) < 0) {
+        round_fail(m, "select", &err);
+        goto out;
+    }
+    if (!s.uidv) {
+        hd_err_set(&err, HD_ECORRUPT, "no UIDVALIDITY in the SELECT reply");
+        round_fail(m, "select", &err);
+        goto out;
+    }
+    m->uidv = s.uidv;
+    {
         Helpdesk__V1__MailboxState *st = NULL;
         hd_txn *txn = NULL;
-        if (hd_imap_parse_select(b, x->buf.len, &m->uidv, &exists, &err) < 0) {
-            round_fail(m, "select", &err);
-            finish_round(m);
-            return;
-        }
-        if (hd_store_read_begin(m->p->o.store, &txn, &err) == 0) {
+        if (hd_store_read_begin(p->o.store, &txn, &err) == 0) {
             if (hd_mailbox_state_get(txn, m->ra, m->id, &st, &err) == 0 && st &&
                 st->uid_validity == m->uidv)
                 m->last_uid = st->last_uid;
             hd_store_read_end(txn);
         }
-        /* One window of UIDs per round: libcurl 7.88 fails on long SEARCH replies. */
-        uint32_t uidnext = hd_imap_parse_uidnext(b, x->buf.len);
-        m->window_to = 0;
-        m->more = false;
-        if (uidnext && uidnext - 1 > m->last_uid + HD_POLL_UID_WINDOW) {
-            m->window_to = m->last_uid + HD_POLL_UID_WINDOW;
-            m->more = true;
-        }
-        m->st = M_SEARCH;
-        hd_imap_args a = {.uid = m->last_uid + 1, .uid_to = m->window_to};
-        if (!start(m, HD_IMAP_SEARCH, &a, 64u << 20))
-            finish_round(m);
-        return;
     }
-    case M_SEARCH: {
-        uint32_t *uids;
-        size_t n;
-        if (hd_imap_parse_search(b, x->buf.len, m->last_uid + 1, m->ra, &uids, &n, &err) < 0) {
-            round_fail(m, "search", &err);
-            finish_round(m);
-            return;
-        }
-        if (n == 0) {
-            finish_round(m);
-            return;
-        }
-        m->todo = uids;
-        m->n_todo = n;
-        m->max_uid = uids[n - 1];
-        /* RFC822.SIZE checked before any download, by the server: UIDs over the limit. */
-        m->st = M_LARGER;
-        hd_imap_args la = {
-            .uid = m->last_uid + 1, .uid_to = m->window_to, .size = m->mb->max_message_bytes};
-        if (!start(m, HD_IMAP_LARGER, &la, 64u << 20))
-            finish_round(m);
-        return;
+    if (!s.exists || (s.uidnext && s.uidnext - 1 <= m->last_uid))
+        goto out; /* nothing new; UIDNEXT lets an idle mailbox cost one SELECT */
+    to = s.uidnext ? s.uidnext - 1 : UINT32_MAX;
+    if (to - m->last_uid > HD_POLL_UID_WINDOW) {
+        to = m->last_uid + HD_POLL_UID_WINDOW;
+        m->more = true;
     }
-    case M_LARGER: {
-        uint32_t *big;
-        size_t nbig;
-        if (hd_imap_parse_search(b, x->buf.len, m->last_uid + 1, m->ra, &big, &nbig, &err) < 0) {
-            round_fail(m, "search larger", &err);
-            finish_round(m);
-            return;
-        }
-        /* Keep only UIDs not committed before (a crash may have lost their flag change: those
-         * only need the flag). */
-        uint32_t *todo = hd_arena_calloc(m->ra, m->n_todo, sizeof *todo);
-        uint64_t *sizes = hd_arena_calloc(m->ra, m->n_todo, sizeof *sizes);
-        m->done = hd_arena_calloc(m->ra, m->n_todo, sizeof *m->done);
-        if (!todo || !sizes || !m->done) {
-            round_fail(m, "memory", NULL);
-            finish_round(m);
-            return;
-        }
-        size_t w = 0, k = 0;
-        for (size_t i = 0; i < m->n_todo; i++) {
-            /* Both lists ascend: a merge walk marks the oversized ones. */
-            while (k < nbig && big[k] < m->todo[i])
-                k++;
-            uint64_t size = k < nbig && big[k] == m->todo[i] ? m->mb->max_message_bytes + 1 : 0;
-            int seen = seen_before(m, m->todo[i], &err);
+    /* RFC822.SIZE of every message of the window before any download. */
+    z.a = m->ra;
+    z.from = m->last_uid + 1;
+    z.to = to;
+    cmd = hd_arena_printf(m->ra, "UID FETCH %" PRIu32 ":%" PRIu32 " (UID RFC822.SIZE)", z.from, to);
+    if (!cmd || hd_imap_conn_cmd(c, cmd, tag, &err) < 0 ||
+        hd_imap_conn_wait(c, tag, on_size, &z, &err) < 0) {
+        round_fail(m, "sizes", &err);
+        goto out;
+    }
+    done = hd_arena_calloc(m->ra, z.n + 1, sizeof *done);
+    uint32_t *batch = hd_arena_calloc(m->ra, HD_POLL_FETCH_BATCH + 1, sizeof *batch);
+    if (!done || !batch) {
+        round_fail(m, "memory", NULL);
+        goto out;
+    }
+    for (size_t i = 0; i < z.n && !m->failed && !stopping(p);) {
+        size_t nb = 0, flag_from = n_done;
+        for (; i < z.n && nb < HD_POLL_FETCH_BATCH; i++) {
+            int seen = seen_before(m, z.uids[i], &err);
             if (seen < 0) {
                 round_fail(m, "store", &err);
-                finish_round(m);
-                return;
+                break;
             }
-            if (seen) {
-                m->done[m->n_done++] = m->todo[i];
-                continue;
-            }
-            todo[w] = m->todo[i];
-            sizes[w++] = size;
+            if (seen) /* committed before a crash lost its flag change: flag only */
+                done[n_done++] = z.uids[i];
+            else if (z.size[i] > m->mb->max_message_bytes) {
+                char *why = hd_arena_printf(
+                    m->ra, "too large: RFC822.SIZE %" PRIu64 " over %" PRIu64 " bytes", z.size[i],
+                    m->mb->max_message_bytes);
+                reject(m, z.uids[i], why ? why : "too large");
+            } else
+                batch[nb++] = z.uids[i];
         }
-        m->todo = todo;
-        m->sizes = sizes;
-        m->n_todo = w;
-        m->next_todo = 0;
-        m->st = M_FETCHING;
-        pump(m);
-        return;
-    }
-    case M_FLAG:
-        finish_round(m);
-        return;
-    default:
-        return;
-    }
-}
-
-static void drain_jobs(hd_poll *p)
-{
-    pthread_mutex_lock(&p->mu);
-    job *j = p->jobs_done;
-    p->jobs_done = NULL;
-    pthread_mutex_unlock(&p->mu);
-    while (j) {
-        job *next = j->next;
-        mbox *m = j->m;
-        m->committing--;
-        if (j->code == 0) {
-            m->done[m->n_done++] = j->uid;
-            m->ingested++;
-            if (j->args.acked)
-                hd_outbox_kick(p->o.outbox);
-            hd_log(HD_LOG_DEBUG, "mail.ingested",
-                   "mailbox=%" PRIu64 " uid=%" PRIu32 " outcome=%s ticket=%" PRIu64, m->id, j->uid,
-                   hd_ingest_outcome_name(j->args.outcome), j->args.ticket_id);
-        } else {
-            hd_err e = {j->code, ""};
-            memcpy(e.detail, j->error, sizeof e.detail);
-            round_fail(m, "ingest", &e);
+        if (nb && !m->failed) {
+            bodies b = {m, batch[0], batch[nb - 1]};
+            char *set = uid_set(m->ra, batch, nb);
+            cmd = set ? hd_arena_printf(m->ra, "UID FETCH %s (UID BODY.PEEK[])", set) : NULL;
+            if (!cmd || hd_imap_conn_cmd(c, cmd, tag, &err) < 0 ||
+                hd_imap_conn_wait(c, tag, on_body, &b, &err) < 0)
+                round_fail(m, "fetch", &err);
         }
-        hd_arena_destroy(j->a);
-        free(j->raw);
-        free(j);
-        if (m->st == M_FETCHING)
-            pump(m);
-        j = next;
+        wait_jobs(m, done, &n_done);
+        if (!m->failed && flag(m, c, done + flag_from, n_done - flag_from, &err) < 0)
+            round_fail(m, move ? "move" : "seen", &err);
+    }
+out:
+    hd_imap_conn_close(c);
+    {
+        int64_t now = hd_clock_now_ms();
+        uint32_t last = m->failed || !to ? m->last_uid : to; /* the whole window, gaps too */
+        if (m->uidv && hd_ingest_state_commit(p->o.store, m->id, m->uidv, last,
+                                              m->failed ? m->error : "", now, &err) < 0)
+            hd_log(HD_LOG_ERROR, "mail.state_commit_failed", "mailbox=%" PRIu64 " error=\"%s\"",
+                   m->id, hd_errname(err.code));
+        if (m->failed) {
+            char q[300];
+            hd_log(HD_LOG_WARN, "mail.poll_failed", "mailbox=%" PRIu64 " error=%s", m->id,
+                   hd_log_quote(q, sizeof q, m->error));
+        } else if (m->ingested) {
+            hd_log(HD_LOG_INFO, "mail.polled",
+                   "mailbox=%" PRIu64 " uidvalidity=%" PRIu32 " last_uid=%" PRIu32 " ingested=%u",
+                   m->id, m->uidv, last, m->ingested);
+        }
+        m->next_poll_ms =
+            m->more && !m->failed ? now : now + (int64_t)m->mb->poll_interval_seconds * 1000;
     }
 }
 
 static void free_box(mbox *m)
 {
-    hd_arena_destroy(m->ra);
     hd_arena_destroy(m->conf_arena);
+    pthread_cond_destroy(&m->cv);
     free(m);
 }
 
@@ -492,9 +519,10 @@ static void reload(hd_poll *p, bool poll_now)
             p->boxes[p->n_boxes++] = m;
             m->p = p;
             m->id = confs[i].mb->id;
+            pthread_cond_init(&m->cv, NULL);
         }
         m->removed = false;
-        if (m->st != M_IDLE)
+        if (m->running)
             continue;
         /* Each mailbox keeps its own copy of its settings. */
         hd_arena *ca = hd_arena_create(0);
@@ -523,7 +551,7 @@ static void reload(hd_poll *p, bool poll_now)
     }
     size_t w = 0;
     for (size_t i = 0; i < p->n_boxes; i++) {
-        if (p->boxes[i]->removed && p->boxes[i]->st == M_IDLE)
+        if (p->boxes[i]->removed && !p->boxes[i]->running)
             free_box(p->boxes[i]);
         else
             p->boxes[w++] = p->boxes[i];
@@ -532,10 +560,46 @@ static void reload(hd_poll *p, bool poll_now)
     hd_arena_destroy(a);
 }
 
+/* ---- Scheduling ---------------------------------------------------------------------- */
+
+static void *round_thread(void *arg)
+{
+    mbox *m = arg;
+    hd_poll *p = m->p;
+    m->ra = hd_arena_create(0);
+    m->uidv = m->last_uid = 0;
+    m->more = m->failed = false;
+    m->ingested = 0;
+    m->error[0] = '\0';
+    if (m->ra)
+        run_round(m);
+    else
+        m->next_poll_ms = hd_clock_now_ms() + (int64_t)m->mb->poll_interval_seconds * 1000;
+    hd_arena_destroy(m->ra);
+    m->ra = NULL;
+    pthread_mutex_lock(&p->mu);
+    m->finished = true;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Joins the round threads that ended. Called with p->mu held. */
+static void reap(hd_poll *p)
+{
+    for (size_t i = 0; i < p->n_boxes; i++) {
+        mbox *m = p->boxes[i];
+        if (m->running && m->finished) {
+            pthread_join(m->th, NULL);
+            m->running = m->finished = false;
+        }
+    }
+}
+
 static bool busy(hd_poll *p)
 {
     for (size_t i = 0; i < p->n_boxes; i++)
-        if (p->boxes[i]->st != M_IDLE)
+        if (p->boxes[i]->running)
             return true;
     return false;
 }
@@ -544,49 +608,42 @@ static void *poll_thread(void *arg)
 {
     hd_poll *p = arg;
     int64_t reload_ms = p->o.reload_ms ? p->o.reload_ms : HD_POLL_RELOAD_MS;
+    pthread_mutex_lock(&p->mu);
     for (;;) {
-        pthread_mutex_lock(&p->mu);
+        reap(p);
         bool stop = p->stop, kick = p->kick;
         p->kick = false;
-        pthread_mutex_unlock(&p->mu);
         if (stop && !busy(p))
             break;
         int64_t now = hd_clock_now_ms();
         if (!stop && (kick || now >= p->next_reload_ms)) {
+            pthread_mutex_unlock(&p->mu);
             reload(p, kick);
+            pthread_mutex_lock(&p->mu);
             p->next_reload_ms = now + reload_ms;
         }
         for (size_t i = 0; !stop && i < p->n_boxes; i++) {
             mbox *m = p->boxes[i];
-            if (m->st == M_IDLE && !m->removed && m->mb && m->mb->enabled && now >= m->next_poll_ms)
-                start_round(m);
-        }
-        int running = 0;
-        curl_multi_perform(p->multi, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
-            if (msg->msg != CURLMSG_DONE)
+            if (m->running || m->removed || !m->mb || !m->mb->enabled || now < m->next_poll_ms)
                 continue;
-            CURL *h = msg->easy_handle;
-            CURLcode cc = msg->data.result;
-            xfer *x = NULL;
-            curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&x);
-            curl_multi_remove_handle(p->multi, h);
-            if (x->is_fetch)
-                on_fetch(x->m, x, cc);
-            else
-                on_cmd(x->m, x, cc);
-            mbox *m = x->m;
-            curl_easy_cleanup(h);
-            hd_imap_buf_free(&x->buf);
-            free(x);
-            if (m->st == M_FETCHING)
-                pump(m);
+            m->running = true;
+            if (pthread_create(&m->th, NULL, round_thread, m) != 0) {
+                m->running = false;
+                m->next_poll_ms = now + 1000;
+            }
         }
-        drain_jobs(p);
-        curl_multi_poll(p->multi, NULL, 0, 200, NULL);
+        /* Real time bounds the wait: the test clock may stand still. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (!p->kick) /* also when stopping: the rounds need mu to finish */
+            pthread_cond_timedwait(&p->cv, &p->mu, &ts);
     }
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -597,20 +654,11 @@ int hd_poll_start(hd_poll **out, const hd_poll_opts *opts, hd_err *err)
     if (!p)
         return hd_err_set(err, HD_ENOMEM, "poll: out of memory");
     p->o = *opts;
-    p->multi = curl_multi_init();
-    if (!p->multi) {
-        free(p);
-        return hd_err_set(err, HD_ENOMEM, "poll: curl_multi_init failed");
-    }
-    /* Several downloads per mailbox run on separate connections to the same server. */
-    curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
-    /* Keep idle connections (logged in, folder selected) for the next download: the default
-     * cache is sized by the handles currently added, which is small between transfers. */
-    curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, 256L);
     pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
     if (pthread_create(&p->thread, NULL, poll_thread, p) != 0) {
+        pthread_cond_destroy(&p->cv);
         pthread_mutex_destroy(&p->mu);
-        curl_multi_cleanup(p->multi);
         free(p);
         return hd_err_set(err, HD_ENOMEM, "poll: cannot start thread");
     }
@@ -624,8 +672,8 @@ void hd_poll_kick(hd_poll *p)
         return;
     pthread_mutex_lock(&p->mu);
     p->kick = true;
+    pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    curl_multi_wakeup(p->multi);
 }
 
 void hd_poll_stop(hd_poll *p)
@@ -634,13 +682,13 @@ void hd_poll_stop(hd_poll *p)
         return;
     pthread_mutex_lock(&p->mu);
     p->stop = true;
+    pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    curl_multi_wakeup(p->multi);
     pthread_join(p->thread, NULL);
     for (size_t i = 0; i < p->n_boxes; i++)
         free_box(p->boxes[i]);
     free(p->boxes);
-    curl_multi_cleanup(p->multi);
+    pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }

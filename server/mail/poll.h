@@ -1,9 +1,9 @@
-/* Polling every enabled mailbox concurrently on one thread with a curl multi handle: per
- * round SELECT (UIDVALIDITY), UID SEARCH from the last committed UID, RFC822.SIZE of each new
- * UID, then up to `fetch_parallel` downloads per mailbox at once, each ingested through group
- * commit (ingest.h); once every message of the round is committed, \Seen or MOVE for them
- * all, then the mailbox's last UID. A crash anywhere re-polls from the last UID and the
- * per-UID records keep it exactly once. */
+/* Polling every enabled mailbox concurrently, each round on a thread of its own speaking
+ * IMAP over libcurl's connection (imap_conn.h): SELECT (UIDVALIDITY, UIDNEXT), one UID FETCH
+ * of RFC822.SIZE for the new UIDs (oversized ones are recorded as rejected, not downloaded),
+ * then batches of HD_POLL_FETCH_BATCH messages by BODY.PEEK[], each batch submitted whole to
+ * group commit (ingest.h) and, once durable, \Seen or MOVE; then the mailbox's last UID. A
+ * crash anywhere re-polls from the last UID and the per-UID records keep it exactly once. */
 #ifndef HD_MAIL_POLL_H
 #define HD_MAIL_POLL_H
 
@@ -14,9 +14,9 @@
 #include "server/mail/outbox.h"
 #include "server/store/store.h"
 
-#define HD_POLL_FETCH_PARALLEL 8
-#define HD_POLL_RELOAD_MS      2000
-#define HD_POLL_UID_WINDOW     1000 /* UIDs per round (SEARCH replies stay short); more follow */
+#define HD_POLL_FETCH_BATCH 100 /* messages per UID FETCH BODY.PEEK[] */
+#define HD_POLL_RELOAD_MS   2000
+#define HD_POLL_UID_WINDOW  10000 /* UIDs per round; more rounds follow at once */
 
 /* Test hook: when this environment variable is set, the process SIGKILLs itself after a
  * round's messages are committed and before their IMAP flags change. */
@@ -27,7 +27,6 @@ typedef struct hd_poll_opts {
     const unsigned char *mail_key; /* mailbox password key (mailbox.h) */
     const hd_ingest_conf *ingest;  /* borrowed */
     hd_outbox *outbox;             /* kicked when acknowledgements are queued; may be NULL */
-    unsigned fetch_parallel;       /* downloads in flight per mailbox; 0 = default */
     int64_t reload_ms;             /* how often the mailbox list is re-read; 0 = default */
 } hd_poll_opts;
 
