@@ -15,7 +15,7 @@ from harness import (LIST, Server, _PB, slow, tickets_pb2, unary, wait_for)
 from mailpeers import Dovecot, SmtpSink
 
 mail_pb2 = _PB["mail"]
-MESSAGES = int(os.environ.get("HD_CRASH_MAIL_MESSAGES", "150"))
+MESSAGES = int(os.environ.get("HD_CRASH_MAIL_MESSAGES", "400"))
 KILLS = int(os.environ.get("HD_CRASH_MAIL_KILLS", "8"))
 
 
