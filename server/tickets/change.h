@@ -88,8 +88,9 @@ int hd_tickets_edit_fact(hd_tickets_edit *e, const char *field, const char *befo
 int hd_tickets_edit_commit(hd_tickets_edit *e, Helpdesk__V1__TicketEventKind kind, hd_err *err);
 
 /* Index entries of ticket t (IDX_STATUS, IDX_CUSTOMER, IDX_ASSIGNEE, IDX_TAG, IDX_CATEGORY,
- * IDX_UPDATED, IDX_GROUP and IDX_ORG when non-zero; not IDX_NUMBER) moved from before (NULL: none yet) to after, touching only
- * entries whose values changed. For create and the engine. Returns 0 or the store's errors. */
+ * IDX_UPDATED, IDX_GROUP and IDX_ORG when non-zero; not IDX_NUMBER) moved from before (NULL: none
+ * yet) to after, touching only entries whose values changed. For create and the engine. Returns 0
+ * or the store's errors. */
 int hd_tickets_index_move(hd_txn *txn, const Helpdesk__V1__Ticket *before,
                           const Helpdesk__V1__Ticket *after, hd_err *err);
 

@@ -201,7 +201,8 @@ static void group_names_are_unique_and_changes_are_audited(void **state)
     group(f, "ops");
     Helpdesk__V1__Group *g = NULL;
     hd_err err;
-    assert_int_equal(hd_staff_group_create(f->s, f->a, "ops", "", false, NULL, &g, &err), HD_EEXIST);
+    assert_int_equal(hd_staff_group_create(f->s, f->a, "ops", "", false, NULL, &g, &err),
+                     HD_EEXIST);
     member(f, "d@example.com", HELPDESK__V1__ROLE__ROLE_MANAGER, NULL, 0);
     Helpdesk__V1__ListAuditEventsResponse ev = HELPDESK__V1__LIST_AUDIT_EVENTS_RESPONSE__INIT;
     OKC(hd_audit_list(f->s, f->a, 0, "", &ev, oke));
