@@ -576,6 +576,8 @@ static int watch_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_err
     if (rc < 0)
         return rc;
     hd_rpc_call_on_cancel(call, watch_cancelled, w);
+    /* Headers once subscribed: a client that has them misses no later event. */
+    hd_rpc_stream_open(call);
     return HD_RPC_ASYNC;
 }
 

@@ -155,6 +155,12 @@ bool hd_rpc_call_cancelled(const hd_rpc_call *call);
  * call with hd_rpc_finish. One callback per call. */
 void hd_rpc_call_on_cancel(hd_rpc_call *call, void (*fn)(void *arg), void *arg);
 
+/* Sends a server stream's response headers now, before its first message, so the client
+ * learns the stream is live (a watcher knows it is subscribed before any event exists).
+ * Thread-safe; a no-op once headers went out. Returns HD_OK, or HD_ECANCELED once the call
+ * is cancelled or finished. */
+int hd_rpc_stream_open(hd_rpc_call *call);
+
 /* Queues msg (packed now; msg stays the caller's) on a server stream. Thread-safe.
  * Returns HD_OK, HD_ECANCELED once the call is cancelled or finished, or HD_EFULL when
  * max_stream_queue unsent messages are already queued (slow reader). */

@@ -802,7 +802,8 @@ static void on_close(hd_rpc_call *c)
 static void on_send(hd_rpc_call *c, bool ok)
 {
     pthread_mutex_lock(&c->mu);
-    grpc_byte_buffer_destroy(c->send_bb);
+    if (c->send_bb) /* NULL after hd_rpc_stream_open's headers-only batch */
+        grpc_byte_buffer_destroy(c->send_bb);
     c->send_bb = NULL;
     c->send_busy = 0;
     if (!ok) {
@@ -1272,6 +1273,28 @@ void hd_rpc_call_on_cancel(hd_rpc_call *call, void (*fn)(void *arg), void *arg)
     pthread_mutex_unlock(&call->mu);
     if (now && fn)
         fn(arg);
+}
+
+int hd_rpc_stream_open(hd_rpc_call *call)
+{
+    pthread_mutex_lock(&call->mu);
+    int rc = HD_OK;
+    if (call->finished || atomic_load(&call->cancelled)) {
+        rc = HD_ECANCELED;
+    } else if (!call->initial_sent && !call->send_busy && !call->status_started) {
+        /* Rides the send slot: on_send clears send_busy and pumps any queued message. */
+        grpc_op op;
+        memset(&op, 0, sizeof(op));
+        op.op = GRPC_OP_SEND_INITIAL_METADATA;
+        call->initial_sent = 1;
+        call->send_busy = 1;
+        if (start_batch(call, &op, 1, &call->t_send) != 0) {
+            call->send_busy = 0;
+            rc = HD_ECANCELED;
+        }
+    }
+    pthread_mutex_unlock(&call->mu);
+    return rc;
 }
 
 int hd_rpc_stream_send(hd_rpc_call *call, const ProtobufCMessage *msg)

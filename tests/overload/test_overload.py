@@ -138,26 +138,20 @@ class MaxCalls(ServerTestCase):
         unary(ch, CREATE, create_ticket_request(request_id="m-1"), tickets_pb2.Ticket,
               token=s.token)
         streams = [watch(ch, s.token) for _ in range(self.LIMIT)]
-        # Once the streams are admitted every slot is taken: each further call is refused,
-        # fast, with the reason.
-        refused = 0
-        for _ in range(100):
+        # A watch sends its headers once subscribed: wait for all of them, so no call below
+        # races a stream for the last slot (the server may admit the calls in any order).
+        for c in streams:
+            c.initial_metadata()
+            self.assertFalse(c.done(), c.details() if c.done() else "")
+        # Every slot is taken now: each further call is refused, fast, with the reason.
+        for _ in range(20):
             t0 = time.monotonic()
-            try:
+            with self.assertRaises(grpc.RpcError) as e:
                 unary(ch, GET, tickets_pb2.GetTicketRequest(id=1), tickets_pb2.GetTicketResponse,
                       token=s.token, timeout=10)
-            except grpc.RpcError as e:
-                elapsed = time.monotonic() - t0
-                self.assertEqual(e.code(), C.RESOURCE_EXHAUSTED, e.details())
-                self.assertIn("server busy", e.details())
-                self.assertLess(elapsed, 1.0)
-                refused += 1
-                if refused == 20:
-                    break
-            else:
-                # Some streams may not be admitted yet; they are within a few calls.
-                continue
-        self.assertEqual(refused, 20)
+            self.assertEqual(e.exception.code(), C.RESOURCE_EXHAUSTED, e.exception.details())
+            self.assertIn("server busy", e.exception.details())
+            self.assertLess(time.monotonic() - t0, 1.0)
         # The streams themselves were not refused.
         for c in streams:
             self.assertIsNone(c.code() if c.done() else None)
