@@ -198,8 +198,9 @@ static int keep_content(hd_txn *txn, const hd_ingest_args *args, uint64_t tid, u
 }
 
 /* Adds the customer's new text to ticket tid through the ticket domain's customer-message
- * mutation: it reopens a pending or solved ticket, follows a merge, and on a closed ticket
- * opens a linked follow-up (then *follow_up is that new ticket). */
+ * mutation: it reopens a pending or solved ticket, follows a merge, reopens a closed ticket
+ * within the mailbox's reopen grace (args->reopened) and otherwise opens a linked follow-up
+ * on a closed one (then *follow_up is that new ticket). */
 static int append(hd_txn *txn, hd_ingest_args *args, uint64_t tid, uint64_t *mid,
                   const Helpdesk__V1__Ticket **follow_up, hd_err *err)
 {
@@ -216,9 +217,11 @@ static int append(hd_txn *txn, hd_ingest_args *args, uint64_t tid, uint64_t *mid
         return rc;
     ra->channel = HELPDESK__V1__CHANNEL__CHANNEL_EMAIL;
     ra->now_ms = args->now_ms;
+    ra->reopen_grace_s = args->mb->reopen_grace_seconds;
     rc = hd_tickets_reply_apply(txn, ra, err);
     if (rc < 0)
         return rc;
+    args->reopened = ra->reopened;
     *mid = ra->message ? ra->message->id : 0;
     *follow_up = ra->follow_up;
     return HD_OK;
@@ -380,7 +383,7 @@ int hd_ingest_apply(hd_txn *txn, void *arg, hd_err *err)
     args->outcome = HELPDESK__V1__INGEST_OUTCOME__INGEST_OUTCOME_UNSPECIFIED;
     args->ticket_id = 0;
     args->via = HD_THREAD_NONE;
-    args->replayed = args->acked = args->follow_up = false;
+    args->replayed = args->acked = args->follow_up = args->reopened = false;
 
     /* 1. This UID was committed before (re-fetch, restart, crash before the flag change). */
     hd_key k;

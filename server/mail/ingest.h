@@ -52,6 +52,8 @@ typedef struct hd_ingest_args {
     bool replayed;  /* the record existed: this UID was committed before */
     bool acked;     /* an acknowledgement was queued */
     bool follow_up; /* a reply to a closed ticket opened this new linked ticket */
+    bool reopened;  /* a reply to a ticket closed within the mailbox's reopen grace
+                       reopened it (outcome APPENDED) */
 } hd_ingest_args;
 
 /* Parses raw (len bytes, borrowed until the mutation is acknowledged), classifies it and

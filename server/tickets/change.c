@@ -192,6 +192,22 @@ int hd_tickets_edit_status(hd_tickets_edit *e, Helpdesk__V1__TicketStatus to, hd
         if (!e->t->solve_time)
             return hd_err_set(err, HD_ENOMEM, "ticket: out of memory");
     }
+    if (to == HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED) {
+        e->t->close_time = hd_tickets_ts_new(e->arena, e->now_ms);
+        if (!e->t->close_time)
+            return hd_err_set(err, HD_ENOMEM, "ticket: out of memory");
+    }
+    return 0;
+}
+
+int hd_tickets_edit_reopen_closed(hd_tickets_edit *e, hd_err *err)
+{
+    if (e->before->status != HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED)
+        return hd_err_set(err, HD_ESTATE, "ticket %" PRIu64 ": is %s, not CLOSED", e->t->id,
+                          hd_tickets_status_name(e->before->status));
+    e->t->status = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_OPEN;
+    e->t->close_time = NULL;
+    e->reopening = true;
     return 0;
 }
 
@@ -422,7 +438,7 @@ int hd_tickets_edit_commit(hd_tickets_edit *e, Helpdesk__V1__TicketEventKind kin
     int rc;
 
     e->event = NULL;
-    rc = hd_tickets_lifecycle_writable(e->before->status, kind, err);
+    rc = e->reopening ? 0 : hd_tickets_lifecycle_writable(e->before->status, kind, err);
     if (rc < 0)
         return rc;
     if (diff_ticket(&d, e->before, e->t) < 0)

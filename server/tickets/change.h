@@ -52,6 +52,7 @@ typedef struct hd_tickets_edit {
     uint64_t related_ticket_id;           /* other ticket concerned, for the event */
     size_t n_facts;
     Helpdesk__V1__FieldChange *facts[HD_TICKETS_FACTS_MAX];
+    bool reopening; /* set by hd_tickets_edit_reopen_closed: the CLOSED ticket takes this edit */
     /* Result of commit: the event written (NULL when nothing changed). */
     Helpdesk__V1__TicketEvent *event;
 } hd_tickets_edit;
@@ -64,9 +65,16 @@ int hd_tickets_edit_begin(hd_tickets_edit *e, hd_txn *txn, hd_arena *a, uint64_t
                           hd_tickets_committed *committed, hd_err *err);
 
 /* Moves the working copy to status `to` if the lifecycle allows it from the stored status
- * (lifecycle.h); sets solve_time when it becomes SOLVED. Returns 0, HD_EINVAL (unknown
- * status) or HD_ESTATE ("status: cannot move from CLOSED to OPEN"). */
+ * (lifecycle.h); sets solve_time when it becomes SOLVED and close_time when it becomes
+ * CLOSED. Returns 0, HD_EINVAL (unknown status), HD_ENOMEM or HD_ESTATE ("status: cannot
+ * move from CLOSED to OPEN"). */
 int hd_tickets_edit_status(hd_tickets_edit *e, Helpdesk__V1__TicketStatus to, hd_err *err);
+
+/* Reopens a CLOSED ticket: status OPEN, close_time cleared, and the edit may then change
+ * the ticket (commit skips the closed-ticket check). Only for a customer message the
+ * lifecycle lets through (hd_tickets_lifecycle_reopen_in_grace); the caller decides that.
+ * Returns 0 or HD_ESTATE when the stored ticket is not CLOSED. */
+int hd_tickets_edit_reopen_closed(hd_tickets_edit *e, hd_err *err);
 
 /* Appends a public message (body borrowed until commit; must be validated) to the ticket:
  * writes the MESSAGES record, bumps message_count, sets first_response_time on the first

@@ -11,7 +11,9 @@ static const char *const names[N_STATUS] = {"UNSPECIFIED", "NEW",    "OPEN",  "P
                                             "SOLVED",      "CLOSED", "MERGED"};
 
 /* allowed[from][to]: a direct status change. NEW is only ever the first status; CLOSED and
- * MERGED are final (a closed ticket continues in a linked follow-up). */
+ * MERGED are final (a closed ticket continues in a linked follow-up). The single exception,
+ * a customer's reply within a mailbox's reopen grace, is decided by
+ * hd_tickets_lifecycle_reopen_in_grace and taken by hd_tickets_edit_reopen_closed. */
 static const bool allowed[N_STATUS][N_STATUS] = {
     /*            UNSP   NEW    OPEN   PEND   SOLV   CLOS   MERG */
     [NEW] = {false, true, true, true, true, true, true},
@@ -63,6 +65,13 @@ int hd_tickets_lifecycle_customer_message(Helpdesk__V1__TicketStatus from,
         return hd_err_set(err, HD_ESTATE, "ticket is %s: it takes no new messages", names[from]);
     *to = (Helpdesk__V1__TicketStatus)on_customer_message[from];
     return 0;
+}
+
+bool hd_tickets_lifecycle_reopen_in_grace(int64_t close_ms, int64_t now_ms, uint32_t grace_s)
+{
+    if (grace_s == 0 || close_ms <= 0)
+        return false;
+    return now_ms - close_ms <= (int64_t)grace_s * 1000;
 }
 
 int hd_tickets_lifecycle_writable(Helpdesk__V1__TicketStatus status,

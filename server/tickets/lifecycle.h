@@ -5,6 +5,7 @@
 #define HD_TICKETS_LIFECYCLE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "server/common/err.h"
@@ -24,6 +25,13 @@ int hd_tickets_lifecycle_check(Helpdesk__V1__TicketStatus from, Helpdesk__V1__Ti
  * MERGED: write to the ticket it was merged into). */
 int hd_tickets_lifecycle_customer_message(Helpdesk__V1__TicketStatus from,
                                           Helpdesk__V1__TicketStatus *to, hd_err *err);
+
+/* Whether a customer message on a CLOSED ticket reopens it (CLOSED -> OPEN, the one way
+ * out of CLOSED) instead of opening a linked follow-up: true only when a grace is set
+ * (grace_s > 0), the ticket recorded when it closed (close_ms > 0) and at most grace_s
+ * seconds have passed since (now_ms - close_ms <= grace_s * 1000; a clock that went back
+ * counts as within). Pure; times are Unix milliseconds. */
+bool hd_tickets_lifecycle_reopen_in_grace(int64_t close_ms, int64_t now_ms, uint32_t grace_s);
 
 /* Whether a ticket in status may still take a change of kind: CLOSED takes only FOLLOW_UP
  * (the link to its follow-up) and RATED; MERGED takes none; all other statuses take any.

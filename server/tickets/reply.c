@@ -294,10 +294,33 @@ static int open_follow_up(hd_tickets_reply_args *args, hd_txn *txn, hd_tickets_e
     return hd_tickets_edit_commit(e, EVK(FOLLOW_UP), err);
 }
 
+/* The closed ticket e closed within the caller's grace: the customer's message reopens it
+ * (CLOSED -> OPEN in one event, so the SLA engine sees a reopen with a customer message). */
+static int reopen_closed(hd_tickets_reply_args *args, hd_tickets_edit *e, hd_err *err)
+{
+    char buf[96];
+    int64_t after_s = (args->now_ms - hd_tickets_ts_ms(e->before->close_time)) / 1000;
+    int rc = hd_tickets_edit_reopen_closed(e, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_edit_message(e, HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER,
+                                 e->t->customer_id, args->body, &args->message, err);
+    if (rc < 0)
+        return rc;
+    snprintf(buf, sizeof(buf), "customer reply %" PRId64 " s after closing (grace %" PRIu32 " s)",
+             after_s < 0 ? 0 : after_s, args->reopen_grace_s);
+    rc = hd_tickets_edit_fact(e, "reopened", "", buf, err);
+    if (rc < 0)
+        return rc;
+    args->reopened = true;
+    return hd_tickets_edit_commit(e, EVK(MESSAGE_ADDED), err);
+}
+
 static int customer_message(hd_tickets_reply_args *args, hd_txn *txn, hd_tickets_edit *e,
                             hd_err *err)
 {
     Helpdesk__V1__TicketStatus to;
+    bool merged = false;
     int rc;
     for (int hop = 0; e->t->status == ST(MERGED) && e->t->merged_into; hop++) {
         if (hop == MERGE_HOPS_MAX)
@@ -307,7 +330,14 @@ static int customer_message(hd_tickets_reply_args *args, hd_txn *txn, hd_tickets
                                    args->now_ms, &args->committed, err);
         if (rc < 0)
             return rc;
+        merged = true;
     }
+    /* The grace applies to the ticket the customer wrote on; a message that came through a
+     * merge keeps the merge's handling (a closed target gets a follow-up). */
+    if (e->t->status == ST(CLOSED) && !merged &&
+        hd_tickets_lifecycle_reopen_in_grace(hd_tickets_ts_ms(e->t->close_time), args->now_ms,
+                                             args->reopen_grace_s))
+        return reopen_closed(args, e, err);
     if (e->t->status == ST(CLOSED))
         return open_follow_up(args, txn, e, err);
     rc = hd_tickets_lifecycle_customer_message(e->before->status, &to, err);
@@ -398,6 +428,7 @@ int hd_tickets_reply_apply(hd_txn *txn, void *arg, hd_err *err)
     args->message = NULL;
     args->draft = NULL;
     args->follow_up = NULL;
+    args->reopened = false;
     args->replayed = false;
     hd_tickets_committed_reset(&args->committed);
     if (idempotent(args)) {

@@ -1,9 +1,10 @@
 /* Public replies on a ticket. Staff replies are sent (a public message; status -> PENDING
  * unless asked otherwise; mailed through the outbox for EMAIL tickets) or kept as drafts
  * that can be edited, sent or discarded. A customer's message reopens a pending or solved
- * ticket; on a closed one it opens a new ticket linked to it (follow-up); on a merged one it
- * goes to the ticket it was merged into. The email channel calls the same apply function
- * from its own mutation for inbound replies. */
+ * ticket; on a closed one it opens a new ticket linked to it (follow-up), or reopens it
+ * when the caller passes a reopen grace and the ticket closed within it; on a merged one it
+ * goes to the ticket it was merged into (a closed target then always gets a follow-up). The email
+ * channel calls the same apply function from its own mutation for inbound replies. */
 #ifndef HD_TICKETS_REPLY_H
 #define HD_TICKETS_REPLY_H
 
@@ -40,13 +41,18 @@ typedef struct hd_tickets_reply_args {
     hd_tickets_actor actor;
     int64_t now_ms;
     hd_arena *arena;
-    const char *request_id; /* SEND and CUSTOMER ops; NULL or "" = no idempotency */
+    const char *request_id;  /* SEND and CUSTOMER ops; NULL or "" = no idempotency */
+    uint32_t reopen_grace_s; /* CUSTOMER op: a CLOSED ticket closed at most this many seconds
+                                ago is reopened instead of followed up (lifecycle.h); 0 =
+                                always a follow-up (the email channel passes the mailbox's
+                                reopen_grace_seconds) */
     /* Result once applied, borrowed from the arena. For a customer message on a closed
      * ticket, follow_up is the new ticket holding the message and ticket the closed one. */
     Helpdesk__V1__Ticket *ticket;
     const Helpdesk__V1__Message *message;
     Helpdesk__V1__Draft *draft;
     Helpdesk__V1__Ticket *follow_up;
+    bool reopened; /* a CLOSED ticket was reopened within reopen_grace_s */
     bool replayed; /* request_id seen before: message is the first reply's, ticket the one
                       holding it as it is now, nothing written */
     hd_tickets_committed committed;
