@@ -1,6 +1,7 @@
 /* Ingest over a real store: the corpus table (threading, loops, bounces, duplicates,
  * acknowledgements), exactly-once on re-fetch and UIDVALIDITY change, closed-ticket
- * follow-ups, and the outbox (staff reply observer, backoff, dead letter, retry). */
+ * follow-ups and the mailbox's reopen grace on both sides of its boundary, and the outbox
+ * (staff reply observer, backoff, dead letter, retry). */
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "server/mail/outbox.h"
 #include "server/store/store.h"
 #include "server/tickets/change.h"
+#include "server/tickets/merge.h"
 #include "server/tickets/outbox_hook.h"
 #include "server/tickets/reply.h"
 #include "server/tickets/tickets.h"
@@ -295,6 +297,179 @@ static void reply_to_solved_ticket_reopens_it(void **state)
     hd_arena_destroy(a);
 }
 
+/* The seed ticket from 01_new_plain.eml, solved then closed at the current test clock. */
+static uint64_t closed_seed(env *e, hd_arena *a)
+{
+    hd_ingest_args *r1 = ingest_file(e, a, 1, 1, "01_new_plain.eml");
+    seed_ids(e, r1->ticket_id);
+    set_status(e, r1->ticket_id, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_SOLVED);
+    set_status(e, r1->ticket_id, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED);
+    return r1->ticket_id;
+}
+
+static bool event_has_change(const Helpdesk__V1__TicketEvent *ev, const char *field,
+                             const char *before, const char *after)
+{
+    for (size_t i = 0; i < ev->n_changes; i++) {
+        const Helpdesk__V1__FieldChange *c = ev->changes[i];
+        if (strcmp(c->field, field) == 0 && (!before || strcmp(c->before, before) == 0) &&
+            (!after || strcmp(c->after, after) == 0))
+            return true;
+    }
+    return false;
+}
+
+static void closing_records_close_time(void **state)
+{
+    env *e = *state;
+    hd_arena *a = hd_arena_create(0);
+    int64_t closed_at = hd_clock_now_ms();
+    uint64_t tid = closed_seed(e, a);
+    hd_tickets_thread th;
+    assert_int_equal(hd_tickets_get(e->s, a, tid, NULL, &th, NULL), 0);
+    assert_non_null(th.ticket->close_time);
+    assert_int_equal(hd_tickets_ts_ms(th.ticket->close_time), closed_at);
+    hd_arena_destroy(a);
+}
+
+static void reply_to_closed_ticket_reopens_within_grace(void **state)
+{
+    env *e = *state;
+    hd_arena *a = hd_arena_create(0);
+    e->mb.reopen_grace_seconds = 3600;
+    uint64_t tid = closed_seed(e, a);
+    hd_tickets_thread th;
+    assert_int_equal(hd_tickets_get(e->s, a, tid, NULL, &th, NULL), 0);
+    uint32_t messages_before = th.ticket->message_count;
+    hd_clock_advance_ms(3600 * 1000); /* exactly at the boundary: still within */
+    hd_ingest_args *r2 = ingest_file(e, a, 1, 2, "02_gmail_reply.eml");
+    assert_int_equal(r2->outcome, HELPDESK__V1__INGEST_OUTCOME__INGEST_OUTCOME_APPENDED);
+    assert_true(r2->reopened);
+    assert_false(r2->follow_up);
+    assert_false(r2->acked); /* not a new ticket: no acknowledgement */
+    assert_int_equal(r2->ticket_id, tid);
+    assert_int_equal(count(e, HD_STORE_TICKETS), 1);
+    assert_int_equal(hd_tickets_get(e->s, a, tid, NULL, &th, NULL), 0);
+    assert_int_equal(th.ticket->status, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_OPEN);
+    assert_null(th.ticket->close_time);
+    assert_int_equal(th.ticket->follow_up_of, 0);
+    assert_int_equal(th.ticket->message_count, messages_before + 1);
+    assert_string_equal(th.messages[th.n_messages - 1]->body, "Thanks, it is out now.");
+    assert_int_equal(th.messages[th.n_messages - 1]->author_kind,
+                     HELPDESK__V1__AUTHOR_KIND__AUTHOR_KIND_CUSTOMER);
+    /* One event: the message, the status CLOSED -> OPEN and why. */
+    const Helpdesk__V1__TicketEvent *ev = th.events[th.n_events - 1];
+    assert_int_equal(ev->kind, HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_MESSAGE_ADDED);
+    assert_int_equal(ev->message_id, th.messages[th.n_messages - 1]->id);
+    assert_true(event_has_change(ev, "status", "TICKET_STATUS_CLOSED", "TICKET_STATUS_OPEN"));
+    assert_true(
+        event_has_change(ev, "reopened", "", "customer reply 3600 s after closing (grace 3600 s)"));
+    hd_arena_destroy(a);
+}
+
+static void reply_one_millisecond_past_grace_opens_a_follow_up(void **state)
+{
+    env *e = *state;
+    hd_arena *a = hd_arena_create(0);
+    e->mb.reopen_grace_seconds = 3600;
+    uint64_t tid = closed_seed(e, a);
+    hd_clock_advance_ms(3600 * 1000 + 1);
+    hd_ingest_args *r2 = ingest_file(e, a, 1, 2, "02_gmail_reply.eml");
+    assert_int_equal(r2->outcome, HELPDESK__V1__INGEST_OUTCOME__INGEST_OUTCOME_NEW_TICKET);
+    assert_true(r2->follow_up);
+    assert_false(r2->reopened);
+    assert_true(r2->ticket_id != tid);
+    hd_tickets_thread th;
+    assert_int_equal(hd_tickets_get(e->s, a, tid, NULL, &th, NULL), 0);
+    assert_int_equal(th.ticket->status, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED);
+    assert_non_null(th.ticket->close_time);
+    assert_int_equal(hd_tickets_get(e->s, a, r2->ticket_id, NULL, &th, NULL), 0);
+    assert_int_equal(th.ticket->follow_up_of, tid);
+    hd_arena_destroy(a);
+}
+
+static void grace_zero_always_opens_a_follow_up(void **state)
+{
+    env *e = *state;
+    hd_arena *a = hd_arena_create(0);
+    e->mb.reopen_grace_seconds = 0;
+    uint64_t tid = closed_seed(e, a);
+    hd_clock_advance_ms(1000);
+    hd_ingest_args *r2 = ingest_file(e, a, 1, 2, "02_gmail_reply.eml");
+    assert_int_equal(r2->outcome, HELPDESK__V1__INGEST_OUTCOME__INGEST_OUTCOME_NEW_TICKET);
+    assert_true(r2->follow_up);
+    assert_false(r2->reopened);
+    assert_true(r2->ticket_id != tid);
+    hd_arena_destroy(a);
+}
+
+static void grace_counts_from_the_latest_close(void **state)
+{
+    env *e = *state;
+    hd_arena *a = hd_arena_create(0);
+    e->mb.reopen_grace_seconds = 600;
+    uint64_t tid = closed_seed(e, a);
+    hd_clock_advance_ms(60 * 1000);
+    hd_ingest_args *r2 = ingest_file(e, a, 1, 2, "02_gmail_reply.eml");
+    assert_true(r2->reopened);
+    /* Closed again an hour later: the grace restarts there, and a reply 599 s after the
+     * second close reopens again although the first close is long past. */
+    hd_clock_advance_ms(3600 * 1000);
+    set_status(e, tid, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED);
+    hd_clock_advance_ms(599 * 1000);
+    const char *raw = "From: Ann Customer <ann@customer.example>\r\n"
+                      "To: support@helpdesk.test\r\n"
+                      "Subject: Re: Printer on fire\r\n"
+                      "Message-ID: <again-003@customer.example>\r\n"
+                      "In-Reply-To: <CAgmail002@mail.gmail.com>\r\n"
+                      "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                      "It is on fire again.\r\n";
+    hd_ingest_args *r3 = ingest_raw(e, a, 1, 3, raw, strlen(raw));
+    assert_true(r3->reopened);
+    assert_int_equal(r3->ticket_id, tid);
+    assert_int_equal(count(e, HD_STORE_TICKETS), 1);
+    hd_arena_destroy(a);
+}
+
+static void reply_through_a_merge_to_a_closed_target_keeps_the_follow_up(void **state)
+{
+    env *e = *state;
+    hd_arena *a = hd_arena_create(0);
+    hd_err err;
+    e->mb.reopen_grace_seconds = 3600;
+    hd_ingest_args *r1 = ingest_file(e, a, 1, 1, "01_new_plain.eml");
+    seed_ids(e, r1->ticket_id);
+    const char *raw = "From: Ann Customer <ann@customer.example>\r\n"
+                      "To: support@helpdesk.test\r\n"
+                      "Subject: Also the scanner\r\n"
+                      "Message-ID: <scanner-001@customer.example>\r\n"
+                      "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                      "The scanner too.\r\n";
+    hd_ingest_args *r2 = ingest_raw(e, a, 1, 2, raw, strlen(raw));
+    uint64_t source = r1->ticket_id, target = r2->ticket_id;
+    hd_tickets_merge_args x;
+    memset(&x, 0, sizeof x);
+    x.w.now_ms = hd_clock_now_ms();
+    x.w.arena = a;
+    x.source_id = source;
+    x.target_id = target;
+    if (hd_store_write(e->s, hd_tickets_merge_apply, &x, &err) != 0)
+        fail_msg("merge: %s", err.detail);
+    set_status(e, target, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_SOLVED);
+    set_status(e, target, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED);
+    hd_clock_advance_ms(1000);
+    /* The reply threads to the merged source; its target closed a second ago. */
+    hd_ingest_args *r3 = ingest_file(e, a, 1, 3, "02_gmail_reply.eml");
+    assert_true(r3->follow_up);
+    assert_false(r3->reopened);
+    hd_tickets_thread th;
+    assert_int_equal(hd_tickets_get(e->s, a, target, NULL, &th, NULL), 0);
+    assert_int_equal(th.ticket->status, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED);
+    assert_int_equal(hd_tickets_get(e->s, a, r3->ticket_id, NULL, &th, NULL), 0);
+    assert_int_equal(th.ticket->follow_up_of, target);
+    hd_arena_destroy(a);
+}
+
 static void forged_reply_token_does_not_thread(void **state)
 {
     env *e = *state;
@@ -500,6 +675,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(reply_to_closed_ticket_opens_linked_follow_up, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(reply_to_solved_ticket_reopens_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(closing_records_close_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(reply_to_closed_ticket_reopens_within_grace, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(reply_one_millisecond_past_grace_opens_a_follow_up, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(grace_zero_always_opens_a_follow_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(grace_counts_from_the_latest_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            reply_through_a_merge_to_a_closed_target_keeps_the_follow_up, setup, teardown),
         cmocka_unit_test_setup_teardown(forged_reply_token_does_not_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(too_large_message_is_recorded_as_rejected_with_reason,
                                         setup, teardown),

@@ -123,6 +123,34 @@ static void closed_takes_only_follow_up_and_rating_merged_takes_nothing(void **s
     }
 }
 
+static void closed_ticket_reopens_only_within_a_set_grace_counted_from_close_time(void **state)
+{
+    (void)state;
+    const int64_t closed = 1795000000000; /* ms */
+    const struct {
+        int64_t close_ms, now_ms;
+        uint32_t grace_s;
+        bool want;
+    } cases[] = {
+        {closed, closed, 3600, true},                    /* at once */
+        {closed, closed + 3600 * 1000, 3600, true},      /* exactly at the boundary */
+        {closed, closed + 3600 * 1000 + 1, 3600, false}, /* one millisecond past it */
+        {closed, closed + 86400 * 1000, 3600, false},
+        {closed, closed + 1, 0, false},      /* grace 0: always a follow-up */
+        {0, closed, 3600, false},            /* closed before close_time existed */
+        {closed, closed - 5000, 3600, true}, /* the clock went back: within */
+        {closed, closed + (int64_t)UINT32_MAX * 1000, UINT32_MAX, true}, /* no overflow */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bool got = hd_tickets_lifecycle_reopen_in_grace(cases[i].close_ms, cases[i].now_ms,
+                                                        cases[i].grace_s);
+        if (got != cases[i].want)
+            fail_msg("case %zu: close %lld now %lld grace %u: got %d, want %d", i,
+                     (long long)cases[i].close_ms, (long long)cases[i].now_ms, cases[i].grace_s,
+                     got, cases[i].want);
+    }
+}
+
 static void status_names_are_short_and_unknown_ones_are_question_marks(void **state)
 {
     (void)state;
@@ -137,6 +165,7 @@ int main(void)
         cmocka_unit_test(nothing_moves_back_to_new_and_closed_and_merged_are_final),
         cmocka_unit_test(customer_message_reopens_pending_and_solved_and_is_refused_when_closed),
         cmocka_unit_test(closed_takes_only_follow_up_and_rating_merged_takes_nothing),
+        cmocka_unit_test(closed_ticket_reopens_only_within_a_set_grace_counted_from_close_time),
         cmocka_unit_test(status_names_are_short_and_unknown_ones_are_question_marks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
