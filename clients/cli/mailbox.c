@@ -509,15 +509,15 @@ static int mailbox_test(hd_cli *cli, const hd_cli_args *a)
 
 /* --- outbox -------------------------------------------------------------------------- */
 
+/* Sent mail leaves the queue (the outbox worker deletes it), so there is no --sent. */
 static int mailbox_outbox(hd_cli *cli, const hd_cli_args *a)
 {
     Helpdesk__V1__ListOutboxRequest req = HELPDESK__V1__LIST_OUTBOX_REQUEST__INIT;
     Helpdesk__V1__ListOutboxResponse all = HELPDESK__V1__LIST_OUTBOX_RESPONSE__INIT;
     hd_arena *ar = hd_cli_arena(cli);
     uint64_t limit = 0;
-    int states = hd_cli_flag(a, "dead") + hd_cli_flag(a, "pending") + hd_cli_flag(a, "sent");
-    if (states > 1)
-        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "give one of --dead, --pending, --sent");
+    if (hd_cli_flag(a, "dead") && hd_cli_flag(a, "pending"))
+        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "give --dead or --pending, not both");
     if (hd_cli_flag(a, "all") && hd_cli_arg(a, "limit"))
         return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "--all and --limit exclude each other");
     int rc = hd_cli_arg_u64(cli, a, "limit", 100, &limit);
@@ -529,8 +529,6 @@ static int mailbox_outbox(hd_cli *cli, const hd_cli_args *a)
         req.state = HELPDESK__V1__OUTBOX_STATE__OUTBOX_STATE_DEAD;
     else if (hd_cli_flag(a, "pending"))
         req.state = HELPDESK__V1__OUTBOX_STATE__OUTBOX_STATE_PENDING;
-    else if (hd_cli_flag(a, "sent"))
-        req.state = HELPDESK__V1__OUTBOX_STATE__OUTBOX_STATE_SENT;
     req.page_size = hd_cli_flag(a, "all") ? OUTBOX_PAGE_MAX : (int32_t)limit;
     req.page_token = (char *)(hd_cli_arg(a, "page-token") ? hd_cli_arg(a, "page-token") : "");
     /* Pages are appended into one response so --json prints a single document. */
@@ -622,7 +620,6 @@ static const hd_cli_opt update_opts[] = {
 static const hd_cli_opt outbox_opts[] = {
     {"dead", NULL, "only dead letters (gave up; `mailbox retry ID` sends again)"},
     {"pending", NULL, "only mail waiting for its next attempt"},
-    {"sent", NULL, "only sent mail"},
     {"limit", "N", "at most N entries (1-1000, default 100)"},
     {"all", NULL, "every entry, following page tokens"},
     {"page-token", "TOKEN", "continue a previous listing"},
@@ -647,7 +644,7 @@ static const hd_cli_cmd mailbox_cmds[] = {
      "MAILBOX_ID | --imap-url URL [--user NAME --password-file FILE|-] ...", update_opts,
      "helpdesk mailbox test 1", mailbox_test, 0, 1},
     {"outbox", "Outgoing mail that is pending or dead-lettered",
-     "[--dead|--pending|--sent] [--limit N|--all]", outbox_opts, "helpdesk mailbox outbox --dead",
+     "[--dead|--pending] [--limit N|--all]", outbox_opts, "helpdesk mailbox outbox --dead",
      mailbox_outbox, 0, 0},
     {"retry", "Send a dead-lettered (or pending) mail again now", "OUTBOX_ID", NULL,
      "helpdesk mailbox retry 17", mailbox_retry, 1, 1},
