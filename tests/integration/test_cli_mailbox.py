@@ -141,7 +141,8 @@ class MailboxCli(MailboxCase):
         url = self.imap.url()
         cases = [
             (["add", "--imap-url", url], "--name and --imap-url are required"),
-            (["add", "--name", "x", "--imap-url", url, "--password", PW], "unknown flag --password"),
+            (["add", "--name", "x", "--imap-url", url, "--password", PW],
+             "unknown flag --password"),
             (["add", "--name", "x", "--imap-url", url, "--poll-interval", "5x"], "--poll-interval"),
             (["add", "--name", "x", "--imap-url", url, "--poll-interval", "2d"], "--poll-interval"),
             (["add", "--name", "x", "--imap-url", url, "--reopen-grace", "-1"], "--reopen-grace"),
