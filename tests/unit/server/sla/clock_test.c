@@ -18,6 +18,7 @@ enum {
     OPEN = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_OPEN,
     PENDING = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING,
     SOLVED = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_SOLVED,
+    CLOSED = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED,
 };
 
 /* Monday 2026-01-05 00:00 UTC. */
@@ -178,6 +179,26 @@ static void reopening_resumes_resolution_with_time_already_counted(void **state)
     assert_int_equal(rs->due_s, MON + 2 * 24 * H + 15 * H);
 }
 
+/* A customer's email reply within the mailbox's reopen grace moves a ticket CLOSED -> OPEN
+ * with a customer message (server/tickets/reply.c): the clocks treat it as any reopen. */
+static void
+customer_reply_reopening_a_closed_ticket_resumes_resolution_and_next_response(void **state)
+{
+    fixture *f = *state;
+    ev(f, MON + 9 * H, 1, 0, 0, 0, NEW);
+    ev(f, MON + 11 * H, 0, 1, 0, NEW, SOLVED);
+    ev(f, MON + 12 * H, 0, 0, 0, SOLVED, CLOSED);
+    hd_sla_clock *rs = clk(f, HD_SLA_RESOLUTION);
+    assert_int_equal(rs->taken_s, 2 * H);
+    ev(f, MON + 24 * H + 9 * H, 0, 0, 1, CLOSED, OPEN);
+    assert_int_equal(f->t.reopened, 1);
+    assert_int_equal(hd_sla_clock_state(rs), HELPDESK__V1__SLA_STATE__SLA_STATE_RUNNING);
+    assert_int_equal(rs->due_s, MON + 2 * 24 * H + 15 * H); /* 14 working hours left */
+    hd_sla_clock *nr = clk(f, HD_SLA_NEXT_RESPONSE);
+    assert_int_equal(hd_sla_clock_state(nr), HELPDESK__V1__SLA_STATE__SLA_STATE_RUNNING);
+    assert_int_equal(nr->due_s, MON + 24 * H + 11 * H); /* 120 min from Tuesday 09:00 */
+}
+
 static void policy_change_keeps_counted_time_and_moves_the_due(void **state)
 {
     fixture *f = *state;
@@ -201,6 +222,7 @@ int main(void)
         T(reply_after_due_without_monitor_is_a_breach),
         T(zero_minute_target_is_due_at_the_next_opening),
         T(reopening_resumes_resolution_with_time_already_counted),
+        T(customer_reply_reopening_a_closed_ticket_resumes_resolution_and_next_response),
         T(policy_change_keeps_counted_time_and_moves_the_due),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
