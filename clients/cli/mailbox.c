@@ -458,9 +458,13 @@ static int mailbox_test(hd_cli *cli, const hd_cli_args *a)
     ProtobufCMessage *resp;
     int rc;
     if (hd_cli_npos(a) == 1) {
-        if (hd_cli_arg(a, "imap-url"))
-            return hd_cli_fail(cli, HD_CLI_EXIT_USAGE,
-                               "mailbox test: give MAILBOX_ID or --imap-url, not both");
+        /* A stored mailbox is tested as stored: settings flags would be silently ignored. */
+        for (size_t i = 0; hd_cli_mailbox_flag_at(i); i++)
+            if (hd_cli_flag(a, hd_cli_mailbox_flag_at(i)))
+                return hd_cli_fail(cli, HD_CLI_EXIT_USAGE,
+                                   "mailbox test: give MAILBOX_ID or settings flags, not both "
+                                   "(--%s)",
+                                   hd_cli_mailbox_flag_at(i));
         rc = parse_mailbox_id(cli, a, &req.id);
         if (rc != HD_CLI_EXIT_OK)
             return rc;

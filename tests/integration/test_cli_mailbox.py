@@ -159,6 +159,7 @@ class MailboxCli(MailboxCase):
             (["update", "abc", "--name", "y"], "MAILBOX_ID"),
             (["show"], "usage"),
             (["test"], "give MAILBOX_ID or --imap-url"),
+            (["test", "1", "--user", "x"], "give MAILBOX_ID or settings flags, not both (--user)"),
             (["outbox", "--dead", "--pending"], "give --dead or --pending, not both"),
             (["outbox", "--limit", "0"], "--limit"),
             (["retry", "0"], "OUTBOX_ID"),
