@@ -7,6 +7,8 @@ letter and its retry, bad flags with exit 1 naming the flag, and shell completio
 
 import json
 import os
+import re
+import shutil
 import subprocess
 
 from harness import slow, wait_for
@@ -212,6 +214,47 @@ class MailboxCli(MailboxCase):
         self.assertEqual(complete("helpdesk mailbox add --reo"), ["--reopen-grace"])
         self.assertIn("--password-file", complete("helpdesk mailbox update 1 --pa"))
         self.assertEqual(complete("helpdesk mailbox outbox --de"), ["--dead"])
+
+
+class MailboxPromptCli(MailboxCase):
+    """The password prompt on a real terminal (tmux send-keys / capture-pane)."""
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-S", self.sock] + list(args), capture_output=True,
+                              text=True, timeout=30)
+
+    def pane(self):
+        return self.tmux("capture-pane", "-p", "-t", self.session).stdout
+
+    def test_add_with_a_user_prompts_for_the_password_without_echo(self):
+        if not shutil.which("tmux"):
+            self.fail("tmux is not installed (it is in tools/lib/deps.sh HD_PKGS_TEST)")
+        self.session = "hdmb%d" % os.getpid()
+        self.sock = os.path.join(self.home, "tmux.sock")
+        s = self.start_server(args=["--unsafe-nosync"])
+        envfile = os.path.join(self.home, "env.sh")
+        with open(envfile, "w") as f:
+            for k, v in self.env(s, s.token).items():
+                if re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k):
+                    f.write("export %s='%s'\n" % (k, v.replace("'", "'\\''")))
+        r = self.tmux("new-session", "-d", "-s", self.session, "-x", "160", "-y", "50",
+                      "bash --norc --noprofile")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.addCleanup(self.tmux, "kill-server")
+        self.tmux("send-keys", "-t", self.session,
+                  ". %s; %s mailbox add --name Support --imap-url %s --user support "
+                  "--mail-tls off -q; echo EXIT=$?" % (envfile, cli_binary(), self.imap.url()),
+                  "Enter")
+        wait_for(lambda: "IMAP password:" in self.pane(), 30, "the password prompt")
+        self.tmux("send-keys", "-t", self.session, PW, "Enter")
+        wait_for(lambda: re.search(r"EXIT=\d", self.pane()), 30, "add to finish")
+        text = self.pane()
+        self.assertIn("EXIT=0", text)
+        self.assertNotIn(PW, text)  # not echoed
+        mid = re.search(r"(?m)^(\d+)$", text).group(1)
+        out, _ = self.mb(["test", mid], s)
+        self.assertIn("imap  ok", out)
+        s.stop()
 
 
 class MailboxOutboxCli(MailboxCase):
