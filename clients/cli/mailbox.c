@@ -157,6 +157,18 @@ static void str_flag(const hd_cli_args *a, const char *name, char **out)
         *out = (char *)v;
 }
 
+/* How many of the file flags read stdin ("-"): stdin can feed only one of them. */
+static int stdin_readers(const hd_cli_args *a)
+{
+    static const char *const files[] = {"password-file", "smtp-password-file", "ack-template-file"};
+    int n = 0;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        const char *v = hd_cli_arg(a, files[i]);
+        n += v && strcmp(v, "-") == 0;
+    }
+    return n;
+}
+
 /* Sets every field of m whose flag was given; the rest keep their values. Returns an exit
  * code (the error line printed). */
 static int mailbox_from_flags(hd_cli *cli, const hd_cli_args *a, Helpdesk__V1__Mailbox *m)
@@ -227,12 +239,10 @@ static int mailbox_from_flags(hd_cli *cli, const hd_cli_args *a, Helpdesk__V1__M
         (rc = onoff_flag(cli, a, "ack", &m->acknowledge)) != HD_CLI_EXIT_OK ||
         (rc = onoff_flag(cli, a, "enabled", &m->enabled)) != HD_CLI_EXIT_OK)
         return rc;
-    if (hd_cli_arg(a, "password-file") && hd_cli_arg(a, "smtp-password-file") &&
-        strcmp(hd_cli_arg(a, "password-file"), "-") == 0 &&
-        strcmp(hd_cli_arg(a, "smtp-password-file"), "-") == 0)
+    if (stdin_readers(a) > 1)
         return hd_cli_fail(cli, HD_CLI_EXIT_USAGE,
-                           "--password-file - and --smtp-password-file -: stdin holds one "
-                           "password; read the other from a file");
+                           "--password-file, --smtp-password-file, --ack-template-file: only "
+                           "one of them may read stdin (-); give the others a file");
     char *pw = NULL;
     rc = read_password(cli, a, "password-file", "ask-password", "IMAP password: ", &pw);
     if (rc != HD_CLI_EXIT_OK)

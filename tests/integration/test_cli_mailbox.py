@@ -121,10 +121,17 @@ class MailboxCli(MailboxCase):
         self.assertEqual(m["imapUsername"], "support")
         self.assertTrue(m["hasImapPassword"])
         self.mb(["test", mid], s)  # the right password again
-        self.mb(["update", mid, "--reopen-grace", "0", "--enabled", "off"], s)
+        tpl = os.path.join(self.home, "ack.txt")
+        with open(tpl, "w") as f:
+            f.write("We opened {{number}}.\nRegards\n")
+        self.mb(["update", mid, "--reopen-grace", "0", "--enabled", "off", "--ack", "on",
+                 "--ack-template-file", tpl, "--max-message-size", "10M"], s)
         m = self.mb_json(["show", mid], s)["mailbox"]
         self.assertNotIn("reopenGraceSeconds", m)
         self.assertNotIn("enabled", m)
+        self.assertTrue(m["acknowledge"])
+        self.assertEqual(m["ackTemplate"], "We opened {{number}}.\nRegards\n")
+        self.assertEqual(m["maxMessageBytes"], str(10 * 1024 * 1024))
         self.assertEqual(m["pollIntervalSeconds"], 300)
         # remove, then it is gone.
         out, _ = self.mb(["remove", mid], s)
@@ -156,7 +163,9 @@ class MailboxCli(MailboxCase):
             (["add", "--name", "x", "--imap-url", url, "--after-fetch", "delete"],
              "--after-fetch"),
             (["add", "--name", "x", "--imap-url", url, "--password-file", "-",
-              "--smtp-password-file", "-"], "stdin holds one password"),
+              "--smtp-password-file", "-"], "only one of them may read stdin"),
+            (["add", "--name", "x", "--imap-url", url, "--password-file", "-",
+              "--ack-template-file", "-"], "only one of them may read stdin"),
             (["update", "1"], "nothing to change"),
             (["update", "abc", "--name", "y"], "MAILBOX_ID"),
             (["show"], "usage"),
