@@ -8,6 +8,9 @@
 #include "server/tickets/change.h"
 #include "server/tickets/fields.h"
 
+/* Most merged_into hops followed to find a replayed note (merges never form cycles). */
+#define MERGE_HOPS_MAX 8
+
 static hd_tickets_staff_lookup_fn resolver;
 static void *resolver_ud;
 
@@ -68,6 +71,10 @@ int hd_tickets_note_prepare(hd_tickets_note_args *args, hd_arena *a,
         return rc;
     if (!hd_tickets__enum_known(&helpdesk__v1__note_visibility__descriptor, (int)req->visibility))
         return hd_err_set(err, HD_EINVAL, "visibility: unknown value %d", (int)req->visibility);
+    rc = hd_tickets__check_request_id(req->request_id, err);
+    if (rc < 0)
+        return rc;
+    args->request_id = req->request_id;
     args->ticket_id = req->ticket_id;
     args->body = req->body;
     args->visibility =
@@ -118,6 +125,100 @@ static int resolve_one(void *ud, const char *name, size_t n)
     return 0;
 }
 
+/* ---- Idempotency ----------------------------------------------------------------------- */
+
+/* Whether stored note n is what args asks for: a retry, not a reuse of the id. */
+static bool same_note(const Helpdesk__V1__Note *n, const hd_tickets_note_args *args)
+{
+    return strcmp(n->body, args->body) == 0 && n->visibility == args->visibility &&
+           n->author_id == args->actor.id;
+}
+
+static int id_reused(const hd_tickets_note_args *args, hd_err *err)
+{
+    return hd_err_set(err, HD_EINVAL,
+                      "request_id \"%s\": already used for another note; a new note needs a new id",
+                      args->request_id);
+}
+
+/* A retry: the note recorded under the request id (value: u64 ticket id + u64 note id,
+ * big-endian, the ticket it was added to) and the ticket holding it now (merges move notes),
+ * unpacked into the arena. Returns 0 (replayed), HD_ENOTFOUND (err cleared: a first call),
+ * HD_EINVAL (the id names another note) or an error. */
+static int load_replay(hd_txn *txn, hd_tickets_note_args *args, hd_err *err)
+{
+    ProtobufCMessage *m;
+    Helpdesk__V1__Ticket *t = NULL;
+    const void *val;
+    size_t len;
+    uint64_t ticket_id, note_id, at;
+    hd_key k;
+    int rc = hd_store_get(txn, HD_STORE_IDEMPOTENCY,
+                          hd_tickets_key_idem(&k, HD_TICKETS_IDEM_NOTE, args->request_id), &val,
+                          &len, err);
+    if (rc == HD_ENOTFOUND) {
+        hd_err_clear(err);
+        return HD_ENOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (len != 16)
+        return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": value of %zu bytes, want 16",
+                          args->request_id, len);
+    rc = hd_tickets_read_id(val, 8, &ticket_id, err);
+    if (rc == 0)
+        rc = hd_tickets_read_id((const unsigned char *)val + 8, 8, &note_id, err);
+    if (rc < 0)
+        return rc;
+    if (ticket_id != args->ticket_id)
+        return id_reused(args, err);
+    at = ticket_id;
+    for (int hop = 0;; hop++) {
+        rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, at),
+                              &helpdesk__v1__ticket__descriptor, args->arena, &m, err);
+        if (rc == HD_ENOTFOUND)
+            return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": names missing ticket %" PRIu64,
+                              args->request_id, at);
+        if (rc < 0)
+            return rc;
+        t = (Helpdesk__V1__Ticket *)m;
+        if (t->status != HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_MERGED || !t->merged_into)
+            break;
+        if (hop == MERGE_HOPS_MAX)
+            return hd_err_set(err, HD_ECORRUPT, "ticket %" PRIu64 ": merge chain too long",
+                              ticket_id);
+        at = t->merged_into;
+    }
+    rc = hd_store_get_msg(txn, HD_STORE_NOTES, hd_tickets_key_child(&k, t->id, note_id),
+                          &helpdesk__v1__note__descriptor, args->arena, &m, err);
+    if (rc == HD_ENOTFOUND)
+        return hd_err_set(err, HD_ECORRUPT,
+                          "request_id \"%s\": names missing note %" PRIu64 " of ticket %" PRIu64,
+                          args->request_id, note_id, t->id);
+    if (rc < 0)
+        return rc;
+    if (!same_note((Helpdesk__V1__Note *)m, args))
+        return id_reused(args, err);
+    args->note = (Helpdesk__V1__Note *)m;
+    args->ticket = t;
+    args->replayed = true;
+    return 0;
+}
+
+static int save_request_id(hd_txn *txn, const hd_tickets_note_args *args, hd_err *err)
+{
+    unsigned char b[16];
+    uint64_t v[2] = {args->ticket_id, args->note->id};
+    hd_key k;
+    for (int i = 0; i < 16; i++)
+        b[i] = (unsigned char)(v[i / 8] >> (56 - 8 * (i % 8)));
+    return hd_store_put(txn, HD_STORE_IDEMPOTENCY,
+                        hd_tickets_key_idem(&k, HD_TICKETS_IDEM_NOTE, args->request_id), b,
+                        sizeof(b), HD_STORE_NOOVERWRITE, err);
+}
+
+/* ---- The mutation ---------------------------------------------------------------------- */
+
 int hd_tickets_note_apply(hd_txn *txn, void *arg, hd_err *err)
 {
     hd_tickets_note_args *args = arg;
@@ -129,7 +230,13 @@ int hd_tickets_note_apply(hd_txn *txn, void *arg, hd_err *err)
 
     args->note = NULL;
     args->ticket = NULL;
+    args->replayed = false;
     hd_tickets_committed_reset(&args->committed);
+    if (args->request_id && args->request_id[0]) {
+        rc = load_replay(txn, args, err);
+        if (rc != HD_ENOTFOUND)
+            return rc;
+    }
     rc = hd_tickets_edit_begin(&e, txn, a, args->ticket_id, &args->actor, args->now_ms,
                                &args->committed, err);
     if (rc < 0)
@@ -175,6 +282,8 @@ int hd_tickets_note_apply(hd_txn *txn, void *arg, hd_err *err)
         return rc;
     args->note = note;
     args->ticket = e.t;
+    if (args->request_id && args->request_id[0])
+        return save_request_id(txn, args, err);
     return 0;
 }
 

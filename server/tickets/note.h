@@ -4,6 +4,7 @@
 #ifndef HD_TICKETS_NOTE_H
 #define HD_TICKETS_NOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,21 +36,25 @@ int hd_tickets_mentions_each(const char *body, int (*fn)(void *ud, const char *n
                              void *ud);
 
 typedef struct hd_tickets_note_args {
-    /* Input, set by hd_tickets_note_prepare; body borrowed from the request. */
+    /* Input, set by hd_tickets_note_prepare; body and request_id borrowed from the request. */
     uint64_t ticket_id;
     const char *body;
     Helpdesk__V1__NoteVisibility visibility; /* never UNSPECIFIED */
     hd_tickets_actor actor;                  /* the author (STAFF) */
     int64_t now_ms;
     hd_arena *arena;
+    const char *request_id; /* "" = no idempotency */
     /* Result once applied, borrowed from the arena. */
     Helpdesk__V1__Note *note;
     Helpdesk__V1__Ticket *ticket;
+    bool replayed; /* request_id seen before: note is the first call's (on the ticket it
+                      is on now, after merges), ticket that ticket as it is now, nothing
+                      written */
     hd_tickets_committed committed;
 } hd_tickets_note_args;
 
 /* Validates req. body_max 0 = default. Returns 0 or HD_EINVAL ("body: required",
- * "visibility: unknown value 7"). */
+ * "visibility: unknown value 7", "request_id: must be printable ASCII"). */
 int hd_tickets_note_prepare(hd_tickets_note_args *args, hd_arena *a,
                             const Helpdesk__V1__AddNoteRequest *req, size_t body_max,
                             const hd_tickets_actor *actor, hd_err *err);
@@ -57,7 +62,11 @@ int hd_tickets_note_prepare(hd_tickets_note_args *args, hd_arena *a,
 /* The mutation (hd_store_apply_fn; arg is hd_tickets_note_args *): stores the note with its
  * resolved mentions in NOTES and a NOTE_ADDED event (facts "note" = visibility and
  * "mentions" = the resolved names). Returns 0, HD_ENOTFOUND, HD_ESTATE (closed ticket) or
- * the engine's errors. Replayable. */
+ * the engine's errors. Replayable. With a request_id the IDEMPOTENCY record
+ * (HD_TICKETS_IDEM_NOTE) is read and written in the same txn: a retry with the same
+ * ticket, body, visibility and author returns the first note (replayed, even after the
+ * ticket was closed or merged); the same id with anything else is HD_EINVAL naming
+ * request_id. */
 int hd_tickets_note_apply(hd_txn *txn, void *arg, hd_err *err);
 
 /* Whether a viewer may read note n: staff see TEAM notes and their own PRIVATE ones;

@@ -49,6 +49,8 @@
 #define HD_TICKETS_IDEM_CREATE "ticket.create"
 /* Namespace of ReplyToTicket's request ids (value: u64 ticket id + u64 message id). */
 #define HD_TICKETS_IDEM_REPLY "ticket.reply"
+/* Namespace of AddNote's request ids (value: u64 ticket id + u64 note id). */
+#define HD_TICKETS_IDEM_NOTE "ticket.note"
 
 /* Limits that the server configuration may change. Zero fields mean the default. */
 typedef struct hd_tickets_limits {

@@ -9,7 +9,7 @@ import time
 import grpc
 
 from harness import (CREATE, GET, LIST, ServerTestCase, common_pb2, create_ticket_request,
-                     slow, tickets_pb2, unary)
+                     slow, tickets_pb2, unary, unary_future)
 
 
 class Tickets(ServerTestCase):
@@ -57,6 +57,31 @@ class Tickets(ServerTestCase):
         self.assertEqual(a.id, b.id)
         self.assertEqual(a.number, b.number)
         self.assertNotEqual(a.id, c.id)
+
+    def test_add_note_retried_after_a_lost_response_adds_one_note(self):
+        t = self.create(subject="Printer jam")
+        note = "/helpdesk.v1.TicketService/AddNote"
+        req = tickets_pb2.AddNoteRequest(ticket_id=t.id, body="Checked the spooler",
+                                         request_id="note-7f1c")
+        # The first attempt's response is lost: the client gives up on it once it is sent,
+        # whether or not the server has added the note yet.
+        lost = unary_future(self.ch, note, req, tickets_pb2.Note, token=self.s.token)
+        lost.cancel()
+        first = unary(self.ch, note, req, tickets_pb2.Note, token=self.s.token)
+        again = unary(self.ch, note, req, tickets_pb2.Note, token=self.s.token)
+        self.assertEqual(again, first)
+        self.assertEqual(first.body, "Checked the spooler")
+        notes = self.get(id=t.id).notes
+        self.assertEqual([n.id for n in notes], [first.id])
+        # The same id for a different note is refused, naming the field.
+        with self.assertRaises(grpc.RpcError) as cm:
+            unary(self.ch, note, tickets_pb2.AddNoteRequest(
+                ticket_id=t.id, body="Something else", request_id="note-7f1c"),
+                tickets_pb2.Note, token=self.s.token)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn('request_id "note-7f1c": already used for another note',
+                      cm.exception.details())
+        self.assertEqual(len(self.get(id=t.id).notes), 1)
 
     def test_create_without_subject_is_invalid_argument(self):
         with self.assertRaises(grpc.RpcError) as cm:
