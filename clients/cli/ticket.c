@@ -5,8 +5,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clients/cli/cli.h"
@@ -969,8 +971,26 @@ static const hd_cli_opt note_opts[] = {
     {"body", "TEXT", "the note; @name mentions staff (else --body-file, stdin or $EDITOR)"},
     {"body-file", "FILE", "read the note from FILE (- = stdin)"},
     {"private", NULL, "only you may read it (default: the team)"},
+    {"request-id", "KEY",
+     "idempotency key (default: a new one per run): rerunning with it adds "
+     "the note once"},
     {0},
 };
+
+/* A fresh idempotency key for one run: "cli-" and 16 hex digits, in the run's arena. NULL
+ * when out of memory. */
+static const char *new_request_id(hd_cli *cli)
+{
+    unsigned char r[8];
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)getpid();
+        memcpy(r, &v, sizeof(r));
+    }
+    return hd_arena_printf(hd_cli_arena(cli), "cli-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1],
+                           r[2], r[3], r[4], r[5], r[6], r[7]);
+}
 
 static int ticket_note(hd_cli *cli, const hd_cli_args *a)
 {
@@ -984,6 +1004,11 @@ static int ticket_note(hd_cli *cli, const hd_cli_args *a)
     rc = read_body(cli, a, hd_cli_pos(a, 0), "note", &req.body);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
+    req.request_id = (char *)hd_cli_arg(a, "request-id");
+    if (!req.request_id)
+        req.request_id = (char *)new_request_id(cli);
+    if (!req.request_id)
+        return hd_cli_fail(cli, HD_CLI_EXIT_INTERNAL, "out of memory");
     ProtobufCMessage *m;
     rc = hd_cli_call(cli, SVC "AddNote", &req.base, &helpdesk__v1__note__descriptor, &m);
     if (rc != HD_CLI_EXIT_OK)

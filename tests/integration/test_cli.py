@@ -282,6 +282,23 @@ class ExitCodes(CliCase):
         self.assertIn("--status", complete("helpdesk ticket list --st"))
 
 
+    def test_note_rerun_with_its_request_id_adds_it_once(self):
+        s = self.start_server(args=["--unsafe-nosync"])
+        self.seed(s)  # ticket 1 has one note
+        args = ["ticket", "note", "1", "-q", "--body", "Called back", "--request-id", "n-1"]
+        first, _ = self.run_cli(args, s)
+        again, _ = self.run_cli(args, s)
+        self.assertRegex(first, r"^\d+\n$")
+        self.assertEqual(again, first)
+        other, _ = self.run_cli(["ticket", "note", "1", "-q", "--body", "Called back"], s)
+        self.assertNotEqual(other, first)  # without a key: a new key per run, a new note
+        _, err = self.run_cli(["ticket", "note", "1", "--body", "Not the same",
+                               "--request-id", "n-1"], s, want=4)
+        self.assertIn('request_id "n-1": already used for another note', err)
+        out, _ = self.run_cli(["ticket", "show", "1", "--json"], s)
+        self.assertEqual(len(json.loads(out)["notes"]), 3)
+
+
 class ConfigAndLogin(CliCase):
     def test_flags_beat_env_beat_config_file(self):
         s = self.start_server(args=["--unsafe-nosync"])
