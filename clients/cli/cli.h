@@ -46,7 +46,8 @@
  *
  * Exit codes are HD_CLIENT_EXIT_* from clients/lib/client.h (0 ok, 1 usage, 2 not found,
  * 3 permission, 4 invalid input, 5 unavailable, 6 deadline, 7 conflict, 8 exhausted,
- * 10 internal); a run function returns one of them. */
+ * 10 internal); a run function returns one of them (or 128 + signal: an interrupted
+ * stream, see hd_cli_stream). */
 #ifndef HD_CLIENTS_CLI_CLI_H
 #define HD_CLIENTS_CLI_CLI_H
 
@@ -73,6 +74,7 @@ enum {
     HD_CLI_EXIT_CONFLICT = HD_CLIENT_EXIT_CONFLICT,
     HD_CLI_EXIT_EXHAUSTED = HD_CLIENT_EXIT_EXHAUSTED,
     HD_CLI_EXIT_INTERNAL = HD_CLIENT_EXIT_INTERNAL,
+    HD_CLI_EXIT_SIGNAL = 128, /* + the signal that ended a stream: 130 SIGINT, 143 SIGTERM */
 };
 
 /* The running invocation: resolved settings, the lazily opened client, the output mode
@@ -171,8 +173,9 @@ int hd_cli_call(hd_cli *cli, const char *method, const ProtobufCMessage *req,
                 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **out);
 
 /* Calls a server-streaming method without a deadline, running fn for each message until
- * the stream ends or fn returns nonzero (Ctrl-C ends the process). Returns the exit code
- * (error line printed on failure). */
+ * the stream ends or fn returns nonzero. SIGINT (Ctrl-C) or SIGTERM meanwhile cancels the
+ * call and returns HD_CLI_EXIT_SIGNAL + the signal (130, 143) without an error line.
+ * Returns the exit code (error line printed on other failures). */
 int hd_cli_stream(hd_cli *cli, const char *method, const ProtobufCMessage *req,
                   const ProtobufCMessageDescriptor *resp_desc, hd_client_stream_fn fn, void *ud);
 

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -708,15 +709,40 @@ int hd_cli_call_on(hd_cli *cli, hd_client *cl, hd_arena *arena, const char *meth
     return status_fail(cli, &st);
 }
 
+/* The SIGINT or SIGTERM that ended a stream (0 = none). */
+static volatile sig_atomic_t stream_signal;
+
+static void on_stream_signal(int signo)
+{
+    stream_signal = signo;
+}
+
 int hd_cli_stream(hd_cli *cli, const char *method, const ProtobufCMessage *req,
                   const ProtobufCMessageDescriptor *resp_desc, hd_client_stream_fn fn, void *ud)
 {
-    int code;
+    struct sigaction sa, old_int, old_term;
+    hd_client_status st;
+    int code = HD_CLI_EXIT_OK, rc = HD_OK;
+
+    /* Ctrl-C or SIGTERM cancels the call and ends the run (exit 128 + signal) instead of
+     * killing the process mid-call; the handlers go before the client connects. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stream_signal;
+    sigemptyset(&sa.sa_mask);
+    stream_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     hd_client *cl = hd_cli_client(cli, &code);
+    if (cl)
+        rc = hd_client_server_stream_until(cl, method, req, resp_desc, 0, fn, ud, &stream_signal,
+                                           &st);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (stream_signal)
+        return HD_CLI_EXIT_SIGNAL + stream_signal;
     if (!cl)
         return code;
-    hd_client_status st;
-    if (hd_client_server_stream(cl, method, req, resp_desc, 0, fn, ud, &st) != HD_OK)
+    if (rc != HD_OK)
         return status_fail(cli, &st);
     return HD_CLI_EXIT_OK;
 }

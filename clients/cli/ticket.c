@@ -1368,7 +1368,7 @@ static const hd_cli_cmd ticket_cmds[] = {
      merge_opts, "helpdesk ticket merge TKT-000043 --into TKT-000042", ticket_merge, 1, 1},
     {"link", "Link two tickets (or remove the link)", "TICKET OTHER [--kind K] [--remove]",
      link_opts, "helpdesk ticket link TKT-000042 TKT-000017 --kind related", ticket_link, 2, 2},
-    {"watch", "Stream ticket events as they happen, until interrupted",
+    {"watch", "Stream ticket events until interrupted (Ctrl-C: exit 130, SIGTERM: 143)",
      "[--assignee ID|me] [--group ID]", watch_opts, "helpdesk ticket watch --assignee me",
      ticket_watch, 0, 0},
     {0},

@@ -42,6 +42,8 @@ typedef struct call_ctx {
     const char *error_string;
     grpc_byte_buffer *send_buf;
     grpc_byte_buffer *recv_buf;
+    const volatile sig_atomic_t *stop; /* nonzero *stop cancels the call; NULL = never */
+    int interrupted;                   /* the call was cancelled because of *stop */
 } call_ctx;
 
 static const char *const code_names[] = {
@@ -444,18 +446,39 @@ static int ctx_start(call_ctx *c, hd_client *cl, const char *method, const Proto
 }
 
 /* Waits for the batch tagged tag; past the deadline plus slack cancels the call and waits
- * for the cancellation to complete it. */
+ * for the cancellation to complete it. With c->stop set, also wakes every
+ * HD_CLIENT_STOP_POLL_MS and cancels the call (CANCELLED) once *c->stop is nonzero: a
+ * signal does not wake a completion queue. */
 static int ctx_wait(call_ctx *c, void *tag, int timeout_ms)
 {
     gpr_timespec limit = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    grpc_event ev;
     if (timeout_ms > 0)
         limit = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                              gpr_time_from_millis(timeout_ms + HD_CLIENT_SLACK_MS, GPR_TIMESPAN));
-    grpc_event ev = grpc_completion_queue_pluck(c->cq, tag, limit, NULL);
-    if (ev.type == GRPC_QUEUE_TIMEOUT) {
-        grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED,
-                                     "client: no answer past the deadline", NULL);
-        ev = grpc_completion_queue_pluck(c->cq, tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    for (;;) {
+        gpr_timespec until = limit;
+        if (c->stop && *c->stop && !c->interrupted) {
+            c->interrupted = 1;
+            grpc_call_cancel_with_status(c->call, GRPC_STATUS_CANCELLED, "client: interrupted",
+                                         NULL);
+        }
+        if (c->stop && !c->interrupted) {
+            gpr_timespec poll =
+                gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                             gpr_time_from_millis(HD_CLIENT_STOP_POLL_MS, GPR_TIMESPAN));
+            if (gpr_time_cmp(poll, limit) < 0)
+                until = poll;
+        }
+        ev = grpc_completion_queue_pluck(c->cq, tag, until, NULL);
+        if (ev.type != GRPC_QUEUE_TIMEOUT)
+            break;
+        if (gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC), limit) >= 0) {
+            grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED,
+                                         "client: no answer past the deadline", NULL);
+            ev = grpc_completion_queue_pluck(c->cq, tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+            break;
+        }
     }
     return ev.type == GRPC_OP_COMPLETE && ev.success;
 }
@@ -581,6 +604,14 @@ int hd_client_server_stream(hd_client *cl, const char *method, const ProtobufCMe
                             const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
                             hd_client_stream_fn fn, void *ud, hd_client_status *st)
 {
+    return hd_client_server_stream_until(cl, method, req, resp_desc, timeout_ms, fn, ud, NULL, st);
+}
+
+int hd_client_server_stream_until(hd_client *cl, const char *method, const ProtobufCMessage *req,
+                                  const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                                  hd_client_stream_fn fn, void *ud,
+                                  const volatile sig_atomic_t *stop, hd_client_status *st)
+{
     call_ctx c;
     int rc;
     int stopped = 0;
@@ -590,6 +621,7 @@ int hd_client_server_stream(hd_client *cl, const char *method, const ProtobufCMe
 
     memset(st, 0, sizeof(*st));
     rc = ctx_start(&c, cl, method, req, timeout_ms, st);
+    c.stop = stop; /* ctx_start zeroes c */
     if (rc != HD_OK)
         goto done;
     arena = hd_arena_create(0);
@@ -649,9 +681,9 @@ int hd_client_server_stream(hd_client *cl, const char *method, const ProtobufCMe
                                          "client: a stream message could not be decoded", NULL);
             break;
         }
-        int stop = fn(ud, m);
+        int enough = fn(ud, m);
         hd_arena_reset(arena);
-        if (stop) {
+        if (enough) {
             stopped = 1;
             grpc_call_cancel_with_status(c.call, GRPC_STATUS_CANCELLED, "client: stopped", NULL);
             break;
@@ -661,6 +693,11 @@ int hd_client_server_stream(hd_client *cl, const char *method, const ProtobufCMe
     if (stopped) {
         status_set(st, GRPC_STATUS_OK, "");
         rc = HD_OK;
+        goto done;
+    }
+    if (c.interrupted) {
+        status_set(st, GRPC_STATUS_CANCELLED, "client: interrupted");
+        rc = HD_ECANCELED;
         goto done;
     }
     ctx_status(&c, st);

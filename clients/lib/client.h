@@ -5,6 +5,7 @@
 #ifndef HD_CLIENTS_LIB_CLIENT_H
 #define HD_CLIENTS_LIB_CLIENT_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -89,6 +90,19 @@ typedef int (*hd_client_stream_fn)(void *ud, const ProtobufCMessage *msg);
 int hd_client_server_stream(hd_client *cl, const char *method, const ProtobufCMessage *req,
                             const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
                             hd_client_stream_fn fn, void *ud, hd_client_status *st);
+
+/* How often a stream given a stop flag looks at it, at most (ms). */
+#define HD_CLIENT_STOP_POLL_MS 100
+
+/* hd_client_server_stream that also ends once *stop is nonzero (a flag a SIGINT/SIGTERM
+ * handler sets; looked at every HD_CLIENT_STOP_POLL_MS while the stream waits, including
+ * while it connects): the call is cancelled, the server sees CANCELLED, and the result is
+ * HD_ECANCELED with st->code CANCELLED and detail "client: interrupted". stop is borrowed
+ * for the call; NULL = never (exactly hd_client_server_stream). */
+int hd_client_server_stream_until(hd_client *cl, const char *method, const ProtobufCMessage *req,
+                                  const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                                  hd_client_stream_fn fn, void *ud,
+                                  const volatile sig_atomic_t *stop, hd_client_status *st);
 
 /* Returns the upper-case name of a gRPC status code ("DEADLINE_EXCEEDED"), static;
  * "UNKNOWN_CODE" for codes outside 0-16. */

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -458,10 +459,12 @@ class TlsAndWatch(CliCase):
         self.run_cli(["ticket", "list"], env=self.env(HELPDESK_CONFIG=os.path.join(
             self.home, ".config-ca")))
 
-    def test_watch_streams_each_committed_change_until_interrupted(self):
-        s = self.start_server(args=["--unsafe-nosync"])
-        p = subprocess.Popen([cli_binary(), "ticket", "watch", "--json"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=self.env(s, s.token))
+    def start_watch(self, s, *args):
+        """Starts `ticket watch --json ARGS` and returns (process, lines read so far) once
+        an event arrived: the stream is open and the signal handlers are in place."""
+        p = subprocess.Popen([cli_binary(), "ticket", "watch", "--json"] + list(args),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=self.env(s, s.token))
         self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
         lines = []
         reader = threading.Thread(target=lambda: [lines.append(l) for l in p.stdout],
@@ -478,12 +481,60 @@ class TlsAndWatch(CliCase):
                               "w%d" % created, "--body", "b"], s)
             return lines
         wait_for(arrived, 30, "a watched event", interval_s=0.2)
+        return p, lines
+
+    def assert_watch_ended_by(self, p, s, sig, want):
+        """Sends sig to the watch p: exit want, nothing on stderr (no error line, no
+        sanitizer report), and the server saw the call cancelled."""
+        p.send_signal(sig)
+        self.assertEqual(p.wait(timeout=30), want)
+        err = p.stderr.read()
+        self.assertIsNone(sanitizer_report(err), err)
+        self.assertEqual(err, "")
+        wait_for(lambda: re.search(r"WatchTickets\S* status=CANCELLED", s.stderr()), 30,
+                 "the server logging the cancelled watch")
+
+    def test_watch_streams_each_committed_change_until_interrupted(self):
+        s = self.start_server(args=["--unsafe-nosync"])
+        p, lines = self.start_watch(s)
         self.run_cli(["ticket", "reply", "1", "--body", "on it"], s)
         wait_for(lambda: any('"TICKET_EVENT_KIND_MESSAGE_ADDED"' in l for l in lines), 30,
                  "the reply's event")
         for line in lines:
             ev = json.loads(line)  # one compact JSON document per line
             self.assertIn("ticket", ev)
-        p.send_signal(2)  # SIGINT, as Ctrl-C
-        self.assertEqual(p.wait(timeout=30), -2)
-        self.assertIsNone(sanitizer_report(p.stderr.read()))
+        self.assert_watch_ended_by(p, s, signal.SIGINT, 130)  # Ctrl-C
+
+    def test_watch_ends_cleanly_on_sigterm(self):
+        s = self.start_server(args=["--unsafe-nosync"])
+        p, _ = self.start_watch(s)
+        self.assert_watch_ended_by(p, s, signal.SIGTERM, 143)
+
+    def test_ctrl_c_ends_a_watch_still_waiting_for_the_server(self):
+        # A listener that accepts but never speaks HTTP/2: the watch waits to connect.
+        with socket.socket() as mute:
+            mute.bind(("127.0.0.1", 0))
+            mute.listen(8)
+            addr = "127.0.0.1:%d" % mute.getsockname()[1]
+            p = subprocess.Popen([cli_binary(), "--server", addr, "ticket", "watch"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=self.env())
+            self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+            # Its handlers are in place once the kernel shows SIGINT and SIGTERM caught.
+            wait_for(lambda: catches(p.pid, (signal.SIGINT, signal.SIGTERM)), 30,
+                     "the watch catching SIGINT and SIGTERM")
+            p.send_signal(signal.SIGINT)
+            self.assertEqual(p.wait(timeout=30), 130)
+            out, err = p.communicate(timeout=30)
+            self.assertIsNone(sanitizer_report(err), err)
+            self.assertEqual((out, err), ("", ""))
+
+
+def catches(pid, sigs):
+    """True when process pid has a handler for each signal in sigs (/proc SigCgt)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            mask = next(int(l.split()[1], 16) for l in f if l.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return False
+    return all(mask & (1 << (int(sig) - 1)) for sig in sigs)

@@ -2,12 +2,14 @@
  * the contract the CLI and reporter rely on, end to end (auth, request id, error mapping,
  * deadlines, streams). */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,6 +84,19 @@ static int h_count(hd_rpc_call *call, const ProtobufCMessage *req, hd_err *err)
     return HD_OK;
 }
 
+/* A quiet stream, like a watch with nothing happening: one message, then nothing until the
+ * client goes away (ended by the cancel callback, as WatchTickets is). */
+static int h_quiet(hd_rpc_call *call, const ProtobufCMessage *req, hd_err *err)
+{
+    (void)req;
+    Helpdesk__V1__GetTicketRequest m = HELPDESK__V1__GET_TICKET_REQUEST__INIT;
+    m.id = 1;
+    if (hd_rpc_stream_send(call, &m.base) != HD_OK)
+        return hd_err_set(err, HD_ECANCELED, "gone before the first message");
+    hd_rpc_call_on_cancel(call, hang_cancelled, call);
+    return HD_RPC_ASYNC;
+}
+
 #define GTR &helpdesk__v1__get_ticket_request__descriptor
 
 static const hd_rpc_method methods[] = {
@@ -89,6 +104,7 @@ static const hd_rpc_method methods[] = {
     {"/test.v1.T/Missing", HD_RPC_UNARY, GTR, GTR, h_missing, NULL, 1},
     {"/test.v1.T/Hang", HD_RPC_UNARY, GTR, GTR, h_hang, NULL, 1},
     {"/test.v1.T/Count", HD_RPC_SERVER_STREAM, GTR, GTR, NULL, h_count, 1},
+    {"/test.v1.T/Quiet", HD_RPC_SERVER_STREAM, GTR, GTR, NULL, h_quiet, 1},
 };
 
 typedef struct fixture {
@@ -244,6 +260,67 @@ static void server_stream_arrives_in_order_and_can_be_stopped(void **state)
     assert_int_equal(s2.n, 5);
 }
 
+static volatile sig_atomic_t alarm_seen;
+
+static void on_alarm(int signo)
+{
+    alarm_seen = signo;
+}
+
+static void wait_server_idle(fixture *f)
+{
+    for (int i = 0; i < 500 && hd_rpc_server_active_calls(f->srv) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(hd_rpc_server_active_calls(f->srv), 0);
+}
+
+static void a_signal_during_a_quiet_stream_cancels_it_promptly(void **state)
+{
+    fixture *f = *state;
+    Helpdesk__V1__GetTicketRequest req = HELPDESK__V1__GET_TICKET_REQUEST__INIT;
+    hd_client_status st;
+    seen s = {0};
+    struct sigaction sa, old;
+    struct itimerval in300 = {.it_value = {0, 300 * 1000}};
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+    alarm_seen = 0;
+    assert_int_equal(setitimer(ITIMER_REAL, &in300, NULL), 0);
+    double t0 = now_ms();
+    int rc = hd_client_server_stream_until(f->cl, "/test.v1.T/Quiet", &req.base, GTR, 0, on_msg, &s,
+                                           &alarm_seen, &st);
+    double took = now_ms() - t0;
+    sigaction(SIGALRM, &old, NULL);
+    assert_int_equal(rc, HD_ECANCELED);
+    assert_int_equal(alarm_seen, SIGALRM);
+    assert_string_equal(st.name, "CANCELLED");
+    assert_string_equal(st.detail, "client: interrupted");
+    assert_int_equal(s.n, 1); /* the stream was open and quiet when the signal came */
+    assert_true(took >= 250);
+    assert_true(took < 3000); /* not the handler's 20 s */
+    wait_server_idle(f);
+}
+
+static void a_stop_flag_already_set_ends_the_stream_before_any_message(void **state)
+{
+    fixture *f = *state;
+    Helpdesk__V1__GetTicketRequest req = HELPDESK__V1__GET_TICKET_REQUEST__INIT;
+    hd_client_status st;
+    seen s = {0};
+    volatile sig_atomic_t stop = SIGTERM;
+    req.id = 40;
+    assert_int_equal(hd_client_server_stream_until(f->cl, "/test.v1.T/Count", &req.base, GTR, 0,
+                                                   on_msg, &s, &stop, &st),
+                     HD_ECANCELED);
+    assert_string_equal(st.name, "CANCELLED");
+    assert_int_equal(s.n, 0);
+    wait_server_idle(f);
+}
+
 static void stopped_server_is_UNAVAILABLE(void **state)
 {
     fixture *f = *state;
@@ -365,6 +442,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(unknown_method_is_UNIMPLEMENTED, setup, teardown),
         cmocka_unit_test_setup_teardown(slow_handler_past_deadline_is_DEADLINE_EXCEEDED, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_signal_during_a_quiet_stream_cancels_it_promptly, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_stop_flag_already_set_ends_the_stream_before_any_message,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(server_stream_arrives_in_order_and_can_be_stopped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(stopped_server_is_UNAVAILABLE, setup, teardown),
