@@ -91,35 +91,23 @@ static int move_prefix(mover *m, const char *name, hd_table to)
     }
 }
 
-static hd_key *marker_key(hd_key *k)
-{
-    hd_key_init(k);
-    return hd_key_str(k, HD_SLA_LAYOUT_SETTING);
-}
-
 static int migrate_apply(hd_txn *txn, void *arg, hd_err *err)
 {
     mover *m = arg;
-    const void *val;
-    size_t len;
-    hd_key k;
-    unsigned char v[4] = {0, 0, 0, HD_SLA_LAYOUT_VERSION};
+    uint32_t done;
     m->txn = txn;
     m->err = err;
     m->moved = 0;
-    int rc = hd_store_get(txn, HD_STORE_SETTINGS, marker_key(&k), &val, &len, err);
-    if (rc == 0 && len == 4 && memcmp(val, v, 4) >= 0)
-        return 0;
-    if (rc < 0 && rc != HD_ENOTFOUND)
+    int rc = hd_store_marker_get(txn, HD_SLA_LAYOUT_SETTING, &done, err);
+    if (rc < 0 || done >= HD_SLA_LAYOUT_VERSION)
         return rc;
-    hd_err_clear(err);
     rc = move_prefix(m, HD_SLA_KEY_CALENDAR, HD_STORE_SLA_CONFIG);
     if (rc == 0)
         rc = move_prefix(m, HD_SLA_KEY_POLICY, HD_STORE_SLA_CONFIG);
     if (rc == 0)
         rc = move_prefix(m, HD_SLA_KEY_TICKET, HD_STORE_SLA_CLOCKS);
     if (rc == 0)
-        rc = hd_store_put(txn, HD_STORE_SETTINGS, marker_key(&k), v, sizeof(v), 0, err);
+        rc = hd_store_marker_set(txn, HD_SLA_LAYOUT_SETTING, HD_SLA_LAYOUT_VERSION, err);
     return rc;
 }
 

@@ -189,6 +189,15 @@ int hd_store_seq_next(hd_txn *txn, const char *name, uint64_t *out, hd_err *err)
 /* Sets *out to the number of entries in t as seen by txn. Returns 0 or HD_EIO. */
 int hd_store_count(hd_txn *txn, hd_table t, uint64_t *out, hd_err *err);
 
+/* "Done once" markers: a one-time domain step (a data move, an index build) records in
+ * SETTINGS, under its name, the version it brought the data to (4 bytes, big-endian).
+ * hd_store_marker_get sets *version to the marker's version, 0 when it is absent or not 4
+ * bytes long (the step then runs again); returns 0 or the store's read errors. */
+int hd_store_marker_get(hd_txn *txn, const char *name, uint32_t *version, hd_err *err);
+
+/* Sets marker name to version. Write txn only. Returns 0 or hd_store_put's errors. */
+int hd_store_marker_set(hd_txn *txn, const char *name, uint32_t version, hd_err *err);
+
 /* ---- Operations and statistics --------------------------------------------------------- */
 
 typedef struct hd_store_stats {

@@ -103,36 +103,24 @@ static int stamp_orgs(reindex *r)
     return 0;
 }
 
-static hd_key *marker_key(hd_key *k)
-{
-    hd_key_init(k);
-    return hd_key_str(k, HD_TICKETS_INDEX_SETTING);
-}
-
 static int reindex_apply(hd_txn *txn, void *arg, hd_err *err)
 {
     reindex *r = arg;
-    const void *val;
-    size_t len;
-    hd_key k;
-    unsigned char v[4] = {0, 0, 0, HD_TICKETS_INDEX_VERSION};
+    uint32_t done;
     r->txn = txn;
     r->err = err;
     r->built = 0;
     r->n_orgless = 0;
-    int rc = hd_store_get(txn, HD_STORE_SETTINGS, marker_key(&k), &val, &len, err);
-    if (rc == 0 && len == 4 && memcmp(val, v, 4) >= 0)
-        return 0;
-    if (rc < 0 && rc != HD_ENOTFOUND)
+    int rc = hd_store_marker_get(txn, HD_TICKETS_INDEX_SETTING, &done, err);
+    if (rc < 0 || done >= HD_TICKETS_INDEX_VERSION)
         return rc;
-    hd_err_clear(err);
     int64_t n = hd_store_scan(txn, HD_STORE_TICKETS, NULL, one_ticket, r, err);
     if (n < 0)
         return (int)n;
     rc = stamp_orgs(r);
     if (rc < 0)
         return rc;
-    return hd_store_put(txn, HD_STORE_SETTINGS, marker_key(&k), v, sizeof(v), 0, err);
+    return hd_store_marker_set(txn, HD_TICKETS_INDEX_SETTING, HD_TICKETS_INDEX_VERSION, err);
 }
 
 int hd_tickets_reindex(hd_store *s, uint64_t *built, hd_err *err)

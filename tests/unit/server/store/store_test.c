@@ -326,6 +326,55 @@ static void sequences_count_from_one_and_survive_reopen(void **state)
     free(dir);
 }
 
+static int apply_marker_7(hd_txn *txn, void *arg, hd_err *err)
+{
+    (void)arg;
+    return hd_store_marker_set(txn, "test.step", 7, err);
+}
+
+static int apply_marker_odd(hd_txn *txn, void *arg, hd_err *err)
+{
+    hd_key k;
+    (void)arg;
+    hd_key_init(&k);
+    hd_key_str(&k, "test.odd");
+    return hd_store_put(txn, HD_STORE_SETTINGS, &k, "\x00\x00\x09", 3, 0, err);
+}
+
+static uint32_t read_marker(hd_store *s, const char *name)
+{
+    hd_txn *txn;
+    hd_err err = {0};
+    uint32_t v = 99;
+    assert_ok(hd_store_read_begin(s, &txn, &err), err);
+    assert_ok(hd_store_marker_get(txn, name, &v, &err), err);
+    assert_int_equal(err.code, 0);
+    hd_store_read_end(txn);
+    return v;
+}
+
+static void markers_read_zero_until_set_and_survive_reopen(void **state)
+{
+    (void)state;
+    char *dir = st_tmpdir("marker");
+    hd_store *s = st_open(dir, 0, 0);
+    hd_err err = {0};
+    hd_txn *txn;
+    assert_int_equal(read_marker(s, "test.step"), 0);
+    assert_ok(hd_store_write(s, apply_marker_7, NULL, &err), err);
+    assert_ok(hd_store_write(s, apply_marker_odd, NULL, &err), err);
+    assert_int_equal(read_marker(s, "test.step"), 7);
+    assert_int_equal(read_marker(s, "test.odd"), 0); /* not 4 bytes: not a marker */
+    assert_ok(hd_store_read_begin(s, &txn, &err), err);
+    assert_int_equal(hd_store_marker_set(txn, "test.step", 8, &err), HD_EPERM);
+    hd_store_read_end(txn);
+    hd_store_close(s);
+    s = st_open(dir, 0, 0);
+    assert_int_equal(read_marker(s, "test.step"), 7);
+    hd_store_close(s);
+    free(dir);
+}
+
 static int apply_put_ticket(hd_txn *txn, void *arg, hd_err *err)
 {
     Helpdesk__V1__Ticket *t = arg;
@@ -671,6 +720,7 @@ int main(void)
         cmocka_unit_test(stats_report_map_tables_readers_and_writes),
         cmocka_unit_test(scans_follow_prefix_start_direction_and_limit),
         cmocka_unit_test(sequences_count_from_one_and_survive_reopen),
+        cmocka_unit_test(markers_read_zero_until_set_and_survive_reopen),
         cmocka_unit_test(messages_pack_on_put_and_unpack_into_the_arena),
         cmocka_unit_test(failing_mutation_in_a_batch_is_undone_alone),
         cmocka_unit_test(close_acknowledges_every_pending_mutation),
