@@ -112,6 +112,27 @@ void *hd_arena_calloc(hd_arena *a, size_t count, size_t size)
     return p;
 }
 
+void *hd_arena_grow(hd_arena *a, void *items, size_t n, size_t *cap, size_t elem_size,
+                    size_t first_cap)
+{
+    if (n < *cap)
+        return items;
+    size_t ncap = *cap ? *cap : first_cap;
+    if (ncap == 0 || (*cap && ncap > SIZE_MAX / 2))
+        return NULL;
+    if (*cap)
+        ncap *= 2;
+    if (ncap <= n || (elem_size && ncap > SIZE_MAX / elem_size))
+        return NULL;
+    void *p = hd_arena_alloc(a, ncap * elem_size);
+    if (!p)
+        return NULL;
+    if (n)
+        memcpy(p, items, n * elem_size);
+    *cap = ncap;
+    return p;
+}
+
 char *hd_arena_strndup(hd_arena *a, const char *s, size_t n)
 {
     if (n == SIZE_MAX)

@@ -27,6 +27,14 @@ void *hd_arena_alloc(hd_arena *a, size_t n);
 /* Like hd_arena_alloc, zero-filled; count*size overflow returns NULL. */
 void *hd_arena_calloc(hd_arena *a, size_t count, size_t size);
 
+/* Makes room for element n of a growable array kept in the arena (elements of elem_size
+ * bytes, capacity *cap). Returns items itself while n < *cap; otherwise a new array of twice
+ * the capacity (first_cap when *cap is 0) holding a copy of the first n elements, and sets
+ * *cap (the old array stays allocated until the arena is reset). Returns NULL, *cap
+ * unchanged, when out of memory or the size overflows. Borrowed like hd_arena_alloc. */
+void *hd_arena_grow(hd_arena *a, void *items, size_t n, size_t *cap, size_t elem_size,
+                    size_t first_cap);
+
 /* Copies n bytes of s and a terminating NUL into the arena; borrowed like
  * hd_arena_alloc. NULL when out of memory. */
 char *hd_arena_strndup(hd_arena *a, const char *s, size_t n);

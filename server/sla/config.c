@@ -214,16 +214,10 @@ static int list_cb(void *arg, const void *key, size_t klen, const void *val, siz
     ProtobufCMessage *m = protobuf_c_message_unpack(l->desc, &pa, vlen, val);
     if (!m)
         return l->rc = hd_err_set(l->err, HD_ECORRUPT, "sla config: record does not unpack");
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        void **items = hd_arena_calloc(l->a, cap, sizeof(void *));
-        if (!items)
-            return l->rc = hd_err_set(l->err, HD_ENOMEM, "sla config: out of memory");
-        if (l->n)
-            memcpy(items, l->items, l->n * sizeof(void *));
-        l->items = items;
-        l->cap = cap;
-    }
+    void **items = hd_arena_grow(l->a, l->items, l->n, &l->cap, sizeof(*items), 16);
+    if (!items)
+        return l->rc = hd_err_set(l->err, HD_ENOMEM, "sla config: out of memory");
+    l->items = items;
     l->items[l->n++] = m;
     return 0;
 }

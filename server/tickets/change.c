@@ -284,16 +284,10 @@ typedef struct diff {
 
 static int diff_add(diff *d, const char *field, const char *before, const char *after)
 {
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 8;
-        Helpdesk__V1__FieldChange **ch = hd_arena_alloc(d->a, cap * sizeof(*ch));
-        if (!ch)
-            return HD_ENOMEM;
-        if (d->n)
-            memcpy(ch, d->ch, d->n * sizeof(*ch));
-        d->ch = ch;
-        d->cap = cap;
-    }
+    Helpdesk__V1__FieldChange **ch = hd_arena_grow(d->a, d->ch, d->n, &d->cap, sizeof(*ch), 8);
+    if (!ch)
+        return HD_ENOMEM;
+    d->ch = ch;
     d->ch[d->n] = change_new(d->a, field, before, after);
     if (!d->ch[d->n])
         return HD_ENOMEM;

@@ -243,16 +243,10 @@ static char *token_encode(hd_arena *a, uint32_t hash, const cand *c, int sort)
 
 static int push(lister *l, uint64_t id, int64_t key, Helpdesk__V1__Ticket *t)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        cand *c = hd_arena_alloc(l->a, cap * sizeof(*c));
-        if (!c)
-            return hd_err_set(l->err, HD_ENOMEM, "list: out of memory");
-        if (l->n)
-            memcpy(c, l->c, l->n * sizeof(*c));
-        l->c = c;
-        l->cap = cap;
-    }
+    cand *c = hd_arena_grow(l->a, l->c, l->n, &l->cap, sizeof(*c), 64);
+    if (!c)
+        return hd_err_set(l->err, HD_ENOMEM, "list: out of memory");
+    l->c = c;
     l->c[l->n].id = id;
     l->c[l->n].key = key;
     l->c[l->n].t = t;

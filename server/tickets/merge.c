@@ -23,16 +23,10 @@ static int child_cb(void *arg, const void *key, size_t klen, const void *val, si
     ProtobufCAllocator pa;
     (void)key;
     (void)klen;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        ProtobufCMessage **items = hd_arena_alloc(c->a, cap * sizeof(*items));
-        if (!items)
-            return hd_err_set(c->err, HD_ENOMEM, "merge: out of memory");
-        for (size_t i = 0; i < c->n; i++)
-            items[i] = c->items[i];
-        c->items = items;
-        c->cap = cap;
-    }
+    ProtobufCMessage **items = hd_arena_grow(c->a, c->items, c->n, &c->cap, sizeof(*items), 16);
+    if (!items)
+        return hd_err_set(c->err, HD_ENOMEM, "merge: out of memory");
+    c->items = items;
     hd_arena_pb_allocator(c->a, &pa);
     c->items[c->n] = protobuf_c_message_unpack(c->desc, &pa, vlen, val);
     if (!c->items[c->n])

@@ -545,16 +545,10 @@ typedef struct msg_vec {
 
 static int vec_push(msg_vec *v, ProtobufCMessage *m)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 8;
-        ProtobufCMessage **items = hd_arena_alloc(v->a, cap * sizeof(*items));
-        if (!items)
-            return hd_err_set(v->err, HD_ENOMEM, "out of memory");
-        if (v->n)
-            memcpy(items, v->items, v->n * sizeof(*items));
-        v->items = items;
-        v->cap = cap;
-    }
+    ProtobufCMessage **items = hd_arena_grow(v->a, v->items, v->n, &v->cap, sizeof(*items), 8);
+    if (!items)
+        return hd_err_set(v->err, HD_ENOMEM, "out of memory");
+    v->items = items;
     v->items[v->n++] = m;
     return 0;
 }

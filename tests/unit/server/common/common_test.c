@@ -89,6 +89,32 @@ static void arena_allocations_are_aligned_distinct_and_survive_growth(void **sta
     hd_arena_destroy(NULL);
 }
 
+static void arena_grow_doubles_keeps_the_elements_and_refuses_overflow(void **state)
+{
+    (void)state;
+    hd_arena *a = hd_arena_create(0);
+    uint64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    for (uint64_t i = 0; i < 100; i++) {
+        uint64_t *g = hd_arena_grow(a, v, n, &cap, sizeof(*v), 4);
+        assert_non_null(g);
+        if (n < 4)
+            assert_int_equal(cap, 4);
+        v = g;
+        v[n++] = i * 3;
+    }
+    assert_int_equal(cap, 128); /* 4, 8, ..., 128 */
+    for (uint64_t i = 0; i < 100; i++)
+        assert_int_equal(v[i], i * 3);
+    assert_ptr_equal(hd_arena_grow(a, v, 100, &cap, sizeof(*v), 4), v); /* room left */
+    size_t huge = SIZE_MAX / 4;
+    assert_null(hd_arena_grow(a, v, huge, &huge, 16, 4)); /* size overflows */
+    assert_int_equal(huge, SIZE_MAX / 4);
+    size_t zero = 0;
+    assert_null(hd_arena_grow(a, NULL, 0, &zero, 8, 0)); /* no first capacity */
+    hd_arena_destroy(a);
+}
+
 static void arena_pb_allocator_unpacks_without_free(void **state)
 {
     (void)state;
@@ -144,6 +170,7 @@ int main(void)
         cmocka_unit_test(every_error_code_has_a_distinct_name_and_message),
         cmocka_unit_test(err_set_keeps_detail_and_returns_the_code),
         cmocka_unit_test(arena_allocations_are_aligned_distinct_and_survive_growth),
+        cmocka_unit_test(arena_grow_doubles_keeps_the_elements_and_refuses_overflow),
         cmocka_unit_test(arena_pb_allocator_unpacks_without_free),
         cmocka_unit_test(log_lines_are_key_value_and_quoted),
     };
