@@ -10,6 +10,7 @@
 
 #include "server/clock/clock.h"
 #include "server/common/log.h"
+#include "server/common/worker.h"
 #include "server/sla/engine.h"
 #include "server/sla/migrate.h"
 #include "server/sla/record.h"
@@ -159,10 +160,7 @@ int hd_sla_monitor_next(hd_store *s, int64_t *next_s, hd_err *err)
 
 struct hd_sla_monitor {
     hd_store *store;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;
+    hd_worker w; /* w.mu guards the fields below */
     int kicked;
     int64_t sleeping_until_s; /* fire time the thread waits for (INT64_MAX: idle) */
     int64_t hint_s;           /* earliest fire time announced and not yet seen in the index */
@@ -180,26 +178,26 @@ static int64_t mono_ms(void)
 static void wake(void *ud, int64_t fire_s)
 {
     hd_sla_monitor *m = ud;
-    pthread_mutex_lock(&m->mu);
+    pthread_mutex_lock(&m->w.mu);
     if (!m->hint_s || fire_s < m->hint_s) {
         m->hint_s = fire_s;
         m->hint_mono_ms = mono_ms();
     }
     if (fire_s < m->sleeping_until_s) {
         m->kicked = 1;
-        pthread_cond_signal(&m->cv);
+        pthread_cond_signal(&m->w.cv);
     }
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&m->w.mu);
 }
 
 static void *monitor_main(void *arg)
 {
     hd_sla_monitor *m = arg;
-    pthread_mutex_lock(&m->mu);
-    while (!m->stop) {
+    pthread_mutex_lock(&m->w.mu);
+    while (!m->w.stop) {
         m->kicked = 0;
         m->sleeping_until_s = INT64_MAX; /* working: any wake counts */
-        pthread_mutex_unlock(&m->mu);
+        pthread_mutex_unlock(&m->w.mu);
         hd_err err;
         hd_err_clear(&err);
         int fired = 0;
@@ -213,10 +211,10 @@ static void *monitor_main(void *arg)
         int64_t next = 0;
         if (hd_sla_monitor_next(m->store, &next, &err) < 0)
             next = 0;
-        pthread_mutex_lock(&m->mu);
+        pthread_mutex_lock(&m->w.mu);
         m->runs++;
-        pthread_cond_broadcast(&m->cv);
-        if (m->stop || m->kicked)
+        pthread_cond_broadcast(&m->w.cv);
+        if (m->w.stop || m->kicked)
             continue;
         int64_t wait_ms = IDLE_WAIT_MS;
         if (next) {
@@ -233,19 +231,13 @@ static void *monitor_main(void *arg)
         if (rc < 0 && wait_ms > 1000)
             wait_ms = 1000; /* retry a failed step soon */
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += wait_ms / 1000;
-        ts.tv_nsec += (wait_ms % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        while (!m->stop && !m->kicked) {
-            if (pthread_cond_timedwait(&m->cv, &m->mu, &ts) == ETIMEDOUT)
+        hd_worker_deadline(&ts, wait_ms);
+        while (!m->w.stop && !m->kicked) {
+            if (pthread_cond_timedwait(&m->w.cv, &m->w.mu, &ts) == ETIMEDOUT)
                 break;
         }
     }
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&m->w.mu);
     return NULL;
 }
 
@@ -260,33 +252,32 @@ int hd_sla_monitor_start(hd_sla_monitor **out, hd_store *s, hd_err *err)
         return hd_err_set(err, HD_ENOMEM, "sla monitor: out of memory");
     m->store = s;
     m->sleeping_until_s = INT64_MAX;
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->cv, NULL);
-    hd_sla_engine_set_wake(wake, m);
-    if (pthread_create(&m->thread, NULL, monitor_main, m) != 0) {
-        hd_sla_engine_set_wake(NULL, NULL);
-        pthread_cond_destroy(&m->cv);
-        pthread_mutex_destroy(&m->mu);
+    rc = hd_worker_start(&m->w, monitor_main, m, "sla monitor", err);
+    if (rc < 0) {
         free(m);
-        return hd_err_set(err, HD_EINTERNAL, "sla monitor: cannot start a thread");
+        return rc;
     }
+    /* The wake hook needs w.mu, so it comes once the thread runs; the kick makes the thread
+     * look again at anything that came due before the hook was in place. */
+    hd_sla_engine_set_wake(wake, m);
+    hd_sla_monitor_kick(m);
     *out = m;
     return 0;
 }
 
 void hd_sla_monitor_kick(hd_sla_monitor *m)
 {
-    pthread_mutex_lock(&m->mu);
+    pthread_mutex_lock(&m->w.mu);
     m->kicked = 1;
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    pthread_cond_broadcast(&m->w.cv);
+    pthread_mutex_unlock(&m->w.mu);
 }
 
 uint64_t hd_sla_monitor_runs(hd_sla_monitor *m)
 {
-    pthread_mutex_lock(&m->mu);
+    pthread_mutex_lock(&m->w.mu);
     uint64_t n = m->runs;
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&m->w.mu);
     return n;
 }
 
@@ -294,13 +285,7 @@ void hd_sla_monitor_stop(hd_sla_monitor *m)
 {
     if (!m)
         return;
-    pthread_mutex_lock(&m->mu);
-    m->stop = 1;
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
-    pthread_join(m->thread, NULL);
     hd_sla_engine_set_wake(NULL, NULL);
-    pthread_cond_destroy(&m->cv);
-    pthread_mutex_destroy(&m->mu);
+    hd_worker_stop(&m->w);
     free(m);
 }

@@ -15,6 +15,7 @@
 #include "server/clock/clock.h"
 #include "server/common/arena.h"
 #include "server/common/log.h"
+#include "server/common/worker.h"
 #include "server/sla/actions.h"
 #include "server/sla/record.h"
 
@@ -220,31 +221,27 @@ fail:
 
 struct hd_sla_webhook {
     hd_store *store;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;
+    hd_worker w;
 };
 
 static void *webhook_main(void *arg)
 {
     hd_sla_webhook *w = arg;
-    pthread_mutex_lock(&w->mu);
-    while (!w->stop) {
-        pthread_mutex_unlock(&w->mu);
+    pthread_mutex_lock(&w->w.mu);
+    while (!w->w.stop) {
+        pthread_mutex_unlock(&w->w.mu);
         hd_err err;
         hd_err_clear(&err);
         if (hd_sla_webhook_step(w->store, hd_clock_now_ms(), NULL, NULL, &err) < 0)
             hd_log(HD_LOG_WARN, "sla_webhook_step_failed", "detail=\"%s\"", err.detail);
-        pthread_mutex_lock(&w->mu);
+        pthread_mutex_lock(&w->w.mu);
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        while (!w->stop)
-            if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT)
+        hd_worker_deadline(&ts, 1000);
+        while (!w->w.stop)
+            if (pthread_cond_timedwait(&w->w.cv, &w->w.mu, &ts) == ETIMEDOUT)
                 break;
     }
-    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&w->w.mu);
     return NULL;
 }
 
@@ -255,13 +252,10 @@ int hd_sla_webhook_start(hd_sla_webhook **out, hd_store *s, hd_err *err)
     if (!w)
         return hd_err_set(err, HD_ENOMEM, "sla webhook: out of memory");
     w->store = s;
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    if (pthread_create(&w->thread, NULL, webhook_main, w) != 0) {
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
+    int rc = hd_worker_start(&w->w, webhook_main, w, "sla webhook", err);
+    if (rc < 0) {
         free(w);
-        return hd_err_set(err, HD_EINTERNAL, "sla webhook: cannot start a thread");
+        return rc;
     }
     *out = w;
     return 0;
@@ -271,12 +265,6 @@ void hd_sla_webhook_stop(hd_sla_webhook *w)
 {
     if (!w)
         return;
-    pthread_mutex_lock(&w->mu);
-    w->stop = 1;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
+    hd_worker_stop(&w->w);
     free(w);
 }

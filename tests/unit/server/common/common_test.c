@@ -1,4 +1,6 @@
 /* The error table, arenas and log formatting. */
+#include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -14,6 +17,7 @@
 #include "server/common/arena.h"
 #include "server/common/err.h"
 #include "server/common/log.h"
+#include "server/common/worker.h"
 
 static void every_error_code_has_a_distinct_name_and_message(void **state)
 {
@@ -115,6 +119,71 @@ static void arena_grow_doubles_keeps_the_elements_and_refuses_overflow(void **st
     hd_arena_destroy(a);
 }
 
+typedef struct spin {
+    hd_worker w;
+    int loops;
+} spin;
+
+/* A worker loop as the SLA threads write it: one round, then a long wait on w.cv. */
+static void *spin_main(void *arg)
+{
+    spin *s = arg;
+    pthread_mutex_lock(&s->w.mu);
+    while (!s->w.stop) {
+        s->loops++;
+        pthread_cond_broadcast(&s->w.cv); /* tells the test a round ran */
+        struct timespec ts;
+        hd_worker_deadline(&ts, 60000);
+        while (!s->w.stop)
+            if (pthread_cond_timedwait(&s->w.cv, &s->w.mu, &ts) == ETIMEDOUT)
+                break;
+    }
+    pthread_mutex_unlock(&s->w.mu);
+    return NULL;
+}
+
+static double mono_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void worker_stop_wakes_a_waiting_loop_and_joins_it(void **state)
+{
+    (void)state;
+    spin s;
+    hd_err err;
+    struct timespec ts;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(hd_worker_start(&s.w, spin_main, &s, "spin", &err), 0);
+    pthread_mutex_lock(&s.w.mu);
+    hd_worker_deadline(&ts, 10000);
+    while (s.loops == 0)
+        if (pthread_cond_timedwait(&s.w.cv, &s.w.mu, &ts) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&s.w.mu);
+    assert_int_equal(s.loops, 1);
+    double t0 = mono_now_ms();
+    hd_worker_stop(&s.w); /* the loop waits 60 s unless stop wakes it */
+    assert_true(mono_now_ms() - t0 < 10000);
+    assert_int_equal(s.loops, 1);
+}
+
+static void worker_deadline_is_wait_ms_ahead_with_normalised_nanoseconds(void **state)
+{
+    (void)state;
+    struct timespec now, ts;
+    for (int64_t ms = 0; ms < 3000; ms += 499) {
+        clock_gettime(CLOCK_REALTIME, &now);
+        hd_worker_deadline(&ts, ms);
+        assert_true(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000);
+        double ahead = (double)(ts.tv_sec - now.tv_sec) * 1e3 + (ts.tv_nsec - now.tv_nsec) / 1e6;
+        assert_true(ahead >= (double)ms);
+        assert_true(ahead < (double)ms + 1000);
+    }
+}
+
 static void arena_pb_allocator_unpacks_without_free(void **state)
 {
     (void)state;
@@ -172,6 +241,8 @@ int main(void)
         cmocka_unit_test(arena_allocations_are_aligned_distinct_and_survive_growth),
         cmocka_unit_test(arena_grow_doubles_keeps_the_elements_and_refuses_overflow),
         cmocka_unit_test(arena_pb_allocator_unpacks_without_free),
+        cmocka_unit_test(worker_stop_wakes_a_waiting_loop_and_joins_it),
+        cmocka_unit_test(worker_deadline_is_wait_ms_ahead_with_normalised_nanoseconds),
         cmocka_unit_test(log_lines_are_key_value_and_quoted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
