@@ -215,6 +215,28 @@ static int print_ticket_brief(hd_cli *cli, const Helpdesk__V1__Ticket *t)
     return HD_CLI_EXIT_OK;
 }
 
+/* Calls a TicketService method that answers with a Ticket and prints it briefly. Returns
+ * the exit code (error line printed). */
+static int call_brief(hd_cli *cli, const char *method, const ProtobufCMessage *req)
+{
+    ProtobufCMessage *m;
+    int rc = hd_cli_call(cli, method, req, &helpdesk__v1__ticket__descriptor, &m);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    return print_ticket_brief(cli, (const Helpdesk__V1__Ticket *)m);
+}
+
+/* The tail of the commands on one ticket that answer with it: resolves the TICKET argument
+ * into *id (a field of req), then call_brief. */
+static int ticket_call_brief(hd_cli *cli, const hd_cli_args *a, uint64_t *id, const char *method,
+                             const ProtobufCMessage *req)
+{
+    int rc = ticket_id(cli, hd_cli_pos(a, 0), id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    return call_brief(cli, method, req);
+}
+
 /* Reads up to BODY_MAX bytes of fd into an arena string. */
 static int read_all(hd_cli *cli, int fd, const char *what, char **out)
 {
@@ -450,11 +472,7 @@ static int ticket_create(hd_cli *cli, const hd_cli_args *a)
     rc = read_body(cli, a, "a new ticket", "first message", &req.body);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
-    ProtobufCMessage *resp;
-    rc = hd_cli_call(cli, SVC "CreateTicket", &req.base, &helpdesk__v1__ticket__descriptor, &resp);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return print_ticket_brief(cli, (Helpdesk__V1__Ticket *)resp);
+    return call_brief(cli, SVC "CreateTicket", &req.base);
 }
 
 /* --- list --------------------------------------------------------------------------- */
@@ -832,12 +850,7 @@ static int update_call(hd_cli *cli, Helpdesk__V1__Ticket *t, char **paths, size_
     mask.n_paths = npaths;
     req.ticket = t;
     req.update_mask = &mask;
-    ProtobufCMessage *resp;
-    int rc =
-        hd_cli_call(cli, SVC "UpdateTicket", &req.base, &helpdesk__v1__ticket__descriptor, &resp);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return print_ticket_brief(cli, (Helpdesk__V1__Ticket *)resp);
+    return call_brief(cli, SVC "UpdateTicket", &req.base);
 }
 
 static int ticket_update(hd_cli *cli, const hd_cli_args *a)
@@ -1042,14 +1055,7 @@ static int ticket_rate(hd_cli *cli, const hd_cli_args *a)
     req.score = (uint32_t)score;
     if (hd_cli_arg(a, "comment"))
         req.comment = (char *)hd_cli_arg(a, "comment");
-    rc = ticket_id(cli, hd_cli_pos(a, 0), &req.ticket_id);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    ProtobufCMessage *m;
-    rc = hd_cli_call(cli, SVC "RateTicket", &req.base, &helpdesk__v1__ticket__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return print_ticket_brief(cli, (Helpdesk__V1__Ticket *)m);
+    return ticket_call_brief(cli, a, &req.ticket_id, SVC "RateTicket", &req.base);
 }
 
 /* --- watch -------------------------------------------------------------------------- */
@@ -1189,14 +1195,7 @@ static int ticket_escalate(hd_cli *cli, const hd_cli_args *a)
         return rc;
     if (hd_cli_arg(a, "text"))
         req.reason_text = (char *)hd_cli_arg(a, "text");
-    rc = ticket_id(cli, hd_cli_pos(a, 0), &req.ticket_id);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    ProtobufCMessage *m;
-    rc = hd_cli_call(cli, SVC "EscalateTicket", &req.base, &helpdesk__v1__ticket__descriptor, &m);
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
-    return print_ticket_brief(cli, (const Helpdesk__V1__Ticket *)m);
+    return ticket_call_brief(cli, a, &req.ticket_id, SVC "EscalateTicket", &req.base);
 }
 
 static const hd_cli_opt merge_opts[] = {

@@ -300,6 +300,23 @@ class ExitCodes(CliCase):
         self.assertEqual(len(json.loads(out)["notes"]), 3)
 
 
+    def test_escalate_and_rate_print_the_ticket_or_one_error_line(self):
+        s = self.start_server(args=["--unsafe-nosync"])
+        self.seed(s)
+        group, _ = self.run_cli(["group", "create", "Tier 2", "-q"], s)
+        out, _ = self.run_cli(["ticket", "escalate", "TKT-000002", "--reason", "sla-risk",
+                               "--group", group.strip(), "--priority", "urgent", "--text",
+                               "VIP waiting"], s)
+        self.assertEqual(out, "TKT-000002  Refund for order 77\n  status new, priority urgent\n")
+        out, _ = self.run_cli(["ticket", "escalate", "2", "--reason", "impact", "--group",
+                               group.strip(), "-q"], s)
+        self.assertEqual(out, "TKT-000002\n")
+        _, err = self.run_cli(["ticket", "rate", "3", "--score", "5"], s, want=3)
+        self.assertIn("only the customer rates a ticket (PERMISSION_DENIED)", err)
+        _, err = self.run_cli(["ticket", "rate", "TKT-000009", "--score", "5"], s, want=2)
+        self.assertIn('ticket "TKT-000009": not found', err)
+
+
 class ConfigAndLogin(CliCase):
     def test_flags_beat_env_beat_config_file(self):
         s = self.start_server(args=["--unsafe-nosync"])
