@@ -8,9 +8,6 @@
 #include "server/tickets/change.h"
 #include "server/tickets/fields.h"
 
-/* Most merged_into hops followed to find a replayed note (merges never form cycles). */
-#define MERGE_HOPS_MAX 8
-
 static hd_tickets_staff_lookup_fn resolver;
 static void *resolver_ud;
 
@@ -151,7 +148,7 @@ static int load_replay(hd_txn *txn, hd_tickets_note_args *args, hd_err *err)
     Helpdesk__V1__Ticket *t = NULL;
     const void *val;
     size_t len;
-    uint64_t ticket_id, note_id, at;
+    uint64_t ticket_id, note_id;
     hd_key k;
     int rc = hd_store_get(txn, HD_STORE_IDEMPOTENCY,
                           hd_tickets_key_idem(&k, HD_TICKETS_IDEM_NOTE, args->request_id), &val,
@@ -172,23 +169,12 @@ static int load_replay(hd_txn *txn, hd_tickets_note_args *args, hd_err *err)
         return rc;
     if (ticket_id != args->ticket_id)
         return id_reused(args, err);
-    at = ticket_id;
-    for (int hop = 0;; hop++) {
-        rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, at),
-                              &helpdesk__v1__ticket__descriptor, args->arena, &m, err);
-        if (rc == HD_ENOTFOUND)
-            return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": names missing ticket %" PRIu64,
-                              args->request_id, at);
-        if (rc < 0)
-            return rc;
-        t = (Helpdesk__V1__Ticket *)m;
-        if (t->status != HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_MERGED || !t->merged_into)
-            break;
-        if (hop == MERGE_HOPS_MAX)
-            return hd_err_set(err, HD_ECORRUPT, "ticket %" PRIu64 ": merge chain too long",
-                              ticket_id);
-        at = t->merged_into;
-    }
+    rc = hd_tickets_load_current(txn, args->arena, ticket_id, &t, err);
+    if (rc == HD_ENOTFOUND)
+        return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": names missing ticket %" PRIu64,
+                          args->request_id, ticket_id);
+    if (rc < 0)
+        return rc;
     rc = hd_store_get_msg(txn, HD_STORE_NOTES, hd_tickets_key_child(&k, t->id, note_id),
                           &helpdesk__v1__note__descriptor, args->arena, &m, err);
     if (rc == HD_ENOTFOUND)

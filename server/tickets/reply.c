@@ -11,9 +11,6 @@
 #include "server/tickets/lifecycle.h"
 #include "server/tickets/outbox_hook.h"
 
-/* Most merged_into hops followed for a customer message (merges never form cycles). */
-#define MERGE_HOPS_MAX 8
-
 #define ST(x)  HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_##x
 #define EVK(x) HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_##x
 
@@ -323,7 +320,7 @@ static int customer_message(hd_tickets_reply_args *args, hd_txn *txn, hd_tickets
     bool merged = false;
     int rc;
     for (int hop = 0; e->t->status == ST(MERGED) && e->t->merged_into; hop++) {
-        if (hop == MERGE_HOPS_MAX)
+        if (hop == HD_TICKETS_MERGE_HOPS_MAX)
             return hd_err_set(err, HD_ECORRUPT, "ticket %" PRIu64 ": merge chain too long",
                               args->ticket_id);
         rc = hd_tickets_edit_begin(e, txn, args->arena, e->t->merged_into, &args->actor,
@@ -361,12 +358,35 @@ static bool idempotent(const hd_tickets_reply_args *args)
            (args->op == HD_TICKETS_REPLY_SEND || args->op == HD_TICKETS_REPLY_CUSTOMER);
 }
 
+/* Whether stored message m is what args asks for: a retry, not a reuse of the id. A
+ * customer's message may have gone to another ticket (merge, follow-up), so only a staff
+ * reply is tied to its ticket (checked by the caller) and author. */
+static bool same_reply(const Helpdesk__V1__Message *m, const hd_tickets_reply_args *args)
+{
+    if (strcmp(m->body, args->body) != 0)
+        return false;
+    if (args->op == HD_TICKETS_REPLY_SEND ||
+        args->actor.kind == HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_CUSTOMER)
+        return m->author_id == args->actor.id;
+    return true;
+}
+
+static int id_reused(const hd_tickets_reply_args *args, hd_err *err)
+{
+    return hd_err_set(err, HD_EINVAL,
+                      "request_id \"%s\": already used for another reply; a new reply needs a new "
+                      "id",
+                      args->request_id);
+}
+
 /* A retry: the message recorded under the request id (value: u64 ticket id + u64 message id,
- * big-endian) and its ticket, unpacked into the arena. Returns 0 (replayed), HD_ENOTFOUND
- * (err cleared: a first call) or an error. */
+ * big-endian) and the ticket holding it now (merges move messages), unpacked into the
+ * arena. Returns 0 (replayed), HD_ENOTFOUND (err cleared: a first call), HD_EINVAL (the id
+ * names another reply) or an error. */
 static int load_replay(hd_txn *txn, hd_tickets_reply_args *args, hd_err *err)
 {
     ProtobufCMessage *m;
+    Helpdesk__V1__Ticket *t = NULL;
     const void *val;
     size_t len;
     uint64_t ticket_id, message_id;
@@ -388,20 +408,22 @@ static int load_replay(hd_txn *txn, hd_tickets_reply_args *args, hd_err *err)
         rc = hd_tickets_read_id((const unsigned char *)val + 8, 8, &message_id, err);
     if (rc < 0)
         return rc;
-    rc = hd_store_get_msg(txn, HD_STORE_MESSAGES, hd_tickets_key_child(&k, ticket_id, message_id),
-                          &helpdesk__v1__message__descriptor, args->arena, &m, err);
-    if (rc == 0) {
-        args->message = (Helpdesk__V1__Message *)m;
-        rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, ticket_id),
-                              &helpdesk__v1__ticket__descriptor, args->arena, &m, err);
-    }
+    if (args->op == HD_TICKETS_REPLY_SEND && ticket_id != args->ticket_id)
+        return id_reused(args, err);
+    rc = hd_tickets_load_current(txn, args->arena, ticket_id, &t, err);
+    if (rc == 0)
+        rc = hd_store_get_msg(txn, HD_STORE_MESSAGES, hd_tickets_key_child(&k, t->id, message_id),
+                              &helpdesk__v1__message__descriptor, args->arena, &m, err);
     if (rc == HD_ENOTFOUND)
         return hd_err_set(err, HD_ECORRUPT,
                           "request_id \"%s\": names missing message %" PRIu64 " of ticket %" PRIu64,
                           args->request_id, message_id, ticket_id);
     if (rc < 0)
         return rc;
-    args->ticket = (Helpdesk__V1__Ticket *)m;
+    if (!same_reply((const Helpdesk__V1__Message *)m, args))
+        return id_reused(args, err);
+    args->message = (Helpdesk__V1__Message *)m;
+    args->ticket = t;
     args->replayed = true;
     return 0;
 }

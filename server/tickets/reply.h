@@ -93,7 +93,9 @@ int hd_tickets_customer_message_prepare(hd_tickets_reply_args *args, hd_arena *a
  * ticket for staff; lifecycle), or the engine's errors. Replayable; callable from another
  * mutation's apply (e.g. mail ingestion) with that mutation's txn. With a request_id the
  * IDEMPOTENCY record (HD_TICKETS_IDEM_REPLY) is read and written in the same txn, so
- * concurrent identical requests post one message and the others return it (replayed). */
+ * concurrent identical requests post one message and the others return it (replayed, from
+ * the ticket it was merged into if it was); the same id with another body (for a staff
+ * reply: or another ticket or author) is HD_EINVAL naming request_id. */
 int hd_tickets_reply_apply(hd_txn *txn, void *arg, hd_err *err);
 
 #endif

@@ -533,6 +533,32 @@ int hd_tickets_create(hd_store *s, hd_tickets_create_args *args, hd_err *err)
 
 /* ---- Read ------------------------------------------------------------------------------ */
 
+int hd_tickets_load_current(hd_txn *txn, hd_arena *a, uint64_t ticket_id,
+                            Helpdesk__V1__Ticket **out, hd_err *err)
+{
+    uint64_t at = ticket_id;
+    *out = NULL;
+    for (int hop = 0;; hop++) {
+        ProtobufCMessage *m;
+        hd_key k;
+        int rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, at),
+                                  &helpdesk__v1__ticket__descriptor, a, &m, err);
+        if (rc == HD_ENOTFOUND)
+            return hd_err_set(err, HD_ENOTFOUND, "ticket %" PRIu64 ": not found", at);
+        if (rc < 0)
+            return rc;
+        Helpdesk__V1__Ticket *t = (Helpdesk__V1__Ticket *)m;
+        if (t->status != HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_MERGED || !t->merged_into) {
+            *out = t;
+            return 0;
+        }
+        if (hop == HD_TICKETS_MERGE_HOPS_MAX)
+            return hd_err_set(err, HD_ECORRUPT, "ticket %" PRIu64 ": merge chain too long",
+                              ticket_id);
+        at = t->merged_into;
+    }
+}
+
 /* A growable array of message pointers in an arena. */
 typedef struct msg_vec {
     hd_arena *a;

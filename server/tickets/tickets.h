@@ -196,6 +196,16 @@ typedef struct hd_tickets_thread {
 int hd_tickets_get(hd_store *s, hd_arena *a, uint64_t id, const char *number,
                    hd_tickets_thread *out, hd_err *err);
 
+/* Most merged_into hops followed from a ticket (merges never form cycles). */
+#define HD_TICKETS_MERGE_HOPS_MAX 8
+
+/* The ticket that now holds what was posted on ticket_id (merges move messages and notes):
+ * the ticket itself, or the last of its merged_into chain, read in txn and unpacked into a
+ * (*out borrowed until a is reset). Returns 0, HD_ENOTFOUND ("ticket 42: not found"),
+ * HD_ECORRUPT (chain longer than HD_TICKETS_MERGE_HOPS_MAX) or the store's errors. */
+int hd_tickets_load_current(hd_txn *txn, hd_arena *a, uint64_t ticket_id,
+                            Helpdesk__V1__Ticket **out, hd_err *err);
+
 /* Removes from th what viewer may not see (view.c): customers (and a NULL viewer) get no
  * notes, no drafts and only the events about public facts (CREATED, STATUS_CHANGED,
  * MESSAGE_ADDED, RATED, FOLLOW_UP, MERGED), with internal fields (tags, custom fields,

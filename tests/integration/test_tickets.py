@@ -83,6 +83,23 @@ class Tickets(ServerTestCase):
                       cm.exception.details())
         self.assertEqual(len(self.get(id=t.id).notes), 1)
 
+    def test_reply_request_id_reused_for_another_body_is_invalid_argument(self):
+        t = self.create(subject="Printer jam")
+        reply = "/helpdesk.v1.TicketService/ReplyToTicket"
+
+        def send(body):
+            return unary(self.ch, reply, tickets_pb2.ReplyToTicketRequest(
+                ticket_id=t.id, body=body, request_id="reply-9"),
+                tickets_pb2.ReplyToTicketResponse, token=self.s.token)
+        first = send("On it")
+        self.assertEqual(send("On it").message, first.message)
+        with self.assertRaises(grpc.RpcError) as cm:
+            send("Something else")
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn('request_id "reply-9": already used for another reply',
+                      cm.exception.details())
+        self.assertEqual(len(self.get(id=t.id).messages), 2)
+
     def test_create_without_subject_is_invalid_argument(self):
         with self.assertRaises(grpc.RpcError) as cm:
             self.create(subject="")

@@ -10,7 +10,9 @@
 
 #include <cmocka.h>
 
+#include "server/clock/clock.h"
 #include "server/common/arena.h"
+#include "server/tickets/merge.h"
 #include "server/tickets/reply.h"
 #include "server/tickets/tickets.h"
 #include "tests/unit/server/tickets/fixture.h"
@@ -46,7 +48,9 @@ typedef struct racer {
     pthread_barrier_t *go;
     uint64_t ticket_id;
     const char *request_id;
-    uint64_t message_id;
+    const char *body;               /* NULL = "We are on it." */
+    const hd_tickets_actor *author; /* NULL = staff */
+    uint64_t message_id, message_ticket, ticket_after;
     uint32_t message_count;
     bool replayed;
     int rc;
@@ -61,15 +65,18 @@ static void *reply_once(void *p)
     Helpdesk__V1__ReplyToTicketRequest req = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
     hd_tickets_reply_args args;
     req.ticket_id = r->ticket_id;
-    req.body = (char *)"We are on it.";
+    req.body = (char *)(r->body ? r->body : "We are on it.");
     req.request_id = (char *)r->request_id;
-    r->rc = a ? hd_tickets_reply_prepare(&args, a, &req, 0, &staff, &r->err) : HD_ENOMEM;
+    r->rc = a ? hd_tickets_reply_prepare(&args, a, &req, 0, r->author ? r->author : &staff, &r->err)
+              : HD_ENOMEM;
     if (r->go)
         pthread_barrier_wait(r->go);
     if (r->rc == 0)
         r->rc = hd_store_write(r->s, hd_tickets_reply_apply, &args, &r->err);
     if (r->rc == 0) {
         r->message_id = args.message->id;
+        r->message_ticket = args.message->ticket_id;
+        r->ticket_after = args.ticket->id;
         r->message_count = args.ticket->message_count;
         r->replayed = args.replayed;
     }
@@ -132,6 +139,53 @@ static void reply_retried_after_commit_returns_first_message_and_distinct_ids_po
     assert_int_equal(none2.message_count, 5);
 }
 
+static void request_id_reused_for_another_body_ticket_or_author_is_refused(void **state)
+{
+    tf_fx *f = *state;
+    static const hd_tickets_actor other = {.kind = HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_STAFF,
+                                           .id = 8};
+    uint64_t id = create_ticket(f), id2 = create_ticket(f);
+    racer first = {.s = f->s, .ticket_id = id, .request_id = "r-1"};
+    racer body = first, ticket = first, author = first;
+    body.body = "Something else";
+    ticket.ticket_id = id2;
+    author.author = &other;
+    reply_once(&first);
+    assert_ok(first.rc, first.err);
+    racer *bad[] = {&body, &ticket, &author};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        reply_once(bad[i]);
+        TF_ASSERT_ERR(bad[i]->rc, HD_EINVAL, bad[i]->err,
+                      "request_id \"r-1\": already used for another reply");
+    }
+    assert_int_equal(table_count(f->s, HD_STORE_MESSAGES), 3); /* two first messages + one */
+}
+
+static void reply_retried_after_a_merge_returns_the_moved_message(void **state)
+{
+    tf_fx *f = *state;
+    hd_err err = {0};
+    hd_tickets_merge_args x;
+    uint64_t target = create_ticket(f), source = create_ticket(f);
+    racer first = {.s = f->s, .ticket_id = source, .request_id = "r-merge"};
+    racer again = first;
+    reply_once(&first);
+    assert_ok(first.rc, first.err);
+    memset(&x, 0, sizeof(x));
+    x.w.actor = staff;
+    x.w.now_ms = hd_clock_now_ms();
+    x.w.arena = f->a;
+    x.source_id = source;
+    x.target_id = target;
+    assert_ok(hd_store_write(f->s, hd_tickets_merge_apply, &x, &err), err);
+    reply_once(&again);
+    assert_ok(again.rc, again.err);
+    assert_true(again.replayed);
+    assert_int_equal(again.message_id, first.message_id);
+    assert_int_equal(again.message_ticket, target);
+    assert_int_equal(again.ticket_after, target);
+}
+
 static void request_id_on_a_draft_or_not_printable_is_refused(void **state)
 {
     tf_fx *f = *state;
@@ -158,6 +212,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             reply_retried_after_commit_returns_first_message_and_distinct_ids_post_two, tf_setup,
             tf_teardown),
+        cmocka_unit_test_setup_teardown(
+            request_id_reused_for_another_body_ticket_or_author_is_refused, tf_setup, tf_teardown),
+        cmocka_unit_test_setup_teardown(reply_retried_after_a_merge_returns_the_moved_message,
+                                        tf_setup, tf_teardown),
         cmocka_unit_test_setup_teardown(request_id_on_a_draft_or_not_printable_is_refused, tf_setup,
                                         tf_teardown),
     };
