@@ -146,25 +146,10 @@ static int load_replay(hd_txn *txn, hd_tickets_note_args *args, hd_err *err)
 {
     ProtobufCMessage *m;
     Helpdesk__V1__Ticket *t = NULL;
-    const void *val;
-    size_t len;
     uint64_t ticket_id, note_id;
     hd_key k;
-    int rc = hd_store_get(txn, HD_STORE_IDEMPOTENCY,
-                          hd_tickets_key_idem(&k, HD_TICKETS_IDEM_NOTE, args->request_id), &val,
-                          &len, err);
-    if (rc == HD_ENOTFOUND) {
-        hd_err_clear(err);
-        return HD_ENOTFOUND;
-    }
-    if (rc < 0)
-        return rc;
-    if (len != 16)
-        return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": value of %zu bytes, want 16",
-                          args->request_id, len);
-    rc = hd_tickets_read_id(val, 8, &ticket_id, err);
-    if (rc == 0)
-        rc = hd_tickets_read_id((const unsigned char *)val + 8, 8, &note_id, err);
+    int rc = hd_tickets_idem_pair_get(txn, HD_TICKETS_IDEM_NOTE, args->request_id, &ticket_id,
+                                      &note_id, err);
     if (rc < 0)
         return rc;
     if (ticket_id != args->ticket_id)
@@ -189,18 +174,6 @@ static int load_replay(hd_txn *txn, hd_tickets_note_args *args, hd_err *err)
     args->ticket = t;
     args->replayed = true;
     return 0;
-}
-
-static int save_request_id(hd_txn *txn, const hd_tickets_note_args *args, hd_err *err)
-{
-    unsigned char b[16];
-    uint64_t v[2] = {args->ticket_id, args->note->id};
-    hd_key k;
-    for (int i = 0; i < 16; i++)
-        b[i] = (unsigned char)(v[i / 8] >> (56 - 8 * (i % 8)));
-    return hd_store_put(txn, HD_STORE_IDEMPOTENCY,
-                        hd_tickets_key_idem(&k, HD_TICKETS_IDEM_NOTE, args->request_id), b,
-                        sizeof(b), HD_STORE_NOOVERWRITE, err);
 }
 
 /* ---- The mutation ---------------------------------------------------------------------- */
@@ -269,7 +242,8 @@ int hd_tickets_note_apply(hd_txn *txn, void *arg, hd_err *err)
     args->note = note;
     args->ticket = e.t;
     if (args->request_id && args->request_id[0])
-        return save_request_id(txn, args, err);
+        return hd_tickets_idem_pair_put(txn, HD_TICKETS_IDEM_NOTE, args->request_id,
+                                        args->ticket_id, note->id, err);
     return 0;
 }
 

@@ -131,6 +131,41 @@ int hd_tickets_read_id(const void *val, size_t len, uint64_t *out, hd_err *err)
     return 0;
 }
 
+int hd_tickets_idem_pair_get(hd_txn *txn, const char *ns, const char *request_id,
+                             uint64_t *ticket_id, uint64_t *child_id, hd_err *err)
+{
+    const void *val;
+    size_t len;
+    hd_key k;
+    int rc = hd_store_get(txn, HD_STORE_IDEMPOTENCY, hd_tickets_key_idem(&k, ns, request_id), &val,
+                          &len, err);
+    if (rc == HD_ENOTFOUND) {
+        hd_err_clear(err);
+        return HD_ENOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (len != 16)
+        return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": value of %zu bytes, want 16",
+                          request_id, len);
+    rc = hd_tickets_read_id(val, 8, ticket_id, err);
+    if (rc == 0)
+        rc = hd_tickets_read_id((const unsigned char *)val + 8, 8, child_id, err);
+    return rc;
+}
+
+int hd_tickets_idem_pair_put(hd_txn *txn, const char *ns, const char *request_id,
+                             uint64_t ticket_id, uint64_t child_id, hd_err *err)
+{
+    unsigned char b[16];
+    uint64_t v[2] = {ticket_id, child_id};
+    hd_key k;
+    for (int i = 0; i < 16; i++)
+        b[i] = (unsigned char)(v[i / 8] >> (56 - 8 * (i % 8)));
+    return hd_store_put(txn, HD_STORE_IDEMPOTENCY, hd_tickets_key_idem(&k, ns, request_id), b,
+                        sizeof(b), HD_STORE_NOOVERWRITE, err);
+}
+
 const char *hd_tickets_number(char *buf, size_t n, uint64_t id)
 {
     snprintf(buf, n, "TKT-%06" PRIu64, id);

@@ -112,6 +112,15 @@ hd_key *hd_tickets_key_idem(hd_key *k, const char *ns, const char *request_id);
 /* Reads an 8-byte big-endian id value. Returns 0, or HD_ECORRUPT when len != 8. */
 int hd_tickets_read_id(const void *val, size_t len, uint64_t *out, hd_err *err);
 
+/* IDEMPOTENCY records of replies and notes: namespace ns + request id -> u64 ticket id +
+ * u64 message or note id, big-endian. _get returns 0 with both ids, HD_ENOTFOUND with err
+ * cleared (a first call), HD_ECORRUPT (not 16 bytes) or the store's errors; _put records
+ * them (write txn; HD_EEXIST when the id is taken). request_id is borrowed. */
+int hd_tickets_idem_pair_get(hd_txn *txn, const char *ns, const char *request_id,
+                             uint64_t *ticket_id, uint64_t *child_id, hd_err *err);
+int hd_tickets_idem_pair_put(hd_txn *txn, const char *ns, const char *request_id,
+                             uint64_t ticket_id, uint64_t child_id, hd_err *err);
+
 /* Writes the human number of ticket id ("TKT-000042") into buf (size n >= 24). Returns buf. */
 const char *hd_tickets_number(char *buf, size_t n, uint64_t id);
 
