@@ -1,4 +1,4 @@
-/* MailService: maps requests onto the mail room's modules (mailbox.h, outbox.h, imap.h,
+/* MailService: maps requests onto the mail room's modules (mailbox.h, outbox.h, imap_conn.h,
  * smtp.h). TestMailbox talks to the network (a wrong IMAP password takes seconds), so it
  * runs on a thread of its own and finishes the call asynchronously. */
 #include "server/api/mail_api.h"
@@ -11,7 +11,7 @@
 #include "server/api/perm.h"
 #include "server/app.h"
 #include "server/clock/clock.h"
-#include "server/mail/imap.h"
+#include "server/mail/imap_conn.h"
 #include "server/mail/mail.h"
 #include "server/mail/mailbox.h"
 #include "server/mail/outbox.h"
@@ -125,22 +125,25 @@ static void *test_thread(void *arg)
     test_job *j = arg;
     hd_arena *a = hd_rpc_call_arena(j->call);
     hd_err e;
-    hd_imap_buf buf = {0};
     hd_imap_conf ic = {.url = j->mb->imap_url,
                        .username = j->mb->imap_username,
                        .password = j->mb->imap_password,
                        .folder = j->mb->folder,
                        .tls = j->mb->tls,
+                       .ca_file = j->mb->ca_file,
                        .timeout_ms = 15000};
-    CURL *h = hd_imap_easy(&ic, HD_IMAP_SELECT, &(hd_imap_args){0}, &buf, &e);
-    int rc = h ? hd_imap_result(h, curl_easy_perform(h), &buf, &e) : e.code;
+    hd_imap_conn *c = NULL;
+    hd_imap_select sel;
+    int rc = hd_imap_conn_open(&c, &ic, 0, NULL, NULL, &e);
     if (rc == 0)
-        rc = hd_imap_parse_select(buf.data ? buf.data : "", buf.len, &j->resp->uid_validity,
-                                  &j->resp->messages, &e);
+        rc = hd_imap_conn_select(c, *j->mb->folder ? j->mb->folder : "INBOX", &sel, &e);
+    if (rc == 0) {
+        j->resp->uid_validity = sel.uidvalidity;
+        j->resp->messages = sel.exists;
+    }
+    hd_imap_conn_close(c);
     j->resp->imap_ok = rc == 0;
     j->resp->imap_error = hd_arena_strdup(a, rc == 0 ? "" : e.detail);
-    curl_easy_cleanup(h);
-    hd_imap_buf_free(&buf);
     if (*j->mb->smtp_url) {
         hd_smtp_conf sc = {.url = j->mb->smtp_url,
                            .username = j->mb->smtp_username,

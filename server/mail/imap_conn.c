@@ -20,6 +20,7 @@ struct hd_imap_conn {
     long timeout_ms;
     hd_imap_conn_cancel_fn cancel;
     void *cancel_ud;
+    char curl_err[CURL_ERROR_SIZE]; /* libcurl's detail while connecting */
 };
 
 static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
@@ -63,6 +64,30 @@ static int connect_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t u
     return c->cancel && c->cancel(c->cancel_ud);
 }
 
+/* Maps a failed connect phase to HD_EUNAVAIL with a detail an admin can act on. */
+static int connect_error(hd_err *err, const hd_imap_conf *conf, CURLcode cc, const char *detail)
+{
+    const char *d = *detail ? detail : curl_easy_strerror(cc);
+    switch (cc) {
+    case CURLE_USE_SSL_FAILED:
+        return hd_err_set(err, HD_EUNAVAIL,
+                          "imap: TLS is required but the server offers no STARTTLS (%s); "
+                          "not connecting in plaintext",
+                          d);
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return hd_err_set(
+            err, HD_EUNAVAIL, "imap: the server's TLS certificate did not verify against %s: %s",
+            conf->ca_file && *conf->ca_file ? conf->ca_file : "the system CA store", d);
+    case CURLE_SSL_CACERT_BADFILE:
+        return hd_err_set(err, HD_EUNAVAIL, "imap: ca_file %s cannot be used: %s",
+                          conf->ca_file && *conf->ca_file ? conf->ca_file : "(system)", d);
+    case CURLE_SSL_CONNECT_ERROR:
+        return hd_err_set(err, HD_EUNAVAIL, "imap: TLS handshake failed: %s", d);
+    default:
+        return hd_err_set(err, HD_EUNAVAIL, "imap: %s: %s", curl_easy_strerror(cc), d);
+    }
+}
+
 int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *conf, size_t max_resp,
                       hd_imap_conn_cancel_fn cancel, void *ud, hd_err *err)
 {
@@ -94,6 +119,12 @@ int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *conf, size_t max_r
     curl_easy_setopt(c->h, CURLOPT_PASSWORD, conf->password ? conf->password : "");
     curl_easy_setopt(c->h, CURLOPT_USE_SSL,
                      conf->tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+    /* libcurl's defaults, stated: a certificate that does not verify is never accepted. */
+    curl_easy_setopt(c->h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c->h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (conf->ca_file && *conf->ca_file)
+        curl_easy_setopt(c->h, CURLOPT_CAINFO, conf->ca_file);
+    curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, c->curl_err);
     curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     curl_easy_setopt(c->h, CURLOPT_XFERINFOFUNCTION, connect_progress);
@@ -109,9 +140,10 @@ int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *conf, size_t max_r
         goto fail;
     }
     if (cc != CURLE_OK) {
-        rc = hd_err_set(err, HD_EUNAVAIL, "imap: %s", curl_easy_strerror(cc));
+        rc = connect_error(err, conf, cc, c->curl_err);
         goto fail;
     }
+    curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, NULL);
     /* The transfer timeout must not cut the session we now drive ourselves. */
     curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 0L);
     curl_easy_setopt(c->h, CURLOPT_NOPROGRESS, 1L);
@@ -218,6 +250,37 @@ int hd_imap_conn_wait(hd_imap_conn *c, const char *tag,
                 return rc;
         }
     }
+}
+
+static int on_select(void *ud, const hd_imap_resp *r, hd_err *err)
+{
+    (void)err;
+    hd_imap_select *s = ud;
+    if (r->has_uidvalidity)
+        s->uidvalidity = r->uidvalidity;
+    if (r->has_uidnext)
+        s->uidnext = r->uidnext;
+    if (r->data == HD_IMAP_DATA_EXISTS)
+        s->exists = r->number;
+    return 0;
+}
+
+int hd_imap_conn_select(hd_imap_conn *c, const char *folder, hd_imap_select *out, hd_err *err)
+{
+    char tag[16], cmd[600];
+    *out = (hd_imap_select){0};
+    if (!folder || !*folder || strpbrk(folder, "\r\n\"\\") || strlen(folder) > 500)
+        return hd_err_set(err, HD_EINVAL, "folder: 1-500 bytes without CR, LF, quote or backslash");
+    snprintf(cmd, sizeof cmd, "SELECT \"%s\"", folder);
+    int rc = hd_imap_conn_cmd(c, cmd, tag, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_imap_conn_wait(c, tag, on_select, out, err);
+    if (rc < 0)
+        return rc;
+    if (!out->uidvalidity)
+        return hd_err_set(err, HD_ECORRUPT, "imap: no UIDVALIDITY in the SELECT reply");
+    return 0;
 }
 
 void hd_imap_conn_close(hd_imap_conn *c)

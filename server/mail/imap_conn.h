@@ -9,10 +9,24 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/common/err.h"
-#include "server/mail/imap.h"
 #include "server/mail/imap_proto.h"
+
+/* Connection settings, borrowed during hd_imap_conn_open. TLS is never optional once asked
+ * for: imaps:// always speaks TLS, and imap:// with tls set requires STARTTLS (a server that
+ * does not offer it is refused, never used in plaintext). The server certificate is always
+ * verified, host name included, against ca_file when set, else the system CA store. */
+typedef struct hd_imap_conf {
+    const char *url; /* "imap://host:port" or "imaps://host:port", no path */
+    const char *username;
+    const char *password;
+    const char *folder;  /* "INBOX" */
+    bool tls;            /* require TLS (STARTTLS on imap://) */
+    const char *ca_file; /* PEM CA bundle to trust instead of the system store; NULL or "" */
+    long timeout_ms;     /* per command; 0 = 60 s */
+} hd_imap_conf;
 
 typedef struct hd_imap_conn hd_imap_conn;
 
@@ -22,7 +36,9 @@ typedef bool (*hd_imap_conn_cancel_fn)(void *ud);
 /* Connects and logs in as c says (c->folder is not selected). max_resp bounds one response
  * (0 = 64 MiB). cancel (may be NULL; called with ud about once a second while waiting) ends
  * any wait with HD_ECANCELED. Returns 0 with *out owned (hd_imap_conn_close), or HD_EINVAL
- * (no url), HD_EPERM (login refused), HD_EUNAVAIL (connect, TLS), HD_ECANCELED, HD_ENOMEM. */
+ * (no url), HD_EPERM (login refused), HD_EUNAVAIL (connect; TLS: required but no STARTTLS,
+ * certificate not verified, unreadable ca_file, handshake; the detail says which),
+ * HD_ECANCELED, HD_ENOMEM. */
 int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *c, size_t max_resp,
                       hd_imap_conn_cancel_fn cancel, void *ud, hd_err *err);
 
@@ -41,6 +57,18 @@ int hd_imap_conn_next(hd_imap_conn *c, hd_imap_resp *r, hd_err *err);
 int hd_imap_conn_wait(hd_imap_conn *c, const char *tag,
                       int (*fn)(void *ud, const hd_imap_resp *r, hd_err *err), void *ud,
                       hd_err *err);
+
+/* What SELECT reports about a folder. */
+typedef struct hd_imap_select {
+    uint32_t uidvalidity; /* never 0 after a successful select */
+    uint32_t uidnext;     /* 0 when the server did not say */
+    uint32_t exists;
+} hd_imap_select;
+
+/* Selects folder (read-write) and fills *out. Returns 0, HD_EINVAL (folder empty or with CR,
+ * LF, quote or backslash), HD_EPERM (the server refused it, e.g. no such folder),
+ * HD_ECORRUPT (no UIDVALIDITY in the reply), or the errors of hd_imap_conn_wait. */
+int hd_imap_conn_select(hd_imap_conn *c, const char *folder, hd_imap_select *out, hd_err *err);
 
 /* Sends LOGOUT (best effort) and frees c. NULL is fine. */
 void hd_imap_conn_close(hd_imap_conn *c);

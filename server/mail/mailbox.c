@@ -66,12 +66,21 @@ int hd_mailbox_validate(const Helpdesk__V1__Mailbox *m, hd_err *err)
         return hd_err_set(err, HD_EINVAL, "imap_url: must start with imap:// or imaps://");
     if (*m->smtp_url && !has_prefix(m->smtp_url, "smtp://") && !has_prefix(m->smtp_url, "smtps://"))
         return hd_err_set(err, HD_EINVAL, "smtp_url: must start with smtp:// or smtps://");
-    const char *lines[] = {
-        m->imap_url, m->imap_username, m->imap_password, m->folder,    m->processed_folder,
-        m->smtp_url, m->smtp_username, m->smtp_password, m->from_name, m->category};
+    const char *lines[] = {m->imap_url,      m->imap_username,    m->imap_password,
+                           m->folder,        m->processed_folder, m->smtp_url,
+                           m->smtp_username, m->smtp_password,    m->from_name,
+                           m->category,      m->ca_file};
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         if (!line_ok(lines[i]))
             return hd_err_set(err, HD_EINVAL, "settings: a value contains CR or LF");
+    if (*m->ca_file) {
+        if (m->ca_file[0] != '/')
+            return hd_err_set(err, HD_EINVAL, "ca_file: must be an absolute path");
+        if (access(m->ca_file, R_OK) != 0)
+            return hd_err_set(err, HD_EINVAL, "ca_file: %s: %s", m->ca_file, strerror(errno));
+        if (!m->tls && !has_prefix(m->imap_url, "imaps://"))
+            return hd_err_set(err, HD_EINVAL, "ca_file: only used with tls or an imaps:// url");
+    }
     if (*m->from_address && !hd_validate_email(m->from_address, strlen(m->from_address)))
         return hd_err_set(err, HD_EINVAL, "from_address: not a valid address");
     if (*m->smtp_url && !*m->from_address)

@@ -208,23 +208,6 @@ static int seen_before(mbox *m, uint32_t uid, hd_err *err)
 
 /* ---- The round's IMAP responses ----------------------------------------------------- */
 
-typedef struct sel {
-    uint32_t uidv, uidnext, exists;
-} sel;
-
-static int on_select(void *ud, const hd_imap_resp *r, hd_err *err)
-{
-    (void)err;
-    sel *s = ud;
-    if (r->has_uidvalidity)
-        s->uidv = r->uidvalidity;
-    if (r->has_uidnext)
-        s->uidnext = r->uidnext;
-    if (r->data == HD_IMAP_DATA_EXISTS)
-        s->exists = r->number;
-    return 0;
-}
-
 typedef struct sizes {
     hd_arena *a;
     uint32_t from, to;
@@ -353,6 +336,27 @@ static bool name_ok(const char *s)
     return s && *s && !strpbrk(s, "\r\n\"\\");
 }
 
+/* For a round that failed before SELECT: sets the stored UIDVALIDITY and last UID (0 and 0
+ * when never polled), so recording the error changes nothing else. Returns false when the
+ * state could not be read (then nothing is recorded). */
+static bool keep_state(mbox *m, uint32_t *last)
+{
+    Helpdesk__V1__MailboxState *st = NULL;
+    hd_txn *txn = NULL;
+    hd_err err;
+    if (hd_store_read_begin(m->p->o.store, &txn, &err) < 0)
+        return false;
+    int rc = hd_mailbox_state_get(txn, m->ra, m->id, &st, &err);
+    hd_store_read_end(txn);
+    if (rc < 0)
+        return false;
+    if (st) {
+        m->uidv = st->uid_validity;
+        *last = st->last_uid;
+    }
+    return true;
+}
+
 /* Downloads the window's new messages in batches, commits each batch through group commit
  * and flags it; records the round in the mailbox state. Runs on the round thread. */
 static void run_round(mbox *m)
@@ -361,7 +365,7 @@ static void run_round(mbox *m)
     hd_imap_conn *c = NULL;
     hd_err err;
     char tag[16];
-    sel s = {0};
+    hd_imap_select s;
     sizes z = {0};
     uint32_t *done = NULL;
     size_t n_done = 0;
@@ -380,18 +384,11 @@ static void run_round(mbox *m)
         round_fail(m, "imap", &err);
         goto out;
     }
-    char *cmd = hd_arena_printf(m->ra, "SELECT \"%s\"", folder);
-    if (!cmd || hd_imap_conn_cmd(c, cmd, tag, &err) < 0 ||
-        hd_imap_conn_wait(c, tag, on_select, &s, &err) < 0) {
+    if (hd_imap_conn_select(c, folder, &s, &err) < 0) {
         round_fail(m, "select", &err);
         goto out;
     }
-    if (!s.uidv) {
-        hd_err_set(&err, HD_ECORRUPT, "no UIDVALIDITY in the SELECT reply");
-        round_fail(m, "select", &err);
-        goto out;
-    }
-    m->uidv = s.uidv;
+    m->uidv = s.uidvalidity;
     {
         Helpdesk__V1__MailboxState *st = NULL;
         hd_txn *txn = NULL;
@@ -413,7 +410,8 @@ static void run_round(mbox *m)
     z.a = m->ra;
     z.from = m->last_uid + 1;
     z.to = to;
-    cmd = hd_arena_printf(m->ra, "UID FETCH %" PRIu32 ":%" PRIu32 " (UID RFC822.SIZE)", z.from, to);
+    char *cmd =
+        hd_arena_printf(m->ra, "UID FETCH %" PRIu32 ":%" PRIu32 " (UID RFC822.SIZE)", z.from, to);
     if (!cmd || hd_imap_conn_cmd(c, cmd, tag, &err) < 0 ||
         hd_imap_conn_wait(c, tag, on_size, &z, &err) < 0) {
         round_fail(m, "sizes", &err);
@@ -460,8 +458,10 @@ out:
     {
         int64_t now = hd_clock_now_ms();
         uint32_t last = m->failed || !to ? m->last_uid : to; /* the whole window, gaps too */
-        if (m->uidv && hd_ingest_state_commit(p->o.store, m->id, m->uidv, last,
-                                              m->failed ? m->error : "", now, &err) < 0)
+        /* A round that failed before SELECT (connect, TLS, login) records why, too. */
+        bool record = m->uidv || (m->failed && keep_state(m, &last));
+        if (record && hd_ingest_state_commit(p->o.store, m->id, m->uidv, last,
+                                             m->failed ? m->error : "", now, &err) < 0)
             hd_log(HD_LOG_ERROR, "mail.state_commit_failed", "mailbox=%" PRIu64 " error=\"%s\"",
                    m->id, hd_errname(err.code));
         if (m->failed) {
@@ -545,7 +545,8 @@ static void reload(hd_poll *p, bool poll_now)
                                .username = mc.mb->imap_username,
                                .password = mc.mb->imap_password,
                                .folder = mc.mb->folder,
-                               .tls = mc.mb->tls};
+                               .tls = mc.mb->tls,
+                               .ca_file = mc.mb->ca_file};
         if (poll_now)
             m->next_poll_ms = 0;
     }

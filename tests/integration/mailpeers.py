@@ -5,6 +5,9 @@ python3-aiosmtpd).
 
     with Dovecot() as imap:            # imap.port, imap.user, imap.password
         imap.deliver(raw_bytes)        # appears as unseen in INBOX (Maildir/new)
+    with Dovecot(tls=(crt, key)) as imap:  # STARTTLS on imap.url(), implicit TLS on
+        ...                                # imap.imaps_url()
+    crt, key = self_signed(directory, "name")  # openssl req -x509 for 127.0.0.1
     with SmtpSink() as smtp:           # smtp.port
         smtp.wait_for(1, timeout_s=10) # -> list of (mail_from, rcpt_tos, data bytes)
 """
@@ -43,16 +46,34 @@ def _wait_port(port, timeout_s, proc=None, what="port"):
     raise TimeoutError("%s on port %d did not open in %ss" % (what, port, timeout_s))
 
 
-class Dovecot:
-    """Dovecot 2.3 with its own config: plaintext login on loopback, passwd-file users."""
+def self_signed(directory, name):
+    """Writes <name>.crt/<name>.key, a self-signed P-256 certificate for 127.0.0.1 and
+    localhost made by `openssl req -x509`; returns (cert path, key path)."""
+    crt = os.path.join(directory, name + ".crt")
+    key = os.path.join(directory, name + ".key")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout", key, "-out", crt,
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True, timeout=60)
+    return crt, key
 
-    def __init__(self, user="support", password="s3cret"):
+
+class Dovecot:
+    """Dovecot 2.3 with its own config, passwd-file users. Without tls: plaintext only (no
+    STARTTLS offered, no imaps). With tls=(cert path, key path): STARTTLS offered on port and
+    implicit TLS on imaps_port; plaintext login stays allowed so a client that does not ask
+    for TLS still gets in (the client, not the server, must insist on TLS)."""
+
+    def __init__(self, user="support", password="s3cret", tls=None):
         self.user = user
         self.password = password
+        self.tls = tls
         self.dir = tempfile.mkdtemp(prefix="hd-dovecot-")
         os.chmod(self.dir, 0o755)
         self.home = os.path.join(self.dir, "home", user)
         self.port = free_port()
+        self.imaps_port = free_port() if tls else 0
         self.proc = None
         self._seq = 0
 
@@ -62,6 +83,9 @@ class Dovecot:
 
     def url(self):
         return "imap://127.0.0.1:%d" % self.port
+
+    def imaps_url(self):
+        return "imaps://127.0.0.1:%d" % self.imaps_port
 
     def start(self):
         nobody = pwd.getpwnam("nobody")
@@ -78,6 +102,12 @@ class Dovecot:
         with open(os.path.join(self.dir, "users"), "w") as f:
             f.write("%s:{PLAIN}%s:%d:%d::%s\n" % (self.user, self.password, uid, gid, self.home))
         conf = os.path.join(self.dir, "dovecot.conf")
+        if self.tls:
+            ssl = "ssl = yes\nssl_cert = <%s\nssl_key = <%s\nssl_min_protocol = TLSv1.2" % (
+                self.tls[0], self.tls[1])
+            imaps = "address = 127.0.0.1\n    port = %d" % self.imaps_port
+        else:
+            ssl, imaps = "ssl = no", "port = 0"
         with open(conf, "w") as f:
             f.write("""
 protocols = imap
@@ -85,7 +115,7 @@ listen = 127.0.0.1
 base_dir = {d}/base
 state_dir = {d}/state
 log_path = {d}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = nobody
@@ -110,7 +140,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    {imaps}
   }}
 }}
 service anvil {{
@@ -127,10 +157,12 @@ service stats {{
     user = nobody
   }}
 }}
-""".format(d=self.dir, port=self.port, grp=_group_name(nobody.pw_gid)))
+""".format(d=self.dir, port=self.port, grp=_group_name(nobody.pw_gid), ssl=ssl, imaps=imaps))
         self.proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         _wait_port(self.port, 20, self.proc, "dovecot")
+        if self.imaps_port:
+            _wait_port(self.imaps_port, 20, self.proc, "dovecot imaps")
         return self
 
     def deliver(self, raw):

@@ -7,14 +7,20 @@ both started by the test (tests/integration/mailpeers.py), and a real helpdeskd.
   hook), restarts, re-polls: no duplicate ticket, and the flags are set afterwards;
 - oversized mail is recorded as rejected, never downloaded into a ticket;
 - failed delivery is retried, dead-lettered, listed and retried by an admin with the same
-  Message-ID; passwords are never returned; header injection is refused.
+  Message-ID; passwords are never returned; header injection is refused;
+- TLS against a Dovecot with ssl on and a certificate made by `openssl req -x509`: polling
+  over STARTTLS and over imaps:// with the certificate trusted through ca_file; refused with
+  a clear error when the certificate does not verify, and when TLS is required but the
+  server offers no STARTTLS (no credentials sent in plaintext).
 """
 
 import email
 import email.policy
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import unittest
 
@@ -22,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import ServerTestCase, slow, tickets_pb2, unary, wait_for  # noqa: E402
-from mailpeers import Dovecot, SmtpSink  # noqa: E402
+from mailpeers import Dovecot, SmtpSink, self_signed  # noqa: E402
 
 import grpc  # noqa: E402
 
@@ -203,6 +209,127 @@ class TestMailRoundTrip(MailCase):
         sent = email.message_from_bytes(got[0][2], policy=email.policy.default)
         self.assertEqual(sent["Message-ID"].strip("<> "), d.rfc_message_id)
         wait_for(lambda: not dead(), 10, "the outbox to empty")
+        srv.stop()
+
+
+class TestMailTls(ServerTestCase):
+    """Dovecot with ssl = yes (STARTTLS on its imap port, implicit TLS on its imaps port)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certs = tempfile.mkdtemp(prefix="hd-mail-tls-")
+        cls.crt, cls.key = self_signed(cls.certs, "dovecot")
+        cls.other_crt, _ = self_signed(cls.certs, "other")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.certs, ignore_errors=True)
+
+    def setUp(self):
+        self.imap = Dovecot(tls=(self.crt, self.key))
+        self.imap.start()
+        self.addCleanup(self.imap.cleanup)
+
+    def call(self, srv, path, req, resp_cls, **kw):
+        return unary(srv.channel(), path, req, resp_cls, token=srv.token, **kw)
+
+    def mailbox(self, url, **over):
+        mb = mail_pb2.Mailbox(name="tls", imap_url=url, imap_username=self.imap.user,
+                              imap_password=self.imap.password, poll_interval_seconds=1,
+                              enabled=True, tls=True)
+        for k, v in over.items():
+            setattr(mb, k, v)
+        return mb
+
+    def add(self, srv, mb):
+        return self.call(srv, M + "AddMailbox", mail_pb2.AddMailboxRequest(mailbox=mb),
+                         mail_pb2.Mailbox)
+
+    def probe(self, srv, mb):
+        return self.call(srv, M + "TestMailbox", mail_pb2.TestMailboxRequest(mailbox=mb),
+                         mail_pb2.TestMailboxResponse)
+
+    def state(self, srv):
+        r = self.call(srv, M + "ListMailboxes", mail_pb2.ListMailboxesRequest(),
+                      mail_pb2.ListMailboxesResponse)
+        return r.states[0] if r.states and r.states[0].mailbox_id else None
+
+    def tickets(self, srv):
+        r = self.call(srv, T + "ListTickets", tickets_pb2.ListTicketsRequest(page_size=100),
+                      tickets_pb2.ListTicketsResponse)
+        return list(r.tickets)
+
+    def logins(self):
+        return [l for l in self.imap.log().splitlines() if "imap-login: Info: Login:" in l]
+
+    def polls_over_tls(self, url):
+        srv = self.start_server()
+        self.imap.deliver(plain("tls@customer.example", "over tls", "secret body",
+                                "tls-1@customer.example"))
+        mb = self.mailbox(url, ca_file=self.crt)
+        ok = self.probe(srv, mb)
+        self.assertTrue(ok.imap_ok, ok.imap_error)
+        self.assertEqual(ok.messages, 1)
+        self.add(srv, mb)
+        t = wait_for(lambda: self.tickets(srv), 20, "the ticket of the mail read over TLS")
+        self.assertEqual([x.subject for x in t], ["over tls"])
+        # Every login the server saw was inside TLS.
+        logins = self.logins()
+        self.assertTrue(logins)
+        for line in logins:
+            self.assertIn(", TLS,", line)
+        srv.stop()
+
+    def test_polls_over_starttls_with_a_private_ca(self):
+        self.polls_over_tls(self.imap.url())
+
+    def test_polls_over_implicit_tls_with_a_private_ca(self):
+        self.polls_over_tls(self.imap.imaps_url())
+
+    def test_certificate_that_does_not_verify_is_refused_with_a_clear_error(self):
+        srv = self.start_server()
+        self.imap.deliver(plain("x@customer.example", "never", "never read", "nv@customer.example"))
+        # The system store does not hold the self-signed CA; another CA does not sign it.
+        for mb in (self.mailbox(self.imap.imaps_url()),
+                   self.mailbox(self.imap.url(), ca_file=self.other_crt)):
+            r = self.probe(srv, mb)
+            self.assertFalse(r.imap_ok)
+            self.assertIn("certificate did not verify", r.imap_error)
+        self.add(srv, self.mailbox(self.imap.url(), ca_file=self.other_crt))
+        st = wait_for(lambda: (lambda s: s if s and s.last_error else None)(self.state(srv)), 20,
+                      "the poll error in the mailbox state")
+        self.assertIn("certificate did not verify", st.last_error)
+        self.assertIn(self.other_crt, st.last_error)
+        self.assertEqual(self.tickets(srv), [])
+        self.assertEqual(self.logins(), [])
+        srv.stop()
+
+    def test_tls_required_but_no_starttls_offered_is_refused_without_plaintext_login(self):
+        plain_imap = Dovecot()  # ssl = no: no STARTTLS in its capabilities
+        plain_imap.start()
+        self.addCleanup(plain_imap.cleanup)
+        plain_imap.deliver(plain("x@customer.example", "never", "never read",
+                                 "nt@customer.example"))
+        srv = self.start_server()
+        mb = self.mailbox(plain_imap.url(), ca_file=self.crt)
+        r = self.probe(srv, mb)
+        self.assertFalse(r.imap_ok)
+        self.assertIn("TLS is required but the server offers no STARTTLS", r.imap_error)
+        self.add(srv, mb)
+        st = wait_for(lambda: (lambda s: s if s and s.last_error else None)(self.state(srv)), 20,
+                      "the poll error in the mailbox state")
+        self.assertIn("offers no STARTTLS", st.last_error)
+        self.assertEqual(self.tickets(srv), [])
+        self.assertNotIn("Login:", plain_imap.log())
+
+    def test_ca_file_must_be_an_absolute_readable_path(self):
+        srv = self.start_server()
+        for bad, why in (("dovecot.crt", "absolute"), ("/nonexistent/ca.pem", "No such file")):
+            with self.assertRaises(grpc.RpcError) as cm:
+                self.add(srv, self.mailbox(self.imap.url(), ca_file=bad))
+            self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+            self.assertIn("ca_file", cm.exception.details())
+            self.assertIn(why, cm.exception.details())
         srv.stop()
 
 

@@ -22,6 +22,7 @@ typedef struct fake {
     int lfd;
     int port;
     bool close_mid_fetch; /* drop the connection halfway through a FETCH reply */
+    bool saw_login;       /* a LOGIN (credentials) arrived */
     pthread_t th;
 } fake;
 
@@ -71,6 +72,7 @@ static void *serve(void *arg)
         if (strcmp(verb, "CAPABILITY") == 0) {
             snprintf(out, sizeof out, "* CAPABILITY IMAP4rev1 LITERAL+\r\n%s OK done\r\n", tag);
         } else if (strcmp(verb, "LOGIN") == 0) {
+            f->saw_login = true;
             snprintf(out, sizeof out, "%s %s\r\n", tag,
                      strstr(rest, "\"pw\"") || strstr(rest, " pw")
                          ? "OK Logged in"
@@ -231,9 +233,51 @@ static void connection_dropped_mid_literal_is_eunavail(void **state)
     fake_stop(&f);
 }
 
+/* The fake offers no STARTTLS: a mailbox that requires TLS must stop before LOGIN. */
+static void tls_required_without_starttls_is_refused_before_any_credentials(void **state)
+{
+    (void)state;
+    fake f = {0};
+    char url[64];
+    hd_err err;
+    hd_imap_conn *c = NULL;
+    fake_start(&f);
+    hd_imap_conf conf = conf_for(&f, url, sizeof url, "pw");
+    conf.tls = true;
+    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, NULL, NULL, &err), HD_EUNAVAIL);
+    assert_null(c);
+    assert_non_null(strstr(err.detail, "offers no STARTTLS"));
+    fake_stop(&f);
+    assert_false(f.saw_login);
+}
+
+static void select_reports_uidvalidity_uidnext_exists_and_refuses_bad_names(void **state)
+{
+    (void)state;
+    fake f = {0};
+    char url[64];
+    hd_err err;
+    hd_imap_conn *c = NULL;
+    hd_imap_select s;
+    fake_start(&f);
+    hd_imap_conf conf = conf_for(&f, url, sizeof url, "pw");
+    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, NULL, NULL, &err), 0);
+    assert_int_equal(hd_imap_conn_select(c, "In\"box", &s, &err), HD_EINVAL);
+    assert_non_null(strstr(err.detail, "folder"));
+    assert_int_equal(hd_imap_conn_select(c, "", &s, &err), HD_EINVAL);
+    assert_int_equal(hd_imap_conn_select(c, "INBOX", &s, &err), 0);
+    assert_int_equal(s.uidvalidity, 42);
+    assert_int_equal(s.uidnext, 9);
+    assert_int_equal(s.exists, 2);
+    hd_imap_conn_close(c);
+    fake_stop(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tls_required_without_starttls_is_refused_before_any_credentials),
+        cmocka_unit_test(select_reports_uidvalidity_uidnext_exists_and_refuses_bad_names),
         cmocka_unit_test(login_select_and_batched_peek_fetch_over_libcurls_connection),
         cmocka_unit_test(refused_login_is_eperm),
         cmocka_unit_test(tagged_no_is_eperm_with_the_servers_text),
