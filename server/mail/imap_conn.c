@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 struct hd_imap_conn {
@@ -20,6 +21,7 @@ struct hd_imap_conn {
     long timeout_ms;
     hd_imap_conn_cancel_fn cancel;
     void *cancel_ud;
+    bool has_idle;                  /* the server listed IDLE (RFC 2177) after login */
     char curl_err[CURL_ERROR_SIZE]; /* libcurl's detail while connecting */
 };
 
@@ -37,14 +39,16 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits until fd is ready for events or deadline (monotonic ms). Returns 0 or an error. */
-static int wait_fd(hd_imap_conn *c, short events, int64_t deadline, hd_err *err)
+/* Waits until fd is ready for events or deadline (monotonic ms), asking cancel (with ud; may
+ * be NULL) about once a second. Returns 0, HD_ETIMEDOUT or HD_ECANCELED. */
+static int wait_fd(hd_imap_conn *c, short events, int64_t deadline, hd_imap_conn_cancel_fn cancel,
+                   void *ud, hd_err *err)
 {
     for (;;) {
         int64_t left = deadline - mono_ms();
         if (left <= 0)
             return hd_err_set(err, HD_ETIMEDOUT, "imap: no answer within %ld ms", c->timeout_ms);
-        if (c->cancel && c->cancel(c->cancel_ud))
+        if (cancel && cancel(ud))
             return hd_err_set(err, HD_ECANCELED, "imap: cancelled");
         struct pollfd pfd = {.fd = (int)c->fd, .events = events};
         int n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
@@ -86,6 +90,30 @@ static int connect_error(hd_err *err, const hd_imap_conf *conf, CURLcode cc, con
     default:
         return hd_err_set(err, HD_EUNAVAIL, "imap: %s: %s", curl_easy_strerror(cc), d);
     }
+}
+
+static int on_capability(void *ud, const hd_imap_resp *r, hd_err *err)
+{
+    (void)err;
+    hd_imap_conn *c = ud;
+    if (r->data != HD_IMAP_DATA_OTHER)
+        return 0;
+    for (size_t i = 0; i + 4 <= r->text_len; i++)
+        if ((i == 0 || r->text[i - 1] == ' ') && strncasecmp(r->text + i, "IDLE", 4) == 0 &&
+            (i + 4 == r->text_len || r->text[i + 4] == ' '))
+            c->has_idle = true;
+    return 0;
+}
+
+/* libcurl read the capabilities before login but keeps them: ask again (after STARTTLS and
+ * login they may differ). */
+static int read_capabilities(hd_imap_conn *c, hd_err *err)
+{
+    char tag[16];
+    int rc = hd_imap_conn_cmd(c, "CAPABILITY", tag, err);
+    if (rc == 0)
+        rc = hd_imap_conn_wait(c, tag, on_capability, c, err);
+    return rc;
 }
 
 int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *conf, size_t max_resp,
@@ -152,6 +180,9 @@ int hd_imap_conn_open(hd_imap_conn **out, const hd_imap_conf *conf, size_t max_r
         rc = hd_err_set(err, HD_EUNAVAIL, "imap: no socket after connect");
         goto fail;
     }
+    rc = read_capabilities(c, err);
+    if (rc < 0)
+        goto fail;
     *out = c;
     return 0;
 fail:
@@ -168,7 +199,7 @@ static int send_all(hd_imap_conn *c, const char *buf, size_t n, hd_err *err)
         size_t sent = 0;
         CURLcode cc = curl_easy_send(c->h, buf, n, &sent);
         if (cc == CURLE_AGAIN) {
-            int rc = wait_fd(c, POLLOUT, deadline, err);
+            int rc = wait_fd(c, POLLOUT, deadline, c->cancel, c->cancel_ud, err);
             if (rc < 0)
                 return rc;
             continue;
@@ -196,9 +227,11 @@ int hd_imap_conn_cmd(hd_imap_conn *c, const char *cmd, char tag[16], hd_err *err
     return rc;
 }
 
-int hd_imap_conn_next(hd_imap_conn *c, hd_imap_resp *r, hd_err *err)
+/* The next response; without progress for the conf's timeout (fixed = false: each received
+ * chunk restarts it) or by the deadline (fixed = true), HD_ETIMEDOUT. */
+static int next_resp(hd_imap_conn *c, hd_imap_resp *r, int64_t deadline, bool fixed,
+                     hd_imap_conn_cancel_fn cancel, void *ud, hd_err *err)
 {
-    int64_t deadline = mono_ms() + c->timeout_ms;
     for (;;) {
         int rc = hd_imap_proto_next(c->proto, r, err);
         if (rc < 0)
@@ -209,7 +242,7 @@ int hd_imap_conn_next(hd_imap_conn *c, hd_imap_resp *r, hd_err *err)
         size_t got = 0;
         CURLcode cc = curl_easy_recv(c->h, buf, sizeof buf, &got);
         if (cc == CURLE_AGAIN) {
-            rc = wait_fd(c, POLLIN, deadline, err);
+            rc = wait_fd(c, POLLIN, deadline, cancel, ud, err);
             if (rc < 0)
                 return rc;
             continue;
@@ -221,8 +254,14 @@ int hd_imap_conn_next(hd_imap_conn *c, hd_imap_resp *r, hd_err *err)
         rc = hd_imap_proto_feed(c->proto, buf, got, err);
         if (rc < 0)
             return rc;
-        deadline = mono_ms() + c->timeout_ms;
+        if (!fixed)
+            deadline = mono_ms() + c->timeout_ms;
     }
+}
+
+int hd_imap_conn_next(hd_imap_conn *c, hd_imap_resp *r, hd_err *err)
+{
+    return next_resp(c, r, mono_ms() + c->timeout_ms, false, c->cancel, c->cancel_ud, err);
 }
 
 int hd_imap_conn_wait(hd_imap_conn *c, const char *tag,
@@ -281,6 +320,79 @@ int hd_imap_conn_select(hd_imap_conn *c, const char *folder, hd_imap_select *out
     if (!out->uidvalidity)
         return hd_err_set(err, HD_ECORRUPT, "imap: no UIDVALIDITY in the SELECT reply");
     return 0;
+}
+
+bool hd_imap_conn_has_idle(const hd_imap_conn *c)
+{
+    return c->has_idle;
+}
+
+static bool is_news(const hd_imap_resp *r)
+{
+    return r->kind == HD_IMAP_UNTAGGED &&
+           (r->data == HD_IMAP_DATA_EXISTS || r->data == HD_IMAP_DATA_RECENT);
+}
+
+static int on_idle_end(void *ud, const hd_imap_resp *r, hd_err *err)
+{
+    (void)err;
+    if (is_news(r))
+        *(bool *)ud = true;
+    return 0;
+}
+
+int hd_imap_conn_idle(hd_imap_conn *c, long max_ms, hd_imap_conn_cancel_fn stop, void *ud,
+                      hd_err *err)
+{
+    char tag[16];
+    hd_imap_resp r;
+    bool news = false, stopped = false;
+    if (!c->has_idle)
+        return hd_err_set(err, HD_EINVAL, "imap: the server does not offer IDLE");
+    int rc = hd_imap_conn_cmd(c, "IDLE", tag, err);
+    if (rc < 0)
+        return rc;
+    /* Until the continuation request; a completion instead means the server refused. */
+    for (;;) {
+        rc = hd_imap_conn_next(c, &r, err);
+        if (rc < 0)
+            return rc;
+        if (r.kind == HD_IMAP_CONTINUE)
+            break;
+        if (r.kind == HD_IMAP_TAGGED && r.tag_len == strlen(tag) &&
+            memcmp(r.tag, tag, r.tag_len) == 0)
+            return hd_err_set(err, HD_EPERM, "imap: IDLE refused: %.*s", (int)r.text_len, r.text);
+        if (r.kind == HD_IMAP_UNTAGGED && r.status == HD_IMAP_BYE)
+            return hd_err_set(err, HD_EUNAVAIL, "imap: server said BYE: %.*s", (int)r.text_len,
+                              r.text);
+        if (is_news(&r))
+            news = true;
+    }
+    int64_t deadline = mono_ms() + (max_ms > 0 ? max_ms : 1);
+    while (!news) {
+        rc = next_resp(c, &r, deadline, true, stop, ud, err);
+        if (rc == HD_ETIMEDOUT)
+            break;
+        if (rc == HD_ECANCELED) {
+            stopped = true;
+            break;
+        }
+        if (rc < 0)
+            return rc;
+        if (r.kind == HD_IMAP_UNTAGGED && r.status == HD_IMAP_BYE)
+            return hd_err_set(err, HD_EUNAVAIL, "imap: server said BYE: %.*s", (int)r.text_len,
+                              r.text);
+        if (is_news(&r))
+            news = true;
+    }
+    rc = send_all(c, "DONE\r\n", 6, err);
+    if (rc == 0)
+        rc = hd_imap_conn_wait(c, tag, on_idle_end, &news, err);
+    if (rc < 0)
+        return rc;
+    if (stopped)
+        return hd_err_set(err, HD_ECANCELED, "imap: idle ended by the caller");
+    return news ? 1 : 0;
 }
 
 void hd_imap_conn_close(hd_imap_conn *c)

@@ -70,6 +70,17 @@ typedef struct hd_imap_select {
  * HD_ECORRUPT (no UIDVALIDITY in the reply), or the errors of hd_imap_conn_wait. */
 int hd_imap_conn_select(hd_imap_conn *c, const char *folder, hd_imap_select *out, hd_err *err);
 
+/* Returns true when the server offers IDLE (its CAPABILITY after login). */
+bool hd_imap_conn_has_idle(const hd_imap_conn *c);
+
+/* IMAP IDLE (RFC 2177) on the selected folder: waits until the server reports new mail
+ * (EXISTS or RECENT), max_ms pass, or stop (with ud; may be NULL; asked about once a second)
+ * returns true; then sends DONE and reads the completion, so c is ready for commands again.
+ * Returns 1 (new mail), 0 (max_ms passed), HD_ECANCELED (stop said so), HD_EINVAL (no IDLE
+ * offered), HD_EPERM (IDLE refused), or the errors of hd_imap_conn_wait. */
+int hd_imap_conn_idle(hd_imap_conn *c, long max_ms, hd_imap_conn_cancel_fn stop, void *ud,
+                      hd_err *err);
+
 /* Sends LOGOUT (best effort) and frees c. NULL is fine. */
 void hd_imap_conn_close(hd_imap_conn *c);
 

@@ -1,9 +1,10 @@
 /* Concurrent mailbox polling (see poll.h): a scheduler thread re-reads the mailbox list and
- * starts each due mailbox's round on a thread of its own; a round is one IMAP session spoken
- * over libcurl's connection (imap_conn.h). Per round: SELECT (UIDVALIDITY, UIDNEXT), one
- * UID FETCH of RFC822.SIZE for the window, then batches of BODY.PEEK[] whose messages are
- * all submitted to the store's group commit before waiting for any, and \Seen or MOVE for a
- * batch only once all of it is durable. */
+ * starts each due mailbox's session on a thread of its own, spoken over libcurl's connection
+ * (imap_conn.h). Per round: SELECT (UIDVALIDITY, UIDNEXT), one UID FETCH of RFC822.SIZE for
+ * the window, then pipelined batches of BODY.PEEK[]: each message goes to the store's group
+ * commit as it arrives, and a batch's \Seen or MOVE is sent behind the next batch's FETCH
+ * once all of the batch is durable. Between rounds the session waits in IDLE where the
+ * server offers it. */
 #include "server/mail/poll.h"
 
 #include <inttypes.h>
@@ -31,6 +32,7 @@ typedef struct job {
     hd_ingest_args args;
     mbox *m;
     uint32_t uid;
+    int slot; /* the batch's slot (mbox.pending) */
     hd_arena *a;
     char *raw;
     int code;
@@ -45,8 +47,10 @@ struct mbox {
     Helpdesk__V1__Mailbox *mb;
     hd_imap_conf ic;
     bool removed;
-    bool running;  /* a round thread owns the fields below (guarded by p->mu) */
-    bool finished; /* the round thread ended and awaits its join */
+    bool stale;     /* stored settings differ from the running thread's (scheduler only) */
+    bool running;   /* a round thread owns the fields below (guarded by p->mu) */
+    bool finished;  /* the round thread ended and awaits its join */
+    bool interrupt; /* the thread should end its IDLE and exit (p->mu) */
     pthread_t th;
     int64_t next_poll_ms;
     /* The current round (round thread only, but jobs_done and pending under mu). */
@@ -56,7 +60,8 @@ struct mbox {
     bool failed;
     char error[HD_ERR_DETAIL_MAX + 32];
     unsigned ingested;
-    unsigned pending; /* submitted, not yet acknowledged */
+    int slot;            /* slot of the batch being submitted: batches alternate 0 and 1 */
+    unsigned pending[2]; /* per slot: submitted, not yet acknowledged */
     job *jobs_done;
     pthread_cond_t cv; /* signalled when a job of this mailbox is acknowledged */
 };
@@ -110,6 +115,7 @@ static job *new_job(mbox *m, uint32_t uid)
         return NULL;
     j->m = m;
     j->uid = uid;
+    j->slot = m->slot;
     j->a = hd_arena_create(0);
     if (!j->a) {
         free(j);
@@ -129,7 +135,7 @@ static void job_done_cb(void *arg, const hd_err *err)
     pthread_mutex_lock(&p->mu);
     j->next = m->jobs_done;
     m->jobs_done = j;
-    m->pending--;
+    m->pending[j->slot]--;
     pthread_cond_signal(&m->cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -139,27 +145,35 @@ static void submit(mbox *m, job *j)
 {
     hd_err err;
     pthread_mutex_lock(&m->p->mu);
-    m->pending++;
+    m->pending[j->slot]++;
     pthread_mutex_unlock(&m->p->mu);
     if (hd_store_submit(m->p->o.store, hd_ingest_apply, job_done_cb, j, &err) < 0) {
         pthread_mutex_lock(&m->p->mu);
-        m->pending--;
+        m->pending[j->slot]--;
         pthread_mutex_unlock(&m->p->mu);
         round_fail(m, "store", &err);
         job_free(j);
     }
 }
 
-/* Waits until every submitted job is acknowledged; the committed UIDs are appended to
- * done[*n_done]. */
-static void wait_jobs(mbox *m, uint32_t *done, size_t *n_done)
+/* Waits until every submitted job of slot is acknowledged; their committed UIDs are
+ * appended to done[*n_done]. */
+static void wait_jobs(mbox *m, int slot, uint32_t *done, size_t *n_done)
 {
     hd_poll *p = m->p;
+    job *j = NULL;
     pthread_mutex_lock(&p->mu);
-    while (m->pending)
+    while (m->pending[slot])
         pthread_cond_wait(&m->cv, &p->mu);
-    job *j = m->jobs_done;
-    m->jobs_done = NULL;
+    for (job **pp = &m->jobs_done; *pp;) {
+        job *x = *pp;
+        if (x->slot == slot) {
+            *pp = x->next;
+            x->next = j;
+            j = x;
+        } else
+            pp = &x->next;
+    }
     pthread_mutex_unlock(&p->mu);
     while (j) {
         job *next = j->next;
@@ -306,10 +320,11 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* \Seen or MOVE for the committed done[0..n) (sorted here). */
-static int flag(mbox *m, hd_imap_conn *c, uint32_t *done, size_t n, hd_err *err)
+/* Sends \Seen or MOVE for the committed done[0..n) (sorted here), without waiting for the
+ * answer: tag gets the command's tag, or "" when there was nothing to flag. */
+static int flag_send(mbox *m, hd_imap_conn *c, uint32_t *done, size_t n, char tag[16], hd_err *err)
 {
-    char tag[16];
+    tag[0] = '\0';
     if (!n)
         return 0;
     if (getenv(HD_POLL_KILL_BEFORE_FLAG_ENV))
@@ -323,10 +338,7 @@ static int flag(mbox *m, hd_imap_conn *c, uint32_t *done, size_t n, hd_err *err)
                       : hd_arena_printf(m->ra, "UID STORE %s +FLAGS.SILENT (\\Seen)", set);
     if (!line)
         return hd_err_set(err, HD_ENOMEM, "poll: out of memory");
-    int rc = hd_imap_conn_cmd(c, line, tag, err);
-    if (rc < 0)
-        return rc;
-    return hd_imap_conn_wait(c, tag, NULL, NULL, err);
+    return hd_imap_conn_cmd(c, line, tag, err);
 }
 
 /* ---- One round ----------------------------------------------------------------------- */
@@ -358,17 +370,17 @@ static bool keep_state(mbox *m, uint32_t *last)
 }
 
 /* Downloads the window's new messages in batches, commits each batch through group commit
- * and flags it; records the round in the mailbox state. Runs on the round thread. */
-static void run_round(mbox *m)
+ * and flags it; records the round in the mailbox state and schedules the next poll one
+ * interval after started. Runs on the round thread over *cp, connecting when it is NULL;
+ * a failed round closes it (NULL again). */
+static void run_round(mbox *m, hd_imap_conn **cp, int64_t started)
 {
     hd_poll *p = m->p;
-    hd_imap_conn *c = NULL;
+    hd_imap_conn *c = *cp;
     hd_err err;
     char tag[16];
     hd_imap_select s;
     sizes z = {0};
-    uint32_t *done = NULL;
-    size_t n_done = 0;
     uint32_t to = 0;
     const char *folder = m->mb->folder && *m->mb->folder ? m->mb->folder : "INBOX";
     bool move = m->mb->after_fetch == HELPDESK__V1__AFTER_FETCH__AFTER_FETCH_MOVE;
@@ -379,8 +391,8 @@ static void run_round(mbox *m)
         goto out;
     }
     /* One response holds at most one message: bound it by the mailbox's limit. */
-    if (hd_imap_conn_open(&c, &m->ic, (size_t)m->mb->max_message_bytes + (64u << 10), cancel_round,
-                          p, &err) < 0) {
+    if (!c && hd_imap_conn_open(&c, &m->ic, (size_t)m->mb->max_message_bytes + (64u << 10),
+                                cancel_round, p, &err) < 0) {
         round_fail(m, "imap", &err);
         goto out;
     }
@@ -417,22 +429,31 @@ static void run_round(mbox *m)
         round_fail(m, "sizes", &err);
         goto out;
     }
-    done = hd_arena_calloc(m->ra, z.n + 1, sizeof *done);
-    uint32_t *batch = hd_arena_calloc(m->ra, HD_POLL_FETCH_BATCH + 1, sizeof *batch);
-    if (!done || !batch) {
+    /* Batches are pipelined: batch b's FETCH is sent, then batch b-1 (committed meanwhile)
+     * is flagged behind it, so the IMAP server, this thread and the store's writer work at
+     * once. A batch is flagged only once all of it is durable. */
+    uint32_t *done[2], *batch = hd_arena_calloc(m->ra, HD_POLL_FETCH_BATCH + 1, sizeof *batch);
+    size_t n_done[2] = {0, 0};
+    done[0] = hd_arena_calloc(m->ra, HD_POLL_FETCH_BATCH + 1, sizeof *done[0]);
+    done[1] = hd_arena_calloc(m->ra, HD_POLL_FETCH_BATCH + 1, sizeof *done[1]);
+    if (!done[0] || !done[1] || !batch) {
         round_fail(m, "memory", NULL);
         goto out;
     }
+    int prev = -1; /* slot of the batch fetched but not yet flagged */
     for (size_t i = 0; i < z.n && !m->failed && !stopping(p);) {
-        size_t nb = 0, flag_from = n_done;
-        for (; i < z.n && nb < HD_POLL_FETCH_BATCH; i++) {
+        size_t nb = 0, looked = 0;
+        char ftag[16] = "", stag[16] = "";
+        int slot = prev == 0 ? 1 : 0;
+        m->slot = slot;
+        for (; i < z.n && looked < HD_POLL_FETCH_BATCH; i++, looked++) {
             int seen = seen_before(m, z.uids[i], &err);
             if (seen < 0) {
                 round_fail(m, "store", &err);
                 break;
             }
             if (seen) /* committed before a crash lost its flag change: flag only */
-                done[n_done++] = z.uids[i];
+                done[slot][n_done[slot]++] = z.uids[i];
             else if (z.size[i] > m->mb->max_message_bytes) {
                 char *why = hd_arena_printf(
                     m->ra, "too large: RFC822.SIZE %" PRIu64 " over %" PRIu64 " bytes", z.size[i],
@@ -441,20 +462,40 @@ static void run_round(mbox *m)
             } else
                 batch[nb++] = z.uids[i];
         }
+        bodies b = {m, nb ? batch[0] : 0, nb ? batch[nb - 1] : 0};
         if (nb && !m->failed) {
-            bodies b = {m, batch[0], batch[nb - 1]};
             char *set = uid_set(m->ra, batch, nb);
             cmd = set ? hd_arena_printf(m->ra, "UID FETCH %s (UID BODY.PEEK[])", set) : NULL;
-            if (!cmd || hd_imap_conn_cmd(c, cmd, tag, &err) < 0 ||
-                hd_imap_conn_wait(c, tag, on_body, &b, &err) < 0)
+            if (!cmd || hd_imap_conn_cmd(c, cmd, ftag, &err) < 0)
                 round_fail(m, "fetch", &err);
         }
-        wait_jobs(m, done, &n_done);
-        if (!m->failed && flag(m, c, done + flag_from, n_done - flag_from, &err) < 0)
+        if (prev >= 0 && !m->failed) {
+            wait_jobs(m, prev, done[prev], &n_done[prev]);
+            if (!m->failed && flag_send(m, c, done[prev], n_done[prev], stag, &err) < 0)
+                round_fail(m, move ? "move" : "seen", &err);
+            n_done[prev] = 0;
+        }
+        if (*ftag && !m->failed && hd_imap_conn_wait(c, ftag, on_body, &b, &err) < 0)
+            round_fail(m, "fetch", &err);
+        if (*stag && !m->failed && hd_imap_conn_wait(c, stag, NULL, NULL, &err) < 0)
+            round_fail(m, move ? "move" : "seen", &err);
+        prev = slot;
+    }
+    /* The last batch; after a failure only the wait (jobs point at m), no flags. */
+    for (int slot = 0; slot < 2; slot++) {
+        wait_jobs(m, slot, done[slot], &n_done[slot]);
+        char stag[16] = "";
+        if (slot == prev && !m->failed &&
+            (flag_send(m, c, done[slot], n_done[slot], stag, &err) < 0 ||
+             (*stag && hd_imap_conn_wait(c, stag, NULL, NULL, &err) < 0)))
             round_fail(m, move ? "move" : "seen", &err);
     }
 out:
-    hd_imap_conn_close(c);
+    if (m->failed) {
+        hd_imap_conn_close(c);
+        c = NULL;
+    }
+    *cp = c;
     {
         int64_t now = hd_clock_now_ms();
         uint32_t last = m->failed || !to ? m->last_uid : to; /* the whole window, gaps too */
@@ -473,8 +514,15 @@ out:
                    "mailbox=%" PRIu64 " uidvalidity=%" PRIu32 " last_uid=%" PRIu32 " ingested=%u",
                    m->id, m->uidv, last, m->ingested);
         }
-        m->next_poll_ms =
-            m->more && !m->failed ? now : now + (int64_t)m->mb->poll_interval_seconds * 1000;
+        /* One interval from the round's start, not its end: mail that arrived during a long
+         * round waits at most one interval plus the round. */
+        int64_t interval = (int64_t)m->mb->poll_interval_seconds * 1000;
+        if (m->more && !m->failed)
+            m->next_poll_ms = now;
+        else if (m->failed || started + interval < now)
+            m->next_poll_ms = now + (m->failed ? interval : 0);
+        else
+            m->next_poll_ms = started + interval;
     }
 }
 
@@ -485,7 +533,23 @@ static void free_box(mbox *m)
     free(m);
 }
 
-/* Re-reads mailbox settings; idle mailboxes take new settings, removed idle ones go. */
+/* Returns true when a and b (full settings, passwords included) are the same. */
+static bool same_settings(const Helpdesk__V1__Mailbox *a, const Helpdesk__V1__Mailbox *b)
+{
+    size_t na = protobuf_c_message_get_packed_size(&a->base);
+    size_t nb = protobuf_c_message_get_packed_size(&b->base);
+    if (na != nb)
+        return false;
+    uint8_t *x = malloc(na + 1), *y = malloc(nb + 1);
+    bool same = x && y && protobuf_c_message_pack(&a->base, x) == na &&
+                protobuf_c_message_pack(&b->base, y) == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* Re-reads mailbox settings; idle mailboxes take new settings, removed idle ones go; a
+ * running one whose settings changed is marked stale (its thread is interrupted). */
 static void reload(hd_poll *p, bool poll_now)
 {
     hd_err err;
@@ -522,8 +586,11 @@ static void reload(hd_poll *p, bool poll_now)
             pthread_cond_init(&m->cv, NULL);
         }
         m->removed = false;
-        if (m->running)
+        if (m->running) {
+            m->stale = m->stale || !same_settings(m->mb, confs[i].mb);
             continue;
+        }
+        m->stale = false;
         /* Each mailbox keeps its own copy of its settings. */
         hd_arena *ca = hd_arena_create(0);
         hd_mailbox_conf mc;
@@ -563,23 +630,69 @@ static void reload(hd_poll *p, bool poll_now)
 
 /* ---- Scheduling ---------------------------------------------------------------------- */
 
+static bool idle_stop(void *ud)
+{
+    mbox *m = ud;
+    pthread_mutex_lock(&m->p->mu);
+    bool s = m->p->stop || m->interrupt;
+    pthread_mutex_unlock(&m->p->mu);
+    return s;
+}
+
+/* RFC 2177 asks clients to re-issue IDLE within 29 minutes. */
+#define POLL_IDLE_MAX_MS (25 * 60 * 1000L)
+
+/* A mailbox's session: rounds on one connection. Between rounds, a server that offers IDLE
+ * is asked to report new mail, so a message is fetched as soon as it arrives instead of at
+ * the next poll; each IDLE still ends after the poll interval for a round of its own (a
+ * notification the server did not send is caught then). Without IDLE, or after a failure,
+ * one round per thread, and the scheduler starts the next at the mailbox's next_poll_ms.
+ * The thread ends when the poller stops or the mailbox's settings change (interrupt). */
 static void *round_thread(void *arg)
 {
     mbox *m = arg;
     hd_poll *p = m->p;
+    hd_imap_conn *c = NULL;
+    hd_err err;
     m->ra = hd_arena_create(0);
-    m->uidv = m->last_uid = 0;
-    m->more = m->failed = false;
-    m->ingested = 0;
-    m->error[0] = '\0';
-    if (m->ra)
-        run_round(m);
-    else
+    if (!m->ra)
         m->next_poll_ms = hd_clock_now_ms() + (int64_t)m->mb->poll_interval_seconds * 1000;
+    while (m->ra) {
+        m->uidv = m->last_uid = 0;
+        m->more = m->failed = false;
+        m->ingested = 0;
+        m->error[0] = '\0';
+        run_round(m, &c, hd_clock_now_ms());
+        hd_arena_reset(m->ra);
+        if (!c || idle_stop(m))
+            break;
+        if (m->more)
+            continue;
+        if (!hd_imap_conn_has_idle(c))
+            break;
+        long max_ms = (long)m->mb->poll_interval_seconds * 1000L;
+        int rc = hd_imap_conn_idle(c, max_ms < POLL_IDLE_MAX_MS ? max_ms : POLL_IDLE_MAX_MS,
+                                   idle_stop, m, &err);
+        if (rc < 0) {
+            if (rc != HD_ECANCELED) {
+                char q[300];
+                hd_log(HD_LOG_WARN, "mail.idle_failed", "mailbox=%" PRIu64 " error=%s", m->id,
+                       hd_log_quote(q, sizeof q, err.detail));
+            }
+            break;
+        }
+        if (idle_stop(m)) /* new mail, but the settings changed: a new thread fetches it */
+            break;
+    }
+    hd_imap_conn_close(c);
     hd_arena_destroy(m->ra);
     m->ra = NULL;
     pthread_mutex_lock(&p->mu);
     m->finished = true;
+    if (m->interrupt) { /* settings changed: re-read them and poll at once */
+        m->interrupt = false;
+        p->kick = true;
+    }
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -622,6 +735,13 @@ static void *poll_thread(void *arg)
             reload(p, kick);
             pthread_mutex_lock(&p->mu);
             p->next_reload_ms = now + reload_ms;
+            for (size_t i = 0; i < p->n_boxes; i++) {
+                mbox *m = p->boxes[i];
+                if (m->running && !m->finished && (m->removed || m->stale)) {
+                    m->interrupt = true;
+                    m->stale = false;
+                }
+            }
         }
         for (size_t i = 0; !stop && i < p->n_boxes; i++) {
             mbox *m = p->boxes[i];

@@ -1,9 +1,12 @@
-/* Polling every enabled mailbox concurrently, each round on a thread of its own speaking
- * IMAP over libcurl's connection (imap_conn.h): SELECT (UIDVALIDITY, UIDNEXT), one UID FETCH
+/* Polling every enabled mailbox concurrently, each on a thread of its own speaking IMAP over
+ * libcurl's connection (imap_conn.h). A round: SELECT (UIDVALIDITY, UIDNEXT), one UID FETCH
  * of RFC822.SIZE for the new UIDs (oversized ones are recorded as rejected, not downloaded),
- * then batches of HD_POLL_FETCH_BATCH messages by BODY.PEEK[], each batch submitted whole to
- * group commit (ingest.h) and, once durable, \Seen or MOVE; then the mailbox's last UID. A
- * crash anywhere re-polls from the last UID and the per-UID records keep it exactly once. */
+ * then batches of HD_POLL_FETCH_BATCH messages by BODY.PEEK[], each message submitted to
+ * group commit (ingest.h) and each batch, once durable, \Seen or MOVE (pipelined behind the
+ * next batch's FETCH); then the mailbox's last UID. Between rounds, a server that offers
+ * IDLE (RFC 2177) keeps the session and reports new mail, which starts the next round at
+ * once; every poll interval brings a round anyway, one interval after the last one started.
+ * A crash anywhere re-polls from the last UID and the per-UID records keep it exactly once. */
 #ifndef HD_MAIL_POLL_H
 #define HD_MAIL_POLL_H
 

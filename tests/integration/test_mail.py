@@ -31,6 +31,7 @@ from harness import ServerTestCase, slow, tickets_pb2, unary, wait_for  # noqa: 
 from mailpeers import Dovecot, SmtpSink, self_signed  # noqa: E402
 
 import grpc  # noqa: E402
+from google.protobuf import field_mask_pb2  # noqa: E402
 
 mail_pb2 = harness._PB["mail"]
 CORPUS = os.path.join(harness.ROOT, "tests/data/mail")
@@ -209,6 +210,38 @@ class TestMailRoundTrip(MailCase):
         sent = email.message_from_bytes(got[0][2], policy=email.policy.default)
         self.assertEqual(sent["Message-ID"].strip("<> "), d.rfc_message_id)
         wait_for(lambda: not dead(), 10, "the outbox to empty")
+        srv.stop()
+
+
+class TestMailIdle(MailCase):
+    """Dovecot offers IDLE: new mail is fetched when the server reports it, not at the next
+    poll; a settings change ends the IDLE and the mailbox goes on with the new settings."""
+
+    def test_new_mail_is_fetched_long_before_the_poll_interval(self):
+        srv = self.start_server()
+        self.imap.deliver(plain("a@customer.example", "first", "one", "idle-1@customer.example"))
+        mb = self.add_mailbox(srv, poll_interval_seconds=300, acknowledge=False)
+        wait_for(lambda: self.tickets(srv), 20, "the first round's ticket")
+        # The first round is over once its message is flagged; from here on only IDLE can
+        # bring the next message in before the 300 s interval.
+        wait_for(lambda: self.seen_files(), 10, "the \\Seen flag of the first message")
+        self.imap.deliver(plain("b@customer.example", "second", "two", "idle-2@customer.example"))
+        wait_for(lambda: len(self.tickets(srv)) == 2, 20, "the second ticket, through IDLE")
+        self.assertEqual(self.imap.log().count("imap-login: Info: Login:"), 1)  # one session
+        # A settings change ends the IDLE; the new category applies to the next message.
+        self.call(srv, M + "UpdateMailbox",
+                  mail_pb2.UpdateMailboxRequest(
+                      mailbox=mail_pb2.Mailbox(id=mb.id, category="billing"),
+                      update_mask=field_mask_pb2.FieldMask(paths=["category"])),
+                  mail_pb2.Mailbox)
+        # The session with the old settings ends and a new one logs in.
+        wait_for(lambda: self.imap.log().count("imap-login: Info: Login:") >= 2, 20,
+                 "a new IMAP session after the settings change")
+        self.imap.deliver(plain("c@customer.example", "third", "three", "idle-3@customer.example"))
+        t = wait_for(lambda: (lambda ts: ts if len(ts) == 3 else None)(self.tickets(srv)), 20,
+                     "the third ticket")
+        self.assertEqual({x.subject: x.category for x in t},
+                         {"first": "", "second": "", "third": "billing"})
         srv.stop()
 
 

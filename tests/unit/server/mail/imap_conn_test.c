@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +24,9 @@ typedef struct fake {
     int port;
     bool close_mid_fetch; /* drop the connection halfway through a FETCH reply */
     bool saw_login;       /* a LOGIN (credentials) arrived */
+    bool idle;            /* offer IDLE */
+    bool idle_news;       /* during IDLE, report a new message after 50 ms */
+    bool idle_done_ok;    /* IDLE ended by the client's DONE */
     pthread_t th;
 } fake;
 
@@ -70,7 +74,18 @@ static void *serve(void *arg)
             break;
         const char *rest = line + strlen(tag) + 1;
         if (strcmp(verb, "CAPABILITY") == 0) {
-            snprintf(out, sizeof out, "* CAPABILITY IMAP4rev1 LITERAL+\r\n%s OK done\r\n", tag);
+            snprintf(out, sizeof out, "* CAPABILITY IMAP4rev1 LITERAL+%s\r\n%s OK done\r\n",
+                     f->idle ? " IDLE" : "", tag);
+        } else if (strcmp(verb, "IDLE") == 0) {
+            put(fd, "+ idling\r\n");
+            if (f->idle_news) {
+                usleep(50 * 1000);
+                put(fd, "* 1 EXPUNGE\r\n* 3 EXISTS\r\n");
+            }
+            if (!get_line(fd, line, sizeof line))
+                break;
+            f->idle_done_ok = strcmp(line, "DONE") == 0;
+            snprintf(out, sizeof out, "%s OK Idle completed\r\n", tag);
         } else if (strcmp(verb, "LOGIN") == 0) {
             f->saw_login = true;
             snprintf(out, sizeof out, "%s %s\r\n", tag,
@@ -273,9 +288,86 @@ static void select_reports_uidvalidity_uidnext_exists_and_refuses_bad_names(void
     fake_stop(&f);
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool stop_now(void *ud)
+{
+    return *(bool *)ud;
+}
+
+/* IDLE returns as soon as the server reports new mail (EXPUNGE alone is no news), ends with
+ * DONE, and leaves the session usable. */
+static void idle_returns_on_new_mail_and_the_session_goes_on(void **state)
+{
+    (void)state;
+    fake f = {.idle = true, .idle_news = true};
+    char url[64];
+    hd_err err;
+    hd_imap_conn *c = NULL;
+    hd_imap_select s;
+    fake_start(&f);
+    hd_imap_conf conf = conf_for(&f, url, sizeof url, "pw");
+    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, NULL, NULL, &err), 0);
+    assert_true(hd_imap_conn_has_idle(c));
+    assert_int_equal(hd_imap_conn_select(c, "INBOX", &s, &err), 0);
+    int64_t t0 = now_ms();
+    assert_int_equal(hd_imap_conn_idle(c, 5000, NULL, NULL, &err), 1);
+    assert_true(now_ms() - t0 < 4000);
+    assert_int_equal(hd_imap_conn_select(c, "INBOX", &s, &err), 0);
+    assert_int_equal(s.uidvalidity, 42);
+    hd_imap_conn_close(c);
+    fake_stop(&f);
+    assert_true(f.idle_done_ok);
+}
+
+static void idle_without_news_ends_after_max_ms_or_when_stopped(void **state)
+{
+    (void)state;
+    fake f = {.idle = true};
+    char url[64];
+    hd_err err;
+    hd_imap_conn *c = NULL;
+    bool stop = false;
+    fake_start(&f);
+    hd_imap_conf conf = conf_for(&f, url, sizeof url, "pw");
+    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, NULL, NULL, &err), 0);
+    int64_t t0 = now_ms();
+    assert_int_equal(hd_imap_conn_idle(c, 300, stop_now, &stop, &err), 0);
+    assert_true(now_ms() - t0 >= 300);
+    assert_true(f.idle_done_ok);
+    stop = true;
+    assert_int_equal(hd_imap_conn_idle(c, 60000, stop_now, &stop, &err), HD_ECANCELED);
+    hd_imap_conn_close(c);
+    fake_stop(&f);
+}
+
+static void idle_is_refused_when_the_server_does_not_offer_it(void **state)
+{
+    (void)state;
+    fake f = {0};
+    char url[64];
+    hd_err err;
+    hd_imap_conn *c = NULL;
+    fake_start(&f);
+    hd_imap_conf conf = conf_for(&f, url, sizeof url, "pw");
+    assert_int_equal(hd_imap_conn_open(&c, &conf, 0, NULL, NULL, &err), 0);
+    assert_false(hd_imap_conn_has_idle(c));
+    assert_int_equal(hd_imap_conn_idle(c, 100, NULL, NULL, &err), HD_EINVAL);
+    hd_imap_conn_close(c);
+    fake_stop(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(idle_returns_on_new_mail_and_the_session_goes_on),
+        cmocka_unit_test(idle_without_news_ends_after_max_ms_or_when_stopped),
+        cmocka_unit_test(idle_is_refused_when_the_server_does_not_offer_it),
         cmocka_unit_test(tls_required_without_starttls_is_refused_before_any_credentials),
         cmocka_unit_test(select_reports_uidvalidity_uidnext_exists_and_refuses_bad_names),
         cmocka_unit_test(login_select_and_batched_peek_fetch_over_libcurls_connection),
