@@ -46,15 +46,15 @@ def _wait_port(port, timeout_s, proc=None, what="port"):
     raise TimeoutError("%s on port %d did not open in %ss" % (what, port, timeout_s))
 
 
-def self_signed(directory, name):
-    """Writes <name>.crt/<name>.key, a self-signed P-256 certificate for 127.0.0.1 and
-    localhost made by `openssl req -x509`; returns (cert path, key path)."""
+def self_signed(directory, name, san="IP:127.0.0.1,DNS:localhost"):
+    """Writes <name>.crt/<name>.key, a self-signed P-256 certificate for san (default
+    127.0.0.1 and localhost) made by `openssl req -x509`; returns (cert path, key path)."""
     crt = os.path.join(directory, name + ".crt")
     key = os.path.join(directory, name + ".key")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
          "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout", key, "-out", crt,
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+         "-addext", "subjectAltName=" + san],
         check=True, capture_output=True, timeout=60)
     return crt, key
 

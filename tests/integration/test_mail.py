@@ -337,6 +337,22 @@ class TestMailTls(ServerTestCase):
         self.assertEqual(self.logins(), [])
         srv.stop()
 
+    def test_certificate_for_another_host_is_refused_even_from_a_trusted_ca(self):
+        # Signed by the CA the mailbox trusts, but issued for another name: the host name
+        # check still refuses it.
+        crt, key = self_signed(self.certs, "elsewhere", san="DNS:imap.elsewhere.example")
+        other = Dovecot(tls=(crt, key))
+        other.start()
+        self.addCleanup(other.cleanup)
+        srv = self.start_server()
+        for url in (other.url(), other.imaps_url()):
+            r = self.probe(srv, self.mailbox(url, ca_file=crt))
+            self.assertFalse(r.imap_ok)
+            self.assertIn("certificate did not verify", r.imap_error)
+            self.assertIn("127.0.0.1", r.imap_error)
+        self.assertNotIn("Login:", other.log())
+        srv.stop()
+
     def test_tls_required_but_no_starttls_offered_is_refused_without_plaintext_login(self):
         plain_imap = Dovecot()  # ssl = no: no STARTTLS in its capabilities
         plain_imap.start()
