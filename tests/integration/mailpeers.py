@@ -65,10 +65,19 @@ class Dovecot:
     implicit TLS on imaps_port; plaintext login stays allowed so a client that does not ask
     for TLS still gets in (the client, not the server, must insist on TLS)."""
 
-    def __init__(self, user="support", password="s3cret", tls=None):
+    # Dovecot 2.3.19's post-login capabilities without IDLE (for Dovecot(idle=False)).
+    NO_IDLE_CAPS = ("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT SORT=DISPLAY "
+                    "THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL "
+                    "CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 "
+                    "CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS "
+                    "BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ "
+                    "NOTIFY")
+
+    def __init__(self, user="support", password="s3cret", tls=None, idle=True):
         self.user = user
         self.password = password
         self.tls = tls
+        self.idle = idle
         self.dir = tempfile.mkdtemp(prefix="hd-dovecot-")
         os.chmod(self.dir, 0o755)
         self.home = os.path.join(self.dir, "home", user)
@@ -148,6 +157,7 @@ service anvil {{
 }}
 protocol imap {{
   mail_max_userip_connections = 200
+  {caps}
 }}
 service stats {{
   unix_listener stats-reader {{
@@ -157,7 +167,8 @@ service stats {{
     user = nobody
   }}
 }}
-""".format(d=self.dir, port=self.port, grp=_group_name(nobody.pw_gid), ssl=ssl, imaps=imaps))
+""".format(d=self.dir, port=self.port, grp=_group_name(nobody.pw_gid), ssl=ssl, imaps=imaps,
+           caps="" if self.idle else "imap_capability = " + self.NO_IDLE_CAPS))
         self.proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         _wait_port(self.port, 20, self.proc, "dovecot")

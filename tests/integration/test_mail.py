@@ -57,8 +57,10 @@ def plain(frm, subject, body, msgid, in_reply_to=None, extra=""):
 
 
 class MailCase(ServerTestCase):
+    DOVECOT = {}  # Dovecot() arguments
+
     def setUp(self):
-        self.imap = Dovecot()
+        self.imap = Dovecot(**self.DOVECOT)
         self.imap.start()
         self.addCleanup(self.imap.cleanup)
         self.smtp = SmtpSink()
@@ -242,6 +244,26 @@ class TestMailIdle(MailCase):
                      "the third ticket")
         self.assertEqual({x.subject: x.category for x in t},
                          {"first": "", "second": "", "third": "billing"})
+        srv.stop()
+
+
+class TestMailPollWithoutIdle(MailCase):
+    """A server that does not offer IDLE is polled: one session per round, every interval."""
+
+    DOVECOT = {"idle": False}
+
+    def logins(self):
+        return self.imap.log().count("imap-login: Info: Login:")
+
+    def test_new_mail_comes_in_at_the_next_poll(self):
+        srv = self.start_server()
+        self.imap.deliver(plain("a@customer.example", "first", "one", "poll-1@customer.example"))
+        self.add_mailbox(srv, poll_interval_seconds=1, acknowledge=False)
+        wait_for(lambda: self.tickets(srv), 20, "the first round's ticket")
+        n = self.logins()
+        self.imap.deliver(plain("b@customer.example", "second", "two", "poll-2@customer.example"))
+        wait_for(lambda: len(self.tickets(srv)) == 2, 20, "the second ticket at a later poll")
+        self.assertGreater(self.logins(), n)  # a new session per round, no IDLE
         srv.stop()
 
 
