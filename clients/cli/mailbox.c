@@ -181,6 +181,7 @@ static int mailbox_from_flags(hd_cli *cli, const hd_cli_args *a, Helpdesk__V1__M
     str_flag(a, "folder", &m->folder);
     str_flag(a, "category", &m->category);
     str_flag(a, "processed-folder", &m->processed_folder);
+    str_flag(a, "ca-file", &m->ca_file);
     str_flag(a, "ack-template", &m->ack_template);
     str_flag(a, "smtp-url", &m->smtp_url);
     str_flag(a, "smtp-user", &m->smtp_username);
@@ -601,7 +602,10 @@ static int mailbox_retry(hd_cli *cli, const hd_cli_args *a)
         {"category", "NAME", "category of new tickets"},                                           \
         {"priority", "P", "priority of new tickets (default normal)"},                             \
         {"mail-tls", "on|off",                                                                     \
-         "require TLS for IMAP and SMTP (default on; off only on loopback)"},                      \
+         "require TLS for IMAP and SMTP (default on; off sends the password in clear)"},           \
+        {"ca-file", "PATH",                                                                        \
+         "PEM CA file the IMAP server's certificate must verify against "                          \
+         "(server-side path; default the system store)"},                                          \
         {"after-fetch", "seen|move", "mark fetched mail seen, or move it to --processed-folder"},  \
         {"processed-folder", "NAME", "folder fetched mail moves to (implies --after-fetch move)"}, \
         {"max-message-size", "SIZE", "largest message taken: bytes or 25M, 512K (default 25M)"},   \

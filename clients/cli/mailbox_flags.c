@@ -152,6 +152,7 @@ static const struct {
     {"category", "category"},
     {"priority", "priority"},
     {"mail-tls", "tls"},
+    {"ca-file", "ca_file"},
     {"after-fetch", "after_fetch"},
     {"processed-folder", "processed_folder"},
     {"max-message-size", "max_message_bytes"},

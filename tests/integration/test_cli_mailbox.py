@@ -198,6 +198,9 @@ class MailboxCli(MailboxCase):
         _, err = self.mb(["add", "--name", "x", "--imap-url", url, "--smtp-url",
                           "smtp://127.0.0.1:1"], s, want=4)
         self.assertIn("from_address", err)
+        _, err = self.mb(["add", "--name", "x", "--imap-url", url, "--ca-file",
+                          "relative/ca.pem"], s, want=4)
+        self.assertIn("ca_file: must be an absolute path", err)
         self.mb(["update", "77", "--name", "y"], s, want=2)
         self.mb(["list"], s, token="hd_wrong", want=3)
         s.stop()
