@@ -30,6 +30,7 @@
 #include "reporter/report.h"
 #include "reporter/schedule.h"
 #include "reporter/seed.h"
+#include "reporter/temps.h"
 #include "reporter/xlsx.h"
 
 #define LEASE_TTL_S 900
@@ -118,6 +119,18 @@ static void env_close(env *e)
     hd_client_close(e->client);
 }
 
+/* Removes the temporaries that killed runs left in dir (see temps.h). A failure is
+ * reported but does not stop the run: the leftovers only take space. */
+static void sweep_temps(const char *dir)
+{
+    hd_err e = {0};
+    int removed = 0;
+    if (hd_temps_sweep(dir, &removed, &e))
+        fprintf(stderr, "helpdesk-reporter: %s\n", e.detail);
+    if (removed)
+        printf("removed %d temporary file(s) of killed runs in %s\n", removed, dir);
+}
+
 static int cmd_run(const args *a, const hd_config *cfg, hd_err *err)
 {
     hd_config_report def = {
@@ -138,6 +151,13 @@ static int cmd_run(const args *a, const hd_config *cfg, hd_err *err)
     int rc0 = hd_report_period(&from, &to, r, tz, a->from, a->to, now, err);
     if (rc0)
         return rc0;
+    char dir[2 * HD_CONFIG_VALUE_MAX];
+    const char *slash = strrchr(a->out, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == a->out ? 1 : (int)(slash - a->out), a->out);
+    sweep_temps(dir);
     env e;
     int rc = env_open(&e, a, cfg, err);
     if (rc) {
@@ -301,6 +321,7 @@ static int cmd_serve(const args *a, const hd_config *cfg, hd_err *err)
 {
     if (mkdir(cfg->out_dir, 0750) && errno != EEXIST)
         return hd_err_set(err, HD_EIO, "%s: %s", cfg->out_dir, strerror(errno));
+    sweep_temps(cfg->out_dir);
     env e;
     int rc = env_open(&e, a, cfg, err);
     if (rc) {

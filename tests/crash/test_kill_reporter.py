@@ -2,7 +2,8 @@
 scheduled run (generated 300k-ticket data; the kill moments are spread over the span a
 one-shot run of the same report takes on this machine) leaves no half file under a
 report's name and mails nothing half-made; the next run makes the report complete, with
-the mailed attachments equal to the files on disk."""
+the mailed attachments equal to the files on disk, and removes the killed runs'
+temporaries (<name>.tmp-PID of dead PIDs)."""
 
 import email
 import email.policy
@@ -126,6 +127,8 @@ class KillReporter(unittest.TestCase):
               "each whole; %d temporaries of killed runs left" %
               (killed, full_s, len(mailed), len(temps)), flush=True)
         self.assertGreaterEqual(killed, 3)
+        # The next run swept the temporaries the killed runs left (their PIDs are gone).
+        self.assertEqual(temps, [], "temporaries of killed runs left after the next run")
 
 
 if __name__ == "__main__":
