@@ -1,5 +1,5 @@
 /* Agent leaderboard: solved tickets, median first response, SLA met share and CSAT per
- * agent, most solved first, with data bars. */
+ * agent with any of these in the period, most solved first, with data bars. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +33,8 @@ int hd_agents_write(hd_book *b, hd_model *m, hd_err *err)
         return err->code;
     }
     for (int i = 0; i < m->n_agents; i++) {
+        if (!ag[i].solved && !ag[i].frt.count && !ag[i].sla_total && !ag[i].csat_n)
+            continue; /* nothing of theirs in the period */
         hd_sheet_text(sh, ag[i].name);
         hd_sheet_num(sh, ag[i].solved);
         hd_sheet_num(sh, hd_model_pctl(&ag[i].frt, 0.5));

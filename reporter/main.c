@@ -8,8 +8,9 @@
  * Data comes from helpdeskd's ReportingService ([server] in the config, or --server and
  * --token-file, or the HELPDESK_TOKEN environment variable); --seed SEED:COUNT:SPAN_DAYS:END_UNIX_S
  * uses the deterministic generator instead (tests, benchmarks; --dump-tickets FILE writes its
- * tickets as CSV). --now sets the clock (tests); serve --once makes the runs due at that instant
- * and exits. */
+ * tickets as CSV). --stream fills the sections from a stream of every ticket of the period
+ * instead of the server's rollups (the same figures; for cross-checks). --now sets the clock
+ * (tests); serve --once makes the runs due at that instant and exits. */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -39,7 +40,7 @@ typedef struct args {
     const char *config, *report, *from, *to, *tz, *group, *out, *seed, *dump;
     const char *server, *token_file, *holder;
     int64_t now_s;
-    int once, smtp_insecure;
+    int once, smtp_insecure, stream;
 } args;
 
 /* Everything a run needs besides the report: where data comes from. */
@@ -57,7 +58,8 @@ static int usage(void)
           "           [--tz ZONE] [--group day|week] [--now UNIX_S] --out FILE.xlsx|FILE.csv\n"
           "       helpdesk-reporter serve --config FILE [--once] [--now UNIX_S] [--holder NAME]\n"
           "       helpdesk-reporter schedules --config FILE [--now UNIX_S]\n"
-          "data: [server] in the config, or --server HOST:PORT --token-file FILE, or\n"
+          "data: [server] in the config, or --server HOST:PORT --token-file FILE ([--stream]:\n"
+          "      from every ticket row instead of the rollups), or\n"
           "      --seed SEED:COUNT:SPAN_DAYS:END_UNIX_S [--dump-tickets FILE] (generated)\n",
           stderr);
     return 1;
@@ -110,6 +112,7 @@ static int env_open(env *e, const args *a, const hd_config *cfg, hd_err *err)
     if (rc)
         return rc;
     e->remote.client = e->client;
+    e->remote.tickets = a->stream;
     e->src = hd_remote_source(&e->remote);
     return 0;
 }
@@ -368,6 +371,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(k, "--smtp-insecure")) {
             a.smtp_insecure = 1;
+            continue;
+        }
+        if (!strcmp(k, "--stream")) {
+            a.stream = 1;
             continue;
         }
         if (i + 1 >= argc)

@@ -2,6 +2,7 @@
  * shares, with a pie chart for priority and a bar chart for category. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "reporter/sections.h"
 
@@ -13,7 +14,7 @@ typedef struct cat_count {
 static int by_count(const void *a, const void *b)
 {
     const cat_count *x = a, *y = b;
-    return x->n != y->n ? (x->n < y->n ? 1 : -1) : 0;
+    return x->n != y->n ? (x->n < y->n ? 1 : -1) : strcmp(x->name, y->name);
 }
 
 int hd_mix_write(hd_book *b, hd_model *m, hd_err *err)

@@ -177,6 +177,54 @@ static int agent_index(hd_model *m, const char *name)
     return m->n_agents++;
 }
 
+int hd_model_category(hd_model *m, const char *name)
+{
+    return name_index(m->categories, &m->n_categories, name);
+}
+
+int hd_model_group(hd_model *m, const char *name)
+{
+    return name_index(m->groups, &m->n_groups, name);
+}
+
+int hd_model_agent_index(hd_model *m, const char *name)
+{
+    return agent_index(m, name);
+}
+
+/* Sorts names[0..n) and moves the rows of the count tables (each of n entries of size
+ * sizes[i]) with them; "Other" (the overflow slot) stays last. */
+static void sort_table(char (*names)[HD_MODEL_NAME_LEN], int n, void **tables, const size_t *sizes,
+                       int n_tables)
+{
+    int sortable = n && !strcmp(names[n - 1], "Other") && n == HD_MODEL_NAMES_MAX ? n - 1 : n;
+    for (int i = 1; i < sortable; i++) /* insertion sort: at most 63 names */
+        for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char tmp[HD_MODEL_NAME_LEN];
+            memcpy(tmp, names[j], sizeof tmp);
+            memcpy(names[j], names[j - 1], sizeof tmp);
+            memcpy(names[j - 1], tmp, sizeof tmp);
+            for (int t = 0; t < n_tables; t++) {
+                unsigned char buf[sizeof(hd_sla_count)];
+                unsigned char *a = (unsigned char *)tables[t] + (size_t)j * sizes[t];
+                unsigned char *b = a - sizes[t];
+                memcpy(buf, a, sizes[t]);
+                memcpy(a, b, sizes[t]);
+                memcpy(b, buf, sizes[t]);
+            }
+        }
+}
+
+void hd_model_sort_names(hd_model *m)
+{
+    void *cats[] = {m->cat_created, m->sla_cat};
+    const size_t cat_sizes[] = {sizeof m->cat_created[0], sizeof m->sla_cat[0]};
+    sort_table(m->categories, m->n_categories, cats, cat_sizes, 2);
+    void *groups[] = {m->sla_group};
+    const size_t group_sizes[] = {sizeof m->sla_group[0]};
+    sort_table(m->groups, m->n_groups, groups, group_sizes, 1);
+}
+
 /* 1 = in the period, 2 = in the previous period, 0 = neither. */
 static int which(const hd_model *m, int64_t t)
 {
@@ -303,6 +351,7 @@ void hd_model_finish(hd_model *m)
     }
     m->cur.backlog_end = m->n_days ? m->days[m->n_days - 1].backlog : 0;
     m->prev.backlog_end = (uint32_t)m->prev_backlog_end;
+    hd_model_sort_names(m);
 }
 
 int hd_model_ticket_breaches(const hd_model *m, const hd_model_ticket *t, hd_model_breach_fn fn,

@@ -130,6 +130,17 @@ int hd_model_create(hd_model **out, const char *title, const char *tz, hd_groupi
 /* Adds one ticket's contribution to every aggregate (period and previous period). */
 void hd_model_add_ticket(hd_model *m, const hd_model_ticket *t);
 
+/* Index of a category / group / agent name in the model's tables, added when new (""
+ * counts as "(none)", an agent "" as "(unassigned)"; past HD_MODEL_NAMES_MAX - 1 names the
+ * last slot collects "Other"). */
+int hd_model_category(hd_model *m, const char *name);
+int hd_model_group(hd_model *m, const char *name);
+int hd_model_agent_index(hd_model *m, const char *name);
+
+/* Sorts the category and group tables by name (with their counts), so the sheets list them
+ * in the same order whatever order a source met them in. hd_model_finish does it too. */
+void hd_model_sort_names(hd_model *m);
+
 /* Local day of unix_s in the model's zone (cached per hour). */
 int64_t hd_model_local_day(hd_model *m, int64_t unix_s);
 

@@ -1,6 +1,7 @@
 /* ReportingService client calls. */
 #include "reporter/remote.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -99,15 +100,18 @@ static int stream(hd_remote *r, hd_model *m, fold *f, hd_err *err)
 
 static int rollup_fill(hd_remote *r, hd_model *m, hd_err *err);
 
-/* The trend sections read only the server's rollups (hourly flows, the backlog counter,
- * CSAT per day), whose size follows the period's length, not the ticket count. Other
- * sections still need the ticket rows of the period and the previous one. */
-#define HD_REMOTE_ROLLUP_SECTIONS (HD_SECTION_VOLUME | HD_SECTION_HEATMAP | HD_SECTION_CSAT)
-
+/* Every section but the breach list reads the server's rollups, whose size follows the
+ * period's length, not the ticket count; with r->tickets the model is folded from a stream
+ * of the period's ticket rows instead (the same figures, at the cost of every ticket). */
 static int remote_fill(void *ud, hd_model *m, hd_err *err)
 {
-    if (m->sections && !(m->sections & ~HD_REMOTE_ROLLUP_SECTIONS))
-        return rollup_fill(ud, m, err);
+    hd_remote *r = ud;
+    if (!r->tickets) {
+        int rc = rollup_fill(r, m, err);
+        if (!rc)
+            hd_model_sort_names(m);
+        return rc;
+    }
     fold f = {.m = m};
     int rc = stream(ud, m, &f, err);
     if (rc)
@@ -176,130 +180,306 @@ int hd_remote_lease_complete(hd_remote *r, const char *run_key, const char *hold
     return rc;
 }
 
-/* Rollup metrics of the trend sections (server/reports/rollups.h), in this order. */
-enum { RU_CREATED, RU_SOLVED, RU_OPENED, RU_CLOSED, RU_OPEN_NOW, RU_CSAT, RU_COUNT };
-static const char *const rollup_metrics[RU_COUNT] = {"reports.created.hour", "reports.solved.hour",
-                                                     "reports.opened.hour",  "reports.closed.hour",
-                                                     "reports.open@now",     "reports.csat"};
+/* ---- Filling the model from rollups --------------------------------------------------- */
 
-static int metric_kind(const char *name)
+/* The server's report facts (server/reports/facts.h): hour-packed counters folded by the
+ * server into local days or the whole range, by code. */
+#define RT_CREATED 0
+#define RT_SOLVED  1
+#define RT_CSAT    1 /* + score */
+#define RT_SLA     16
+/* Days per local-day call: 3 metrics x 30 days x at most 1081 buckets stays under the
+ * server's 100,000 points per response. */
+#define RT_CHUNK_DAYS 30
+
+typedef struct rt_fill {
+    hd_model *m;
+    int64_t *after;   /* [0] created, [1] solved after the period's end */
+    int64_t unsolved; /* tickets without a solve time now */
+    const Helpdesk__V1__GetReportRollupsResponse *names;
+} rt_fill;
+
+static int64_t rt_dim(const Helpdesk__V1__RollupPoint *p)
 {
-    for (int i = 0; i < RU_COUNT; i++)
-        if (!strcmp(name, rollup_metrics[i]))
-            return i;
-    return -1;
+    return p->dimension && *p->dimension ? strtoll(p->dimension, NULL, 10) : 0;
 }
 
-/* Day index of t in m's period, or -1 outside it. */
-static int64_t day_index(hd_model *m, int64_t t)
+/* Display name of key ("a12", "g3") from the response's names; "" when not given. */
+static const char *rt_name(const Helpdesk__V1__GetReportRollupsResponse *r, const char *key,
+                           size_t n)
 {
-    if (t < m->from_s || t >= m->to_s)
-        return -1;
-    return hd_model_local_day(m, t) - m->first_day;
+    for (size_t i = 0; i < r->n_names; i++)
+        if (strlen(r->names[i]->key) == n && !strncmp(r->names[i]->key, key, n))
+            return r->names[i]->name;
+    return "";
 }
 
-/* Folds one point. after[j] collects the backlog flow (opened - closed) of the hours in
- * local day index j-1 of the period or later (j = n_days: from the period's end on), so the
- * backlog at the end of day i is open_now - sum(after[j], j > i). */
-static void rollup_point(hd_model *m, int kind, const Helpdesk__V1__RollupPoint *p, int64_t *after,
-                         int64_t *open_now)
+/* The value of component tag ('p', 'g', 'a') of a metric name "rt.x|p3|g7|a2|c<cat>" as a
+ * pointer to its text (after the tag) and its length; the category runs to the end. */
+static const char *rt_part(const char *metric, char tag, size_t *n)
 {
-    int64_t start = ts(p->bucket_start);
-    int64_t dim = p->dimension && *p->dimension ? strtoll(p->dimension, NULL, 10) : 0;
-    int64_t v = (int64_t)p->value;
-    if (kind == RU_OPEN_NOW) {
-        *open_now = v;
-        return;
+    for (const char *p = strchr(metric, '|'); p; p = strchr(p + 1, '|')) {
+        if (p[1] != tag)
+            continue;
+        const char *v = p + 2;
+        if (tag == 'c') {
+            *n = strlen(v);
+            return v;
+        }
+        *n = strcspn(v, "|");
+        return v;
     }
-    if (kind == RU_CSAT) {
-        /* CSAT is kept per UTC day: noon of that day names the local day in zones within
-         * +-12 h. */
-        int64_t i = day_index(m, start + 12 * 3600);
-        if (i >= 0 && dim >= 1 && dim <= 5)
-            m->days[i].csat[dim - 1] += (uint32_t)v;
+    *n = 0;
+    return "";
+}
+
+static void sla_add(hd_sla_count *c, int k, int breached, uint32_t v)
+{
+    if (breached)
+        c->breached[k] += v;
+    else
+        c->met[k] += v;
+}
+
+/* A local-day point of rt.flow / rt.frt / rt.res: day index < 0 = previous period. */
+static void rt_day_point(rt_fill *f, const char *metric, const Helpdesk__V1__RollupPoint *p)
+{
+    hd_model *m = f->m;
+    int64_t i = ts(p->bucket_start) / 86400 - m->first_day;
+    int64_t code = rt_dim(p);
+    uint32_t v = (uint32_t)p->value;
+    if (i >= m->n_days)
         return;
-    }
-    int64_t t = start + dim * 3600;
-    if (kind == RU_OPENED || kind == RU_CLOSED) {
-        if (t < m->from_s)
+    hd_model_totals *tot = i >= 0 ? &m->cur : &m->prev;
+    hd_model_day *d = i >= 0 ? &m->days[i] : NULL;
+    if (strcmp(metric, "rt.flow")) {
+        if (code < 0 || code >= HD_HIST_BUCKETS)
             return;
-        int64_t j = t >= m->to_s ? m->n_days : hd_model_local_day(m, t) - m->first_day;
-        after[j] += kind == RU_OPENED ? v : -v;
+        int frt = !strcmp(metric, "rt.frt");
+        hd_hist *hs[2] = {frt ? &tot->frt : &tot->res, d ? (frt ? &d->frt : &d->res) : NULL};
+        for (int k = 0; k < 2; k++)
+            if (hs[k]) {
+                hs[k]->n[code] += v;
+                hs[k]->count += v;
+            }
         return;
     }
-    int64_t i = day_index(m, t);
-    if (i < 0)
-        return;
-    if (kind == RU_SOLVED) {
-        m->days[i].solved += (uint32_t)v;
-        m->cur.solved += (uint32_t)v;
-        return;
+    if (code == RT_CREATED) {
+        tot->created += v;
+        if (d)
+            d->created += v;
+    } else if (code == RT_SOLVED) {
+        tot->solved += v;
+        if (d)
+            d->solved += v;
+    } else if (code > RT_CSAT && code <= RT_CSAT + 5) {
+        tot->csat_n += v;
+        tot->csat_sum += v * (uint32_t)(code - RT_CSAT);
+        if (d)
+            d->csat[code - RT_CSAT - 1] += v;
+    } else if (code >= RT_SLA && code < RT_SLA + 4 * HD_TARGETS) {
+        sla_add(&tot->sla, (int)(code - RT_SLA) / 4, (code - RT_SLA) % 4, v);
     }
-    m->days[i].created += (uint32_t)v;
-    m->cur.created += (uint32_t)v;
-    int64_t ls = hd_model_local_s(m, t);
-    int64_t d = ls >= 0 ? ls / 86400 : -((-ls + 86399) / 86400);
-    int wd = (int)(((d % 7) + 10) % 7); /* 1970-01-01 was a Thursday; Monday = 0 */
-    m->heat[wd][(ls - d * 86400) / 3600] += (uint32_t)v;
 }
 
-static int rollup_fill(hd_remote *r, hd_model *m, hd_err *err)
+/* A period point of the slice, agent and unsettled-target metrics (cur = the period, else
+ * the previous period, where only the SLA totals count). */
+static void rt_period_point(rt_fill *f, const char *metric, const Helpdesk__V1__RollupPoint *p,
+                            int cur)
 {
-    int rc = 0;
-    int64_t *after = calloc((size_t)m->n_days + 1, sizeof *after);
-    hd_arena *a = hd_arena_create(0);
-    if (!after || !a) {
-        rc = hd_err_set(err, HD_ENOMEM, "out of memory");
-        goto fail;
+    hd_model *m = f->m;
+    int64_t code = rt_dim(p);
+    uint32_t v = (uint32_t)p->value;
+    size_t n;
+    const char *pv = rt_part(metric, 'p', &n);
+    int pi = (int)strtol(pv, NULL, 10);
+    pi = pi >= 1 && pi <= HD_MODEL_PRIORITIES ? pi - 1 : 2;
+    int is_run = !strncmp(metric, "rt.run|", 7);
+    int k = (int)(code - RT_SLA) / 4, breached = (int)((code - RT_SLA) % 4);
+    int is_sla = code >= RT_SLA && code < RT_SLA + 4 * HD_TARGETS;
+    if (!cur) {
+        if (is_run && is_sla)
+            sla_add(&m->prev.sla, k, breached, v);
+        return;
     }
-    /* From the UTC day before the period (zones east of UTC start there) to past now: the
-     * backlog at each day end needs every flow after it. */
-    int64_t now = (int64_t)time(NULL);
-    Google__Protobuf__Timestamp start = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-    Google__Protobuf__Timestamp end = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-    start.seconds = (m->from_s / 86400 - 1) * 86400;
-    end.seconds = (now > m->to_s ? now : m->to_s) + 2 * 86400;
-    if (end.seconds - start.seconds > 800 * 86400)
-        end.seconds = start.seconds + 800 * 86400;
+    char cat[HD_MODEL_NAME_LEN];
+    const char *cv = rt_part(metric, 'c', &n);
+    snprintf(cat, sizeof cat, "%.*s", (int)n, cv);
+    if (!strncmp(metric, "rt.created|", 11)) {
+        m->prio_created[pi] += v;
+        m->cat_created[hd_model_category(m, cat)] += v;
+        return;
+    }
+    const char *gv = rt_part(metric, 'g', &n);
+    char key[32];
+    snprintf(key, sizeof key, "g%.*s", (int)n, gv);
+    const char *group = rt_name(f->names, key, strlen(key));
+    const char *av = rt_part(metric, 'a', &n);
+    snprintf(key, sizeof key, "a%.*s", (int)n, av);
+    hd_model_agent *ag = NULL;
+    if (is_run || !strncmp(metric, "rt.agent", 8))
+        ag = &m->agents[hd_model_agent_index(m, rt_name(f->names, key, strlen(key)))];
+    if (!strncmp(metric, "rt.agent.frt|", 13)) {
+        if (code >= 0 && code < HD_HIST_BUCKETS) {
+            ag->frt.n[code] += v;
+            ag->frt.count += v;
+        }
+        return;
+    }
+    if (!strncmp(metric, "rt.agent|", 9)) {
+        if (code == RT_SOLVED) {
+            ag->solved += v;
+        } else if (code > RT_CSAT && code <= RT_CSAT + 5) {
+            ag->csat_n += v;
+            ag->csat_sum += v * (uint32_t)(code - RT_CSAT);
+        } else if (is_sla) {
+            ag->sla_total += v;
+            ag->sla_met += breached ? 0 : v;
+        }
+        return;
+    }
+    if (!is_sla)
+        return;
+    int ci = hd_model_category(m, cat), gi = hd_model_group(m, group);
+    hd_sla_count *cs[3] = {&m->sla_prio[pi], &m->sla_cat[ci], &m->sla_group[gi]};
+    for (int j = 0; j < 3; j++)
+        sla_add(cs[j], k, breached, v);
+    if (is_run) { /* rt.sla| is counted in rt.flow's totals and rt.agent| already */
+        sla_add(&m->cur.sla, k, breached, v);
+        ag->sla_total += v;
+        ag->sla_met += breached ? 0 : v;
+    }
+}
+
+/* One GetReportRollups call; *resp is arena memory of a. */
+static int rt_call(hd_remote *r, hd_arena *a, const hd_model *m, int64_t start, int64_t end,
+                   Helpdesk__V1__ReportGrouping g, const char *const *metrics, size_t n, int names,
+                   const Helpdesk__V1__GetReportRollupsResponse **resp, hd_err *err)
+{
+    Google__Protobuf__Timestamp t0 = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    Google__Protobuf__Timestamp t1 = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    t0.seconds = start;
+    t1.seconds = end;
     Helpdesk__V1__ReportRange range = HELPDESK__V1__REPORT_RANGE__INIT;
-    range.start_time = &start;
-    range.end_time = &end;
-    range.time_zone = m->tz;
+    range.start_time = &t0;
+    range.end_time = &t1;
+    range.time_zone = (char *)m->tz;
     Helpdesk__V1__GetReportRollupsRequest req = HELPDESK__V1__GET_REPORT_ROLLUPS_REQUEST__INIT;
     req.range = &range;
-    req.grouping = HELPDESK__V1__REPORT_GROUPING__REPORT_GROUPING_DAY;
-    req.n_metrics = RU_COUNT;
-    req.metrics = (char **)rollup_metrics;
-    ProtobufCMessage *resp = NULL;
-    rc = unary(r, "/helpdesk.v1.ReportingService/GetReportRollups", &req.base,
-               &helpdesk__v1__get_report_rollups_response__descriptor, a, &resp, err);
+    req.grouping = g;
+    req.n_metrics = n;
+    req.metrics = (char **)metrics;
+    req.names = names;
+    ProtobufCMessage *out = NULL;
+    int rc = unary(r, "/helpdesk.v1.ReportingService/GetReportRollups", &req.base,
+                   &helpdesk__v1__get_report_rollups_response__descriptor, a, &out, err);
+    *resp = (const Helpdesk__V1__GetReportRollupsResponse *)out;
+    return rc;
+}
+
+/* Peak hours from the hourly creations (reports.created.hour, dim = UTC hour). */
+static void heat_points(hd_model *m, const Helpdesk__V1__RollupSeries *s)
+{
+    for (size_t k = 0; k < s->n_points; k++) {
+        const Helpdesk__V1__RollupPoint *p = s->points[k];
+        int64_t t = ts(p->bucket_start) + rt_dim(p) * 3600;
+        if (t < m->from_s || t >= m->to_s)
+            continue;
+        int64_t ls = hd_model_local_s(m, t);
+        int64_t d = ls >= 0 ? ls / 86400 : -((-ls + 86399) / 86400);
+        int wd = (int)(((d % 7) + 10) % 7); /* 1970-01-01 was a Thursday; Monday = 0 */
+        m->heat[wd][(ls - d * 86400) / 3600] += (uint32_t)p->value;
+    }
+}
+
+/* Every section but the breach list, from counters sized by the period (see
+ * server/reports/facts.h): the same figures a stream of every ticket gives. */
+static int rollup_fill(hd_remote *r, hd_model *m, hd_err *err)
+{
+    static const char *const daily[] = {"rt.flow", "rt.frt", "rt.res"};
+    static const char *const slices[] = {"rt.created|*", "rt.sla|*", "rt.run|*", "rt.agent|*",
+                                         "rt.agent.frt|*"};
+    static const char *const runs[] = {"rt.run|*"};
+    static const char *const later[] = {"rt.flow", "rt.unsolved@now"};
+    static const char *const hourly[] = {"reports.created.hour"};
+    const Helpdesk__V1__ReportGrouping DAY = HELPDESK__V1__REPORT_GROUPING__REPORT_GROUPING_DAY;
+    const Helpdesk__V1__ReportGrouping LDAY =
+        HELPDESK__V1__REPORT_GROUPING__REPORT_GROUPING_LOCAL_DAY;
+    const Helpdesk__V1__ReportGrouping PERIOD =
+        HELPDESK__V1__REPORT_GROUPING__REPORT_GROUPING_PERIOD;
+    int64_t len = m->to_s - m->from_s, pfrom = m->from_s - len;
+    int64_t after[2] = {0, 0};
+    rt_fill f = {.m = m, .after = after};
+    const Helpdesk__V1__GetReportRollupsResponse *rr;
+    int rc = 0;
+    hd_arena *a = hd_arena_create(0);
+    if (!a)
+        return hd_err_set(err, HD_ENOMEM, "out of memory");
+    /* Per local day over the previous period and the period. */
+    for (int64_t t = pfrom; t < m->to_s && !rc; t += RT_CHUNK_DAYS * 86400) {
+        int64_t end = t + RT_CHUNK_DAYS * 86400 < m->to_s ? t + RT_CHUNK_DAYS * 86400 : m->to_s;
+        hd_arena_reset(a);
+        rc = rt_call(r, a, m, t, end, LDAY, daily, 3, 0, &rr, err);
+        for (size_t i = 0; !rc && i < rr->n_series; i++)
+            for (size_t k = 0; k < rr->series[i]->n_points; k++)
+                rt_day_point(&f, rr->series[i]->metric, rr->series[i]->points[k]);
+    }
     if (rc)
-        goto fail;
-    const Helpdesk__V1__GetReportRollupsResponse *rr =
-        (const Helpdesk__V1__GetReportRollupsResponse *)resp;
-    int64_t open_now = 0, server_now = 0;
-    for (size_t i = 0; i < rr->n_series; i++) {
-        int kind = metric_kind(rr->series[i]->metric);
-        for (size_t k = 0; kind >= 0 && k < rr->series[i]->n_points; k++) {
-            if (kind == RU_OPEN_NOW)
-                server_now = ts(rr->series[i]->points[k]->bucket_start);
-            rollup_point(m, kind, rr->series[i]->points[k], after, &open_now);
+        goto out;
+    /* Slices, agents and unsettled targets over the period; unsettled ones of the previous
+     * period for its SLA totals. */
+    hd_arena_reset(a);
+    rc = rt_call(r, a, m, m->from_s, m->to_s, PERIOD, slices, 5, 1, &rr, err);
+    f.names = rr;
+    for (size_t i = 0; !rc && i < rr->n_series; i++)
+        for (size_t k = 0; k < rr->series[i]->n_points; k++)
+            rt_period_point(&f, rr->series[i]->metric, rr->series[i]->points[k], 1);
+    hd_arena_reset(a);
+    if (!rc)
+        rc = rt_call(r, a, m, pfrom, m->from_s, PERIOD, runs, 1, 0, &rr, err);
+    for (size_t i = 0; !rc && i < rr->n_series; i++)
+        for (size_t k = 0; k < rr->series[i]->n_points; k++)
+            rt_period_point(&f, rr->series[i]->metric, rr->series[i]->points[k], 0);
+    /* Creations and solves after the period and the unsolved tickets now: the backlog at
+     * each day end (created by then and not solved by then). */
+    int64_t now = (int64_t)time(NULL);
+    int64_t end = (now > m->to_s ? now : m->to_s) + 2 * 86400;
+    if (end - m->to_s > 800 * 86400)
+        end = m->to_s + 800 * 86400;
+    hd_arena_reset(a);
+    if (!rc)
+        rc = rt_call(r, a, m, m->to_s, end, PERIOD, later, 2, 0, &rr, err);
+    for (size_t i = 0; !rc && i < rr->n_series; i++) {
+        const Helpdesk__V1__RollupSeries *s = rr->series[i];
+        for (size_t k = 0; k < s->n_points; k++) {
+            int64_t code = rt_dim(s->points[k]);
+            if (!strcmp(s->metric, "rt.unsolved@now"))
+                f.unsolved = (int64_t)s->points[k]->value;
+            else if (code == RT_CREATED || code == RT_SOLVED)
+                after[code] += (int64_t)s->points[k]->value;
         }
     }
-    if (server_now >= end.seconds) {
-        rc = hd_err_set(err, HD_EINVAL,
-                        "rollups: the server's clock is more than 800 days past the period");
-        goto fail;
-    }
-    int64_t run = open_now;
+    /* Peak hours: hourly creations over the UTC days around the period. */
+    hd_arena_reset(a);
+    if (!rc)
+        rc = rt_call(r, a, m, (m->from_s / 86400 - 1) * 86400, (m->to_s / 86400 + 2) * 86400, DAY,
+                     hourly, 1, 0, &rr, err);
+    for (size_t i = 0; !rc && i < rr->n_series; i++)
+        heat_points(m, rr->series[i]);
+    if (rc)
+        goto out;
+    int64_t c_after = after[0], s_after = after[1];
     for (int i = m->n_days - 1; i >= 0; i--) {
-        run -= after[i + 1];
-        m->days[i].backlog = run < 0 ? 0 : (uint32_t)run;
+        int64_t b = f.unsolved + s_after - c_after;
+        m->days[i].backlog = b < 0 ? 0 : (uint32_t)b;
+        c_after += m->days[i].created;
+        s_after += m->days[i].solved;
     }
     m->cur.backlog_end = m->n_days ? m->days[m->n_days - 1].backlog : 0;
-fail:
+    int64_t pb = f.unsolved + s_after - c_after;
+    m->prev.backlog_end = pb < 0 ? 0 : (uint32_t)pb;
+out:
     hd_arena_destroy(a);
-    free(after);
     return rc;
 }
 

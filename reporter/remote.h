@@ -9,6 +9,7 @@
 typedef struct hd_remote {
     hd_client *client; /* borrowed */
     int timeout_ms;    /* per stream; <= 0: 10 min */
+    int tickets;       /* fill from the ticket stream, not the rollups (cross-checks) */
 } hd_remote;
 
 /* Returns a source over r (borrowed for the source's lifetime). */

@@ -34,6 +34,7 @@
 #include "server/auth/auth.h"
 #include "server/check/check.h"
 #include "server/common/log.h"
+#include "server/reports/facts.h"
 #include "server/reports/rollups.h"
 #include "server/rpc/builtin/health.h"
 #include "server/rpc/builtin/reflection.h"
@@ -555,6 +556,12 @@ int main(int argc, char **argv)
     /* The reports' hourly flows, backlog gauge and CSAT (ReportingService) likewise. */
     if (hd_tickets_observe(hd_reports_rollups_observe, NULL) != HD_OK) {
         fprintf(stderr, "helpdeskd: reports observer: cannot register\n");
+        goto out;
+    }
+    /* Each ticket's report facts (trend and SLA sections), after the SLA observer whose
+     * clocks they read. */
+    if (hd_tickets_observe(hd_reports_facts_observe, NULL) != HD_OK) {
+        fprintf(stderr, "helpdeskd: report facts observer: cannot register\n");
         goto out;
     }
 

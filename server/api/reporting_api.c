@@ -16,6 +16,8 @@
 #include "server/api/perm.h"
 #include "server/app.h"
 #include "server/clock/clock.h"
+#include "server/common/tz.h"
+#include "server/reports/facts.h"
 #include "server/reports/lease.h"
 #include "server/reports/query.h"
 #include "server/rollup/rollup.h"
@@ -151,6 +153,153 @@ static int series_add(void *arg, const char *metric, uint32_t day, uint32_t dim,
     return pt->bucket_start && pt->dimension ? 0 : HD_ENOMEM;
 }
 
+/* ---- Local-day and period folds of the "rt." metrics (server/reports/facts.h) ---------- */
+
+#define FOLD_CODES 65536
+
+/* Sums the counters of one metric at a time into buckets (local days of tz, or the whole
+ * range), by code: instants come in order within a metric, so each bucket is complete when
+ * the next one starts and is flushed as points in code order. */
+typedef struct fold_build {
+    series_build *sb; /* the response and its series array */
+    const hd_tz *tz;
+    int period;
+    int64_t start, end, now_s;
+    int run;        /* the current metric is an "rt.run|" one */
+    size_t pts_cap; /* of sb->cur->points */
+    int64_t bucket; /* label of the bucket being summed; INT64_MIN = none */
+    uint64_t *acc;  /* [FOLD_CODES] */
+    uint32_t *touched;
+    size_t n_touched;
+} fold_build;
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int fold_flush(fold_build *f)
+{
+    series_build *b = f->sb;
+    Helpdesk__V1__RollupSeries *s = b->cur;
+    qsort(f->touched, f->n_touched, sizeof *f->touched, cmp_u32);
+    for (size_t i = 0; i < f->n_touched; i++) {
+        uint32_t code = f->touched[i];
+        if (++b->total > HD_REPORTS_POINTS_MAX)
+            return HD_ETOOBIG;
+        if (grow(b->a, (void **)&s->points, &f->pts_cap, s->n_points, sizeof *s->points))
+            return HD_ENOMEM;
+        Helpdesk__V1__RollupPoint *pt = hd_arena_alloc(b->a, sizeof *pt);
+        if (!pt)
+            return HD_ENOMEM;
+        helpdesk__v1__rollup_point__init(pt);
+        pt->bucket_start = ts_new(b->a, f->bucket);
+        pt->dimension = code ? hd_arena_printf(b->a, "%u", code) : (char *)"";
+        pt->value = f->acc[code];
+        f->acc[code] = 0;
+        s->points[s->n_points++] = pt;
+        if (!pt->bucket_start || !pt->dimension)
+            return HD_ENOMEM;
+    }
+    f->n_touched = 0;
+    return 0;
+}
+
+static int fold_add(void *arg, const char *metric, uint32_t day, uint32_t dim, uint64_t value)
+{
+    fold_build *f = arg;
+    series_build *b = f->sb;
+    int rc;
+    if (!value)
+        return 0;
+    if (!b->cur || strcmp(b->cur->metric, metric)) {
+        if (b->cur && (rc = fold_flush(f)))
+            return rc;
+        if ((rc = series_open(b, metric)))
+            return rc;
+        f->pts_cap = 0;
+        f->bucket = INT64_MIN;
+        f->run = !strncmp(metric, HD_REPORTS_RUN, strlen(HD_REPORTS_RUN));
+    }
+    int64_t at;
+    uint32_t code;
+    if (f->run) {
+        at = (int64_t)day * 86400 + (dim >> 2);
+        code = HD_REPORTS_CODE_SLA + 4 * (dim & 3) + (f->now_s > at);
+    } else {
+        at = (int64_t)day * 86400 + (int64_t)(dim >> 16) * 3600;
+        code = dim & 0xFFFF;
+    }
+    if (at < f->start || at >= f->end)
+        return 0;
+    int64_t label = f->start;
+    if (!f->period) {
+        int64_t local = at + hd_tz_offset(f->tz, at, NULL);
+        label = (local >= 0 ? local / 86400 : -((-local + 86399) / 86400)) * 86400;
+    }
+    if (label != f->bucket) {
+        if ((rc = fold_flush(f)))
+            return rc;
+        f->bucket = label;
+    }
+    if (!f->acc[code])
+        f->touched[f->n_touched++] = code;
+    f->acc[code] += value;
+    return 0;
+}
+
+/* Adds the display names of the "|a<id>" and "|g<id>" mentions in the response's metric
+ * names. */
+static int add_names(hd_txn *txn, hd_arena *a, Helpdesk__V1__GetReportRollupsResponse *r)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < r->n_series; i++) {
+        const char *m = r->series[i]->metric;
+        for (const char *p = strchr(m, '|'); p; p = strchr(p + 1, '|')) {
+            if ((p[1] != 'a' && p[1] != 'g') || p[2] < '0' || p[2] > '9')
+                continue;
+            size_t n = 2;
+            while (p[n] >= '0' && p[n] <= '9')
+                n++;
+            if (p[n] && p[n] != '|')
+                continue;
+            char *key = hd_arena_printf(a, "%.*s", (int)(n - 1), p + 1);
+            if (!key)
+                return HD_ENOMEM;
+            size_t j = 0;
+            while (j < r->n_names && strcmp(r->names[j]->key, key))
+                j++;
+            if (j < r->n_names)
+                continue;
+            uint64_t id = strtoull(key + 1, NULL, 10);
+            char *name = NULL;
+            hd_err e;
+            if (!id) {
+                name = (char *)"";
+            } else if (key[0] == 'a') {
+                Helpdesk__V1__Staff *st;
+                if (hd_staff_get(txn, a, id, &st, &e) == 0 && st->name && *st->name)
+                    name = st->name;
+            } else {
+                Helpdesk__V1__Group *g;
+                if (hd_staff_group_get(txn, a, id, &g, &e) == 0 && g->name && *g->name)
+                    name = g->name;
+            }
+            if (!name)
+                name = hd_arena_printf(a, "#%llu", (unsigned long long)id);
+            Helpdesk__V1__ReportName *rn = hd_arena_alloc(a, sizeof *rn);
+            if (!name || !rn || grow(a, (void **)&r->names, &cap, r->n_names, sizeof *r->names))
+                return HD_ENOMEM;
+            helpdesk__v1__report_name__init(rn);
+            rn->key = key;
+            rn->name = name;
+            r->names[r->n_names++] = rn;
+        }
+    }
+    return 0;
+}
+
 static Helpdesk__V1__RollupSeries *resp_last_series(Helpdesk__V1__GetReportRollupsResponse *r)
 {
     return r->series[r->n_series - 1];
@@ -174,9 +323,37 @@ static int get_rollups(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobuf
     series_build b = {.a = hd_rpc_call_arena(call),
                       .week = req->grouping == HELPDESK__V1__REPORT_GROUPING__REPORT_GROUPING_WEEK,
                       .resp = (Helpdesk__V1__GetReportRollupsResponse *)respm};
+    int fold = req->grouping == HELPDESK__V1__REPORT_GROUPING__REPORT_GROUPING_LOCAL_DAY ||
+               req->grouping == HELPDESK__V1__REPORT_GROUPING__REPORT_GROUPING_PERIOD;
+    fold_build f = {.sb = &b,
+                    .period =
+                        req->grouping == HELPDESK__V1__REPORT_GROUPING__REPORT_GROUPING_PERIOD,
+                    .start = ts_s(req->range->start_time),
+                    .end = ts_s(req->range->end_time)};
+    if (fold) {
+        const char *zone =
+            req->range->time_zone && *req->range->time_zone ? req->range->time_zone : "UTC";
+        hd_err e;
+        if (hd_tz_get(&f.tz, zone, &e))
+            return hd_err_set(err, HD_EINVAL, "range.time_zone: unknown zone \"%s\"", zone);
+        for (size_t i = 0; i < n_metrics; i++) {
+            size_t len = strlen(metrics[i]);
+            int gauge = len > 4 && !strcmp(metrics[i] + len - 4, "@now");
+            if (strncmp(metrics[i], "rt.", 3) || (!gauge && strchr(metrics[i], '@')))
+                return hd_err_set(err, HD_EINVAL,
+                                  "metrics: local-day and period groupings take \"rt.\" "
+                                  "metrics only, got \"%s\"",
+                                  metrics[i]);
+        }
+        f.acc = hd_arena_calloc(b.a, FOLD_CODES, sizeof *f.acc);
+        f.touched = hd_arena_calloc(b.a, FOLD_CODES, sizeof *f.touched);
+        if (!f.acc || !f.touched)
+            return hd_err_set(err, HD_ENOMEM, "out of memory");
+    }
     uint32_t d0 = hd_rollup_day(ts_s(req->range->start_time) * 1000);
     uint32_t d1 = hd_rollup_day((ts_s(req->range->end_time) - 1) * 1000);
     b.now_s = hd_clock_now_ms() / 1000;
+    f.now_s = b.now_s;
     hd_txn *txn;
     rc = hd_store_read_begin(app->store, &txn, err);
     if (rc)
@@ -195,8 +372,19 @@ static int get_rollups(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobuf
         }
         if (gauge)
             b.cur->metric = name; /* points match it; renamed back below */
-        int64_t n = hd_reports_rollup_scan(txn, name, gauge ? HD_ROLLUP_NOW : d0,
-                                           gauge ? HD_ROLLUP_NOW : d1, series_add, &b, err);
+        int folding = fold && !gauge;
+        f.n_touched = 0;
+        f.pts_cap = 0;
+        f.bucket = INT64_MIN;
+        f.run = !strncmp(name, HD_REPORTS_RUN, strlen(HD_REPORTS_RUN));
+        int64_t n = hd_reports_rollup_scan(
+            txn, name, gauge ? HD_ROLLUP_NOW : d0, gauge ? HD_ROLLUP_NOW : d1,
+            folding ? fold_add : series_add, folding ? (void *)&f : (void *)&b, err);
+        if (folding && n >= 0 && b.cur && f.n_touched) {
+            int frc = fold_flush(&f);
+            if (frc)
+                n = frc;
+        }
         if (gauge)
             resp_last_series(b.resp)->metric = (char *)m;
         if (n == HD_ETOOBIG)
@@ -209,6 +397,8 @@ static int get_rollups(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobuf
         else if (n < 0)
             rc = (int)n;
     }
+    if (!rc && req->names && add_names(txn, b.a, b.resp))
+        rc = hd_err_set(err, HD_ENOMEM, "out of memory");
     hd_store_read_end(txn);
     return rc;
 }
@@ -250,41 +440,36 @@ static char *group_name(stream_ctx *c, uint64_t id)
     return hd_arena_printf(c->row, "#%llu", (unsigned long long)id);
 }
 
-/* Adds the ticket's SLA clocks (server/sla) as report targets, with business minutes
- * taken for the first response and resolution when those targets were met. */
-static int sla_targets(stream_ctx *c, uint64_t ticket_id, Helpdesk__V1__ReportTicket *r)
+/* Adds the ticket's SLA targets as the reports count them (server/reports/facts.h), with
+ * the business minutes of the first response and resolution. */
+static int sla_targets(stream_ctx *c, const Helpdesk__V1__Ticket *t, Helpdesk__V1__ReportTicket *r)
 {
     hd_sla_ticket st;
     hd_err e;
-    int rc = hd_sla_record_load(c->txn, ticket_id, &st, &e);
-    if (rc == HD_ENOTFOUND)
-        return 0;
-    if (rc)
+    int rc = hd_sla_record_load(c->txn, t->id, &st, &e);
+    if (rc && rc != HD_ENOTFOUND)
         return hd_err_set(c->err, rc, "%s", e.detail);
+    hd_reports_fact f;
+    hd_reports_fact_of(&f, t, rc == HD_ENOTFOUND ? NULL : &st);
+    r->first_response_minutes = f.frt_min;
+    r->resolution_minutes = f.res_min;
     r->targets = hd_arena_calloc(c->row, HD_SLA_TARGETS, sizeof *r->targets);
     if (!r->targets)
         return hd_err_set(c->err, HD_ENOMEM, "out of memory");
     for (int k = 0; k < HD_SLA_TARGETS; k++) {
-        const hd_sla_clock *cl = &st.clocks[k];
-        if (!cl->active || !cl->due_s)
+        if (f.target[k].state == HD_REPORTS_TARGET_NONE)
             continue;
         Helpdesk__V1__ReportTargetState *ts = hd_arena_alloc(c->row, sizeof *ts);
         if (!ts)
             return hd_err_set(c->err, HD_ENOMEM, "out of memory");
         helpdesk__v1__report_target_state__init(ts);
         ts->target = (Helpdesk__V1__ReportSlaTarget)(k + 1);
-        ts->due_time = ts_new(c->row, cl->due_s);
-        int late_met = cl->met_s && cl->taken_s > (int64_t)cl->target_min * 60;
-        int past_due = !cl->met_s && !cl->paused && c->now_s > cl->due_s;
-        ts->breached = cl->breached || late_met || past_due;
-        if (late_met)
-            ts->breached_by_minutes = (uint32_t)((cl->taken_s - (int64_t)cl->target_min * 60) / 60);
-        else if (ts->breached && !cl->met_s)
-            ts->breached_by_minutes = (uint32_t)((c->now_s - cl->due_s) / 60); /* wall time */
-        if (cl->met_s && k == HD_SLA_FIRST_RESPONSE - 1)
-            r->first_response_minutes = (uint32_t)(cl->taken_s / 60);
-        if (cl->met_s && k == HD_SLA_RESOLUTION - 1)
-            r->resolution_minutes = (uint32_t)(cl->taken_s / 60);
+        ts->due_time = ts_new(c->row, f.target[k].due_s);
+        ts->breached = hd_reports_fact_breached(&f, k, c->now_s);
+        if (ts->breached && f.target[k].met)
+            ts->breached_by_minutes = f.target[k].late_min;
+        else if (ts->breached)
+            ts->breached_by_minutes = (uint32_t)((c->now_s - f.target[k].due_s) / 60); /* wall */
         r->targets[r->n_targets++] = ts;
     }
     return 0;
@@ -293,7 +478,6 @@ static int sla_targets(stream_ctx *c, uint64_t ticket_id, Helpdesk__V1__ReportTi
 /* Sends ticket t (arena memory of c->row) as a report row. */
 static int send_ticket(stream_ctx *c, const Helpdesk__V1__Ticket *t)
 {
-    int64_t created = ts_s(t->create_time), solved = ts_s(t->solve_time);
     Helpdesk__V1__ReportTicket r = HELPDESK__V1__REPORT_TICKET__INIT;
     r.id = t->id;
     r.number = t->number;
@@ -305,14 +489,9 @@ static int send_ticket(stream_ctx *c, const Helpdesk__V1__Ticket *t)
     r.create_time = t->create_time;
     r.first_response_time = t->first_response_time;
     r.solve_time = t->solve_time;
-    /* Wall-clock minutes, replaced by the SLA clocks' business minutes when they ran. */
-    if (t->first_response_time && ts_s(t->first_response_time) >= created)
-        r.first_response_minutes = (uint32_t)((ts_s(t->first_response_time) - created) / 60);
-    if (solved >= created && solved)
-        r.resolution_minutes = (uint32_t)((solved - created) / 60);
     if (t->rating)
         r.csat_score = t->rating->score;
-    int rc = sla_targets(c, t->id, &r);
+    int rc = sla_targets(c, t, &r);
     if (rc)
         return rc;
     rc = hd_rpc_stream_send_wait(c->call, &r.base, STREAM_SEND_WAIT_MS);
@@ -321,6 +500,23 @@ static int send_ticket(stream_ctx *c, const Helpdesk__V1__Ticket *t)
                           STREAM_SEND_WAIT_MS / 1000);
     if (rc)
         return hd_err_set(c->err, rc, "stream: %s", hd_strerror(rc));
+    return 0;
+}
+
+/* Whether one of the ticket's SLA targets counts at or after the range's start (its due
+ * time, or when it was met; server/reports/facts.h): a ticket solved before the range can
+ * have a next-response target met after a later customer message. */
+static int sla_due_since(stream_ctx *c, uint64_t ticket_id)
+{
+    hd_sla_ticket st;
+    hd_err e;
+    if (hd_sla_record_load(c->txn, ticket_id, &st, &e))
+        return 0;
+    for (int k = 0; k < HD_SLA_TARGETS; k++) {
+        int64_t at = st.clocks[k].met_s ? st.clocks[k].met_s : st.clocks[k].due_s;
+        if (st.clocks[k].active && at >= c->start)
+            return 1;
+    }
     return 0;
 }
 
@@ -338,7 +534,7 @@ static int one_ticket(void *arg, const void *key, size_t klen, const void *val, 
     int64_t created = ts_s(t->create_time), solved = ts_s(t->solve_time);
     int in_range = created >= c->start && created < c->end;
     int open_at_start = created < c->start && (!solved || solved >= c->start);
-    if (!in_range && !(c->include_open && open_at_start))
+    if (!in_range && !(c->include_open && (open_at_start || sla_due_since(c, t->id))))
         return 0;
     return send_ticket(c, t);
 }
