@@ -564,6 +564,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "helpdeskd: report facts observer: cannot register\n");
         goto out;
     }
+    /* A store from before the report facts: count every ticket's once (then never again). */
+    uint64_t facts_counted = 0;
+    if (hd_reports_facts_backfill(app.store, &facts_counted, &err) != HD_OK) {
+        fprintf(stderr, "helpdeskd: report facts: %s\n", err.detail);
+        goto out;
+    }
+    if (facts_counted)
+        hd_log(HD_LOG_INFO, "report_facts_backfill", "tickets=%" PRIu64, facts_counted);
 
     hd_rpc_config cfg = {
         .listen = o.listen,

@@ -5,11 +5,13 @@
 #include "server/reports/facts.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/rollup/rollup.h"
 #include "server/sla/record.h"
 #include "server/store/key.h"
+#include "server/tickets/tickets.h"
 
 /* Stored fact records start with this tag (layout version and size). */
 #define FACT_TAG ((uint32_t)(0x52460000u | (uint32_t)sizeof(hd_reports_fact)))
@@ -165,6 +167,13 @@ static int count(const counter *c, const hd_reports_fact *f)
     return rc;
 }
 
+static hd_key *fact_key(hd_key *k, uint64_t id)
+{
+    hd_key_init(k);
+    hd_key_str(k, HD_REPORTS_FACT_KEY);
+    return hd_key_u64(k, id);
+}
+
 int hd_reports_facts_observe(void *ud, const hd_ticket_change *c, hd_err *err)
 {
     (void)ud;
@@ -172,9 +181,7 @@ int hd_reports_facts_observe(void *ud, const hd_ticket_change *c, hd_err *err)
     if (!t)
         return 0;
     hd_key key;
-    hd_key_init(&key);
-    hd_key_str(&key, HD_REPORTS_FACT_KEY);
-    hd_key_u64(&key, t->id);
+    fact_key(&key, t->id);
     hd_reports_fact old, now;
     int had = 0;
     const void *val;
@@ -216,4 +223,107 @@ int hd_reports_facts_observe(void *ud, const hd_ticket_change *c, hd_err *err)
     memcpy(buf, &tag, sizeof tag);
     memcpy(buf + sizeof tag, &now, sizeof now);
     return hd_store_put(c->txn, HD_STORE_SETTINGS, &key, buf, sizeof buf, 0, err);
+}
+
+#define BACKFILL_KEY   "rpt.facts.ready"
+#define BACKFILL_BATCH 2000
+
+typedef struct backfill {
+    uint64_t next_id; /* first ticket id of the next batch */
+    uint64_t seen;    /* tickets visited in this batch */
+    uint64_t counted; /* tickets counted in this batch */
+    uint64_t last_id;
+    int done;
+    hd_arena *a;
+    hd_txn *txn;
+    hd_err *err;
+} backfill;
+
+static int backfill_one(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)key;
+    (void)klen;
+    backfill *b = arg;
+    if (b->seen == BACKFILL_BATCH)
+        return 1;
+    hd_arena_reset(b->a);
+    ProtobufCAllocator pa;
+    hd_arena_pb_allocator(b->a, &pa);
+    Helpdesk__V1__Ticket *t = helpdesk__v1__ticket__unpack(&pa, vlen, val);
+    if (!t)
+        return hd_err_set(b->err, HD_ECORRUPT, "ticket record does not unpack");
+    b->seen++;
+    b->last_id = t->id;
+    hd_key k;
+    const void *v;
+    size_t len;
+    int rc = hd_store_get(b->txn, HD_STORE_SETTINGS, fact_key(&k, t->id), &v, &len, b->err);
+    if (rc != HD_ENOTFOUND)
+        return rc; /* 0: counted already (by the observer) */
+    hd_sla_ticket sla;
+    rc = hd_sla_record_load(b->txn, t->id, &sla, b->err);
+    if (rc && rc != HD_ENOTFOUND)
+        return rc;
+    hd_reports_fact f;
+    hd_reports_fact_of(&f, t, rc == HD_ENOTFOUND ? NULL : &sla);
+    counter up = {b->txn, 1, b->err};
+    rc = count(&up, &f);
+    unsigned char buf[sizeof(uint32_t) + sizeof f];
+    uint32_t tag = FACT_TAG;
+    memcpy(buf, &tag, sizeof tag);
+    memcpy(buf + sizeof tag, &f, sizeof f);
+    if (!rc)
+        rc = hd_store_put(b->txn, HD_STORE_SETTINGS, &k, buf, sizeof buf, 0, b->err);
+    b->counted += !rc;
+    return rc;
+}
+
+/* One batch; replayable: the position moves only in hd_reports_facts_backfill, after the
+ * commit. */
+static int backfill_apply(hd_txn *txn, void *arg, hd_err *err)
+{
+    backfill *b = arg;
+    b->seen = b->counted = 0;
+    b->done = 0;
+    b->txn = txn;
+    b->err = err;
+    hd_key marker, start;
+    hd_key_init(&marker);
+    hd_key_str(&marker, BACKFILL_KEY);
+    const void *v;
+    size_t len;
+    int rc = hd_store_get(txn, HD_STORE_SETTINGS, &marker, &v, &len, err);
+    if (rc != HD_ENOTFOUND) {
+        b->done = 1;
+        return rc;
+    }
+    hd_store_range r = {.start = hd_tickets_key_id(&start, b->next_id)};
+    int64_t n = hd_store_scan(txn, HD_STORE_TICKETS, &r, backfill_one, b, err);
+    if (n < 0)
+        return (int)n;
+    if (b->seen < BACKFILL_BATCH) {
+        b->done = 1;
+        return hd_store_put(txn, HD_STORE_SETTINGS, &marker, "1", 1, 0, err);
+    }
+    return 0;
+}
+
+int hd_reports_facts_backfill(hd_store *s, uint64_t *counted, hd_err *err)
+{
+    backfill b = {.a = hd_arena_create(0)};
+    uint64_t total = 0;
+    int rc = 0;
+    if (!b.a)
+        return hd_err_set(err, HD_ENOMEM, "out of memory");
+    while (!rc && !b.done) {
+        rc = hd_store_write(s, backfill_apply, &b, err);
+        if (!rc) {
+            total += b.counted;
+            b.next_id = b.last_id + 1;
+        }
+    }
+    hd_arena_destroy(b.a);
+    if (counted)
+        *counted = total;
+    return rc;
 }

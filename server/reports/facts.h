@@ -37,6 +37,7 @@
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "server/common/err.h"
 #include "server/sla/clock.h"
+#include "server/store/store.h"
 #include "server/tickets/observer.h"
 
 #define HD_REPORTS_FLOW         "rt.flow"
@@ -94,5 +95,13 @@ int64_t hd_reports_bucket_floor(uint32_t bucket);
  * observer (it reads the SLA record that one writes in the same transaction). Returns 0 or
  * a store error (which fails the mutation). */
 int hd_reports_facts_observe(void *ud, const hd_ticket_change *c, hd_err *err);
+
+/* Counts the facts of every ticket that has none yet (a store from before the facts
+ * existed), in write transactions of at most 2000 tickets, then records that it is done
+ * (SETTINGS "rpt.facts.ready"), so later starts return at once. Run at start-up with the
+ * observer registered; tickets changed meanwhile are counted once either way. *counted (may
+ * be NULL) gets the number of tickets counted now. Returns 0, HD_ECORRUPT (a ticket that
+ * does not unpack) or store errors. */
+int hd_reports_facts_backfill(hd_store *s, uint64_t *counted, hd_err *err);
 
 #endif
