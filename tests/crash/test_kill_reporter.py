@@ -113,6 +113,8 @@ class KillReporter(unittest.TestCase):
             if not proc.returncode == -9:
                 break  # the run finished before the kill: nothing more to interrupt
         # The next run (or the one that finished) leaves a complete report, mailed whole.
+        killed_temps = len([f for f in os.listdir(self.out) if ".tmp-" in f]) \
+            if os.path.isdir(self.out) else 0
         p = subprocess.run(self.command(RUN_AT), capture_output=True, text=True, timeout=120)
         self.assertEqual(p.returncode, 0, p.stderr)
         files = self.reports()
@@ -124,8 +126,8 @@ class KillReporter(unittest.TestCase):
             self.assertEqual(attachments, files)
         temps = [f for f in os.listdir(self.out) if ".tmp-" in f]
         print("reporter: %d kills within the first %.1f s of runs; report complete, %d mail(s) "
-              "each whole; %d temporaries of killed runs left" %
-              (killed, full_s, len(mailed), len(temps)), flush=True)
+              "each whole; %d temporaries of killed runs before the next run, %d after" %
+              (killed, full_s, len(mailed), killed_temps, len(temps)), flush=True)
         self.assertGreaterEqual(killed, 3)
         # The next run swept the temporaries the killed runs left (their PIDs are gone).
         self.assertEqual(temps, [], "temporaries of killed runs left after the next run")
