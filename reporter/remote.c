@@ -392,13 +392,49 @@ static void heat_points(hd_model *m, const Helpdesk__V1__RollupSeries *s)
     }
 }
 
+#define RT_AGENTS_PER_CALL 32
+
+/* Reads rt.agent.frt|a<id> of every agent of agents (the period call's response, whose
+ * names stay in f->names) into the model. */
+static int agent_frt(hd_remote *r, hd_model *m, rt_fill *f,
+                     const Helpdesk__V1__GetReportRollupsResponse *agents, hd_err *err)
+{
+    char names[RT_AGENTS_PER_CALL][48];
+    const char *metrics[RT_AGENTS_PER_CALL];
+    size_t n = 0;
+    int rc = 0;
+    hd_arena *a = hd_arena_create(0);
+    if (!a)
+        return hd_err_set(err, HD_ENOMEM, "out of memory");
+    for (size_t i = 0; i <= agents->n_series && !rc; i++) {
+        const char *metric = i < agents->n_series ? agents->series[i]->metric : NULL;
+        if (metric && !strncmp(metric, "rt.agent|a", 10)) {
+            snprintf(names[n], sizeof names[n], "rt.agent.frt|%s", metric + 9);
+            metrics[n] = names[n];
+            n++;
+        }
+        if (!n || (metric && n < RT_AGENTS_PER_CALL))
+            continue;
+        const Helpdesk__V1__GetReportRollupsResponse *rr;
+        hd_arena_reset(a);
+        rc =
+            rt_call(r, a, m, m->from_s, m->to_s,
+                    HELPDESK__V1__REPORT_GROUPING__REPORT_GROUPING_PERIOD, metrics, n, 0, &rr, err);
+        for (size_t s = 0; !rc && s < rr->n_series; s++)
+            for (size_t k = 0; k < rr->series[s]->n_points; k++)
+                rt_period_point(f, rr->series[s]->metric, rr->series[s]->points[k], 1);
+        n = 0;
+    }
+    hd_arena_destroy(a);
+    return rc;
+}
+
 /* Every section but the breach list, from counters sized by the period (see
  * server/reports/facts.h): the same figures a stream of every ticket gives. */
 static int rollup_fill(hd_remote *r, hd_model *m, hd_err *err)
 {
     static const char *const daily[] = {"rt.flow", "rt.frt", "rt.res"};
-    static const char *const slices[] = {"rt.created|*", "rt.sla|*", "rt.run|*", "rt.agent|*",
-                                         "rt.agent.frt|*"};
+    static const char *const slices[] = {"rt.created|*", "rt.sla|*", "rt.run|*", "rt.agent|*"};
     static const char *const runs[] = {"rt.run|*"};
     static const char *const later[] = {"rt.flow", "rt.unsolved@now"};
     static const char *const hourly[] = {"reports.created.hour"};
@@ -429,11 +465,15 @@ static int rollup_fill(hd_remote *r, hd_model *m, hd_err *err)
     /* Slices, agents and unsettled targets over the period; unsettled ones of the previous
      * period for its SLA totals. */
     hd_arena_reset(a);
-    rc = rt_call(r, a, m, m->from_s, m->to_s, PERIOD, slices, 5, 1, &rr, err);
+    rc = rt_call(r, a, m, m->from_s, m->to_s, PERIOD, slices, 4, 1, &rr, err);
     f.names = rr;
     for (size_t i = 0; !rc && i < rr->n_series; i++)
         for (size_t k = 0; k < rr->series[i]->n_points; k++)
             rt_period_point(&f, rr->series[i]->metric, rr->series[i]->points[k], 1);
+    /* First-response histograms of the agents the period mentions (rt.agent| counts each
+     * first response), RT_AGENTS_PER_CALL at a time: each is at most 1081 points. */
+    if (!rc)
+        rc = agent_frt(r, m, &f, rr, err);
     hd_arena_reset(a);
     if (!rc)
         rc = rt_call(r, a, m, pfrom, m->from_s, PERIOD, runs, 1, 0, &rr, err);

@@ -130,6 +130,8 @@ static int count(const counter *c, const hd_reports_fact *f)
             snprintf(m, sizeof m, HD_REPORTS_AGENT_FRT "a%llu", (unsigned long long)f->agent_id);
             rc = hourly(c, m, f->first_s, hd_reports_bucket(f->frt_min));
         }
+        if (!rc)
+            rc = hourly(c, agent, f->first_s, HD_REPORTS_CODE_FIRST);
     }
     if (!rc && f->solved_s) {
         rc = hourly(c, HD_REPORTS_FLOW, f->solved_s, HD_REPORTS_CODE_SOLVED);

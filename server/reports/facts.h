@@ -18,8 +18,9 @@
  *                              response (at its time) / resolution (at the solve time)
  *   rt.created|p<prio>|c<cat>  hour-packed, code 0: creation by current priority and category
  *   rt.sla|p<prio>|g<group>|c<cat>  hour-packed, code _SLA + 4 * target + met/breached
- *   rt.agent|a<staff id>       hour-packed: _SOLVED, _CSAT + score, _SLA codes of the
- *                              tickets assigned to the agent (0 = unassigned)
+ *   rt.agent|a<staff id>       hour-packed: _SOLVED, _CSAT + score, _FIRST (at the first
+ *                              response), _SLA codes of the tickets assigned to the agent
+ *                              (0 = unassigned), so it names every agent a period mentions
  *   rt.agent.frt|a<staff id>   hour-packed, code = bucket of the first response
  *   rt.run|p<prio>|g<group>|a<staff>|c<cat>  dim = second of the UTC day << 2 | target:
  *                              SLA targets not settled (not met, not paused, no breach
@@ -54,6 +55,7 @@
 #define HD_REPORTS_CODE_CREATED 0
 #define HD_REPORTS_CODE_SOLVED  1
 #define HD_REPORTS_CODE_CSAT    1  /* + score 1-5 */
+#define HD_REPORTS_CODE_FIRST   8  /* rt.agent: a first response */
 #define HD_REPORTS_CODE_SLA     16 /* + 4 * target (0-2) + (0 met, 1 breached) */
 
 /* How a target stands for the reports. */

@@ -134,6 +134,7 @@ static void a_change_moves_the_ticket_between_counters_exactly(void **state)
     assert_int_equal(get(f, "rt.agent|a4", DAY0 + 1, HOUR(10, HD_REPORTS_CODE_SOLVED)), 1);
     assert_int_equal(get(f, HD_REPORTS_FRT, DAY0, HOUR(10, hd_reports_bucket(30))), 1);
     assert_int_equal(get(f, "rt.agent.frt|a4", DAY0, HOUR(10, hd_reports_bucket(30))), 1);
+    assert_int_equal(get(f, "rt.agent|a4", DAY0, HOUR(10, HD_REPORTS_CODE_FIRST)), 1);
     assert_int_equal(get(f, HD_REPORTS_RES, DAY0 + 1, HOUR(10, hd_reports_bucket(1470))), 1);
 
     /* The same change again (a replayed mutation) counts nothing twice. */
