@@ -227,8 +227,9 @@ int hd_reports_facts_observe(void *ud, const hd_ticket_change *c, hd_err *err)
     return hd_store_put(c->txn, HD_STORE_SETTINGS, &key, buf, sizeof buf, 0, err);
 }
 
-#define BACKFILL_KEY   "rpt.facts.ready"
-#define BACKFILL_BATCH 2000
+#define BACKFILL_MARKER  "rpt.facts.ready"
+#define BACKFILL_VERSION 1
+#define BACKFILL_BATCH   2000
 
 typedef struct backfill {
     uint64_t next_id; /* first ticket id of the next batch */
@@ -289,13 +290,10 @@ static int backfill_apply(hd_txn *txn, void *arg, hd_err *err)
     b->done = 0;
     b->txn = txn;
     b->err = err;
-    hd_key marker, start;
-    hd_key_init(&marker);
-    hd_key_str(&marker, BACKFILL_KEY);
-    const void *v;
-    size_t len;
-    int rc = hd_store_get(txn, HD_STORE_SETTINGS, &marker, &v, &len, err);
-    if (rc != HD_ENOTFOUND) {
+    hd_key start;
+    uint32_t version;
+    int rc = hd_store_marker_get(txn, BACKFILL_MARKER, &version, err);
+    if (rc || version >= BACKFILL_VERSION) {
         b->done = 1;
         return rc;
     }
@@ -305,7 +303,7 @@ static int backfill_apply(hd_txn *txn, void *arg, hd_err *err)
         return (int)n;
     if (b->seen < BACKFILL_BATCH) {
         b->done = 1;
-        return hd_store_put(txn, HD_STORE_SETTINGS, &marker, "1", 1, 0, err);
+        return hd_store_marker_set(txn, BACKFILL_MARKER, BACKFILL_VERSION, err);
     }
     return 0;
 }
