@@ -518,7 +518,8 @@ int main(int argc, char **argv)
         goto out;
     }
     /* The email channel: mailbox poller, outbox worker, and the ticket reply hook. */
-    hd_mail_opts mo = {.store = app.store, .data_dir = data_dir, .body_max = o.max_body};
+    hd_mail_opts mo = {
+        .store = app.store, .data_dir = data_dir, .body_max = o.max_body, .bus = app.bus};
     if (hd_mail_start(&app.mail, &mo, &err) != HD_OK) {
         fprintf(stderr, "helpdeskd: mail: %s\n", err.detail);
         goto out;

@@ -1,6 +1,6 @@
 /* MailService: maps requests onto the mail room's modules (mailbox.h, outbox.h, imap_conn.h,
- * smtp.h). TestMailbox talks to the network (a wrong IMAP password takes seconds), so it
- * runs on a thread of its own and finishes the call asynchronously. */
+ * smtp.h, blob.h, undeliverable.h). TestMailbox talks to the network (a wrong IMAP password
+ * takes seconds), so it runs on a thread of its own and finishes the call asynchronously. */
 #include "server/api/mail_api.h"
 
 #include <pthread.h>
@@ -11,12 +11,15 @@
 #include "server/api/perm.h"
 #include "server/app.h"
 #include "server/clock/clock.h"
+#include "server/mail/blob.h"
 #include "server/mail/imap_conn.h"
 #include "server/mail/mail.h"
 #include "server/mail/mailbox.h"
 #include "server/mail/outbox.h"
 #include "server/mail/smtp.h"
+#include "server/mail/undeliverable.h"
 #include "server/store/store.h"
+#include "server/tickets/bus.h"
 
 static int need_mail(const hd_app *app, hd_err *err)
 {
@@ -236,6 +239,69 @@ static int retry_outbox(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobu
     return HD_OK;
 }
 
+static int upload_attachment(hd_rpc_call *call, const ProtobufCMessage *reqm,
+                             ProtobufCMessage *respm, hd_err *err)
+{
+    const Helpdesk__V1__UploadAttachmentRequest *req =
+        (const Helpdesk__V1__UploadAttachmentRequest *)reqm;
+    Helpdesk__V1__UploadAttachmentResponse *resp = (Helpdesk__V1__UploadAttachmentResponse *)respm;
+    hd_app *app = hd_rpc_call_app(call);
+    hd_principal_kind who = hd_rpc_call_identity(call)->kind;
+    if (who != HD_PRINCIPAL_STAFF && who != HD_PRINCIPAL_SERVICE)
+        return hd_err_set(err, HD_EPERM, "upload: staff and services only");
+    char hex[HD_BLOB_HEX_LEN + 1];
+    int rc = hd_blob_upload(app->store, req->data.data, req->data.len, hex, err);
+    if (rc < 0)
+        return rc;
+    resp->sha256 = hd_arena_strdup(hd_rpc_call_arena(call), hex);
+    resp->size = req->data.len;
+    return resp->sha256 ? HD_OK : hd_err_set(err, HD_ENOMEM, "upload: out of memory");
+}
+
+static int list_undeliverable(hd_rpc_call *call, const ProtobufCMessage *reqm,
+                              ProtobufCMessage *respm, hd_err *err)
+{
+    const Helpdesk__V1__ListUndeliverableRequest *req =
+        (const Helpdesk__V1__ListUndeliverableRequest *)reqm;
+    Helpdesk__V1__ListUndeliverableResponse *resp =
+        (Helpdesk__V1__ListUndeliverableResponse *)respm;
+    hd_app *app = hd_rpc_call_app(call);
+    const char *next = "";
+    int rc =
+        hd_undeliverable_list(app->store, hd_rpc_call_arena(call), req->page_size, req->page_token,
+                              &resp->addresses, &resp->n_addresses, &next, err);
+    if (rc < 0)
+        return rc;
+    resp->next_page_token = (char *)next;
+    return HD_OK;
+}
+
+static int clear_undeliverable(hd_rpc_call *call, const ProtobufCMessage *reqm,
+                               ProtobufCMessage *respm, hd_err *err)
+{
+    const Helpdesk__V1__ClearUndeliverableRequest *req =
+        (const Helpdesk__V1__ClearUndeliverableRequest *)reqm;
+    hd_app *app = hd_rpc_call_app(call);
+    hd_arena *a = hd_rpc_call_arena(call);
+    const hd_identity *id = hd_rpc_call_identity(call);
+    hd_tickets_actor actor = {HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM, id->id};
+    if (id->kind == HD_PRINCIPAL_STAFF)
+        actor.kind = HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_STAFF;
+    else if (id->kind == HD_PRINCIPAL_SERVICE)
+        actor.kind = HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SERVICE;
+    hd_tickets_committed *committed = hd_arena_calloc(a, 1, sizeof *committed);
+    Helpdesk__V1__UndeliverableAddress *out = NULL;
+    if (!committed)
+        return hd_err_set(err, HD_ENOMEM, "mail: out of memory");
+    int rc = hd_undeliverable_clear_write(app->store, a, req->address, &actor, hd_clock_now_ms(),
+                                          committed, &out, err);
+    if (rc < 0)
+        return rc;
+    hd_tickets_bus_publish(app->bus, committed);
+    *(Helpdesk__V1__UndeliverableAddress *)respm = *out;
+    return HD_OK;
+}
+
 #define MAIL_METHOD(name, req, resp, fn)                                                           \
     {                                                                                              \
         .path = "/helpdesk.v1.MailService/" name, .kind = HD_RPC_UNARY,                            \
@@ -251,6 +317,18 @@ static const hd_rpc_method methods[] = {
     MAIL_METHOD("TestMailbox", test_mailbox_request, test_mailbox_response, test_mailbox),
     MAIL_METHOD("ListOutbox", list_outbox_request, list_outbox_response, list_outbox),
     MAIL_METHOD("RetryOutbox", retry_outbox_request, outbox_message, retry_outbox),
+    MAIL_METHOD("ListUndeliverable", list_undeliverable_request, list_undeliverable_response,
+                list_undeliverable),
+    MAIL_METHOD("ClearUndeliverable", clear_undeliverable_request, undeliverable_address,
+                clear_undeliverable),
+    {
+        .path = "/helpdesk.v1.MailService/UploadAttachment",
+        .kind = HD_RPC_UNARY,
+        .request = &helpdesk__v1__upload_attachment_request__descriptor,
+        .response = &helpdesk__v1__upload_attachment_response__descriptor,
+        .unary = upload_attachment,
+        .permission = HD_PERM_TICKET_WRITE,
+    },
 };
 
 const hd_rpc_method *hd_mail_api_methods(size_t *n)

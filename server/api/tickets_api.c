@@ -362,6 +362,8 @@ static int reply_to_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Prot
     if (is_customer(call)) {
         if (req->mode == HELPDESK__V1__REPLY_MODE__REPLY_MODE_DRAFT)
             return hd_err_set(err, HD_EPERM, "mode: customers cannot keep drafts");
+        if (req->n_attachments)
+            return hd_err_set(err, HD_EPERM, "attachments: staff replies only");
         rc = hd_tickets_customer_message_prepare(args, a, req->ticket_id, req->body,
                                                  app->max_body_bytes, &actor, err);
         if (rc == 0)

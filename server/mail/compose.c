@@ -36,6 +36,22 @@ static bool msgid_ok(const char *s)
     return !strpbrk(s, " <>") && strchr(s, '@');
 }
 
+/* NULL, empty, or "type/subtype" of RFC 2045 token characters (no parameters: they would
+ * be a way to smuggle text into the header). */
+static bool content_type_ok(const char *s)
+{
+    static const char tok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                              "!#$%&'*+-.^_`|~";
+    if (!s || !*s)
+        return true;
+    size_t n = strlen(s);
+    const char *slash = strchr(s, '/');
+    if (n > 127 || !slash || slash == s || !slash[1])
+        return false;
+    size_t a = (size_t)(slash - s);
+    return strspn(s, tok) == a && strspn(slash + 1, tok) == n - a - 1;
+}
+
 char *hd_compose_subject(const char *subject, const char *tag)
 {
     const char *s = subject ? subject : "";
@@ -113,6 +129,18 @@ static int check(const hd_compose_msg *m, hd_err *err)
             return hd_err_set(err, HD_EINVAL, "references[%zu]: not a valid Message-ID", i);
     if (!m->text)
         return hd_err_set(err, HD_EINVAL, "text: missing");
+    for (size_t i = 0; i < m->n_attachments; i++) {
+        const hd_compose_attachment *at = &m->attachments[i];
+        const char *f = at->filename;
+        if (f && (!hd_validate_utf8(f, strlen(f)) || !line_ok(f)))
+            return hd_err_set(err, HD_EINVAL, "attachments[%zu].filename: not one line of UTF-8",
+                              i);
+        if (!content_type_ok(at->content_type))
+            return hd_err_set(err, HD_EINVAL, "attachments[%zu].content_type: not \"type/subtype\"",
+                              i);
+        if (at->size && !at->data)
+            return hd_err_set(err, HD_EINVAL, "attachments[%zu]: no data", i);
+    }
     return HD_OK;
 }
 
@@ -196,6 +224,8 @@ int hd_compose(char **out, size_t *len, const hd_compose_msg *m, hd_err *err)
     g_object_unref(body);
     fo = g_mime_format_options_new();
     g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+    /* Non-ASCII file names as RFC 2231 (filename*=utf-8''...), never RFC 2047 words. */
+    g_mime_format_options_set_param_encoding_method(fo, GMIME_PARAM_ENCODING_METHOD_RFC2231);
     char *s = g_mime_object_to_string(mo, fo);
     if (!s) {
         rc = hd_err_set(err, HD_ENOMEM, "compose: out of memory");

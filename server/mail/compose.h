@@ -14,8 +14,10 @@
 #define HD_COMPOSE_LOOP_HEADER "X-Helpdesk-Loop"
 
 typedef struct hd_compose_attachment {
-    const char *filename;     /* UTF-8; RFC 2231-encoded on the wire */
-    const char *content_type; /* NULL = application/octet-stream */
+    const char *filename;     /* one line of UTF-8; RFC 2231-encoded on the wire; NULL =
+                                 "attachment" */
+    const char *content_type; /* "type/subtype" without parameters; NULL or "" =
+                                 application/octet-stream */
     const void *data;
     size_t size;
 } hd_compose_attachment;
@@ -46,7 +48,9 @@ typedef struct hd_compose_msg {
 
 /* Builds the message. Returns 0 with *out owned (free with free(); NUL-terminated, CRLF
  * line ends) and *len its length, or HD_EINVAL (a missing field, an address that fails
- * validation, a header value with CR/LF; the field is named in the detail), HD_ENOMEM. */
+ * validation, a header value with CR/LF, an attachment file name that is not one line of
+ * UTF-8 or a content type that is not "type/subtype"; the field is named in the detail),
+ * HD_ENOMEM. Attachments are base64-encoded. */
 int hd_compose(char **out, size_t *len, const hd_compose_msg *m, hd_err *err);
 
 /* Writes "[tag] subject" into a malloc'd string, keeping subject as is when it already

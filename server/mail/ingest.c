@@ -10,6 +10,7 @@
 #include "server/common/log.h"
 #include "server/mail/keys.h"
 #include "server/mail/outbox.h"
+#include "server/mail/undeliverable.h"
 #include "server/tickets/change.h"
 #include "server/tickets/lifecycle.h"
 #include "server/tickets/reply.h"
@@ -197,6 +198,20 @@ static int keep_content(hd_txn *txn, const hd_ingest_args *args, uint64_t tid, u
     return HD_OK;
 }
 
+/* Appends the events of a nested mutation to ours, for publishing once durable. */
+static int committed_add(hd_tickets_committed *dst, const hd_tickets_committed *src, hd_err *err)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        if (dst->n == HD_TICKETS_COMMITTED_MAX)
+            return hd_err_set(err, HD_EFULL, "ingest: too many events in one change");
+        dst->events[dst->n] = src->events[i];
+        dst->before[dst->n] = src->before[i];
+        dst->after[dst->n] = src->after[i];
+        dst->n++;
+    }
+    return HD_OK;
+}
+
 /* Adds the customer's new text to ticket tid through the ticket domain's customer-message
  * mutation: it reopens a pending or solved ticket, follows a merge, reopens a closed ticket
  * within the mailbox's reopen grace (args->reopened) and otherwise opens a linked follow-up
@@ -222,27 +237,12 @@ static int append(hd_txn *txn, hd_ingest_args *args, uint64_t tid, uint64_t *mid
     if (rc < 0)
         return rc;
     args->reopened = ra->reopened;
+    rc = committed_add(&args->committed, &ra->committed, err);
+    if (rc < 0)
+        return rc;
     *mid = ra->message ? ra->message->id : 0;
     *follow_up = ra->follow_up;
     return HD_OK;
-}
-
-/* Records a fact on a ticket (e.g. undeliverable address, follow-up link) if it takes one. */
-static int ticket_fact(hd_txn *txn, hd_ingest_args *args, uint64_t tid,
-                       Helpdesk__V1__TicketEventKind kind, const char *field, const char *after,
-                       hd_err *err)
-{
-    hd_tickets_edit e;
-    hd_err ignore;
-    int rc = hd_tickets_edit_begin(&e, txn, args->arena, tid, NULL, args->now_ms, NULL, err);
-    if (rc < 0)
-        return rc == HD_ENOTFOUND ? HD_OK : rc;
-    if (hd_tickets_lifecycle_writable(e.before->status, kind, &ignore) < 0)
-        return HD_OK;
-    rc = hd_tickets_edit_fact(&e, field, "", after, err);
-    if (rc < 0)
-        return rc;
-    return hd_tickets_edit_commit(&e, kind, err);
 }
 
 static char *render_ack(hd_arena *a, const char *tpl, const char *number, const char *subject)
@@ -341,20 +341,14 @@ static int bounce(hd_txn *txn, hd_ingest_args *args, hd_err *err)
     bool permanent = m->dsn_status[0] == '5';
     if (permanent && *m->dsn_recipient &&
         hd_validate_email(m->dsn_recipient, strlen(m->dsn_recipient))) {
-        hd_key k;
-        const char *why = hd_arena_printf(args->arena, "%s %s", m->dsn_status, m->message_id);
-        rc = hd_store_put(txn, HD_STORE_MAILSTATE, hd_mailkey_undeliverable(&k, m->dsn_recipient),
-                          why, strlen(why), 0, err);
+        Helpdesk__V1__UndeliverableAddress u = HELPDESK__V1__UNDELIVERABLE_ADDRESS__INIT;
+        u.address = (char *)m->dsn_recipient;
+        u.status = (char *)m->dsn_status;
+        u.reason = (char *)m->dsn_diagnostic;
+        u.ticket_id = tid;
+        rc = hd_undeliverable_mark(txn, args->arena, &u, args->now_ms, &args->committed, err);
         if (rc < 0)
             return rc;
-        if (tid) {
-            rc = ticket_fact(
-                txn, args, tid, HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_UPDATED,
-                "undeliverable",
-                hd_arena_printf(args->arena, "%s (%s)", m->dsn_recipient, m->dsn_status), err);
-            if (rc < 0)
-                return rc;
-        }
     }
     return write_record(txn, args, m->dsn_status, err);
 }
@@ -366,6 +360,9 @@ static int create_ticket(hd_txn *txn, hd_ingest_args *args, uint64_t *tid, uint6
         return hd_err_set(err, HD_EINVAL, "ingest: %s",
                           args->create_error ? args->create_error : "?");
     int rc = hd_tickets_create_apply(txn, &args->create, err);
+    if (rc < 0)
+        return rc;
+    rc = committed_add(&args->committed, &args->create.committed, err);
     if (rc < 0)
         return rc;
     *tid = args->create.ticket->id;
@@ -384,6 +381,7 @@ int hd_ingest_apply(hd_txn *txn, void *arg, hd_err *err)
     args->ticket_id = 0;
     args->via = HD_THREAD_NONE;
     args->replayed = args->acked = args->follow_up = args->reopened = false;
+    hd_tickets_committed_reset(&args->committed);
 
     /* 1. This UID was committed before (re-fetch, restart, crash before the flag change). */
     hd_key k;
@@ -456,6 +454,13 @@ int hd_ingest_apply(hd_txn *txn, void *arg, hd_err *err)
         }
     }
     args->ticket_id = tid;
+    /* Mail from a marked address: its mailbox exists again, so replies go to it again. */
+    rc = hd_undeliverable_get(txn, args->arena, m->from.addr, NULL, err);
+    if (rc == 1)
+        rc = hd_undeliverable_clear(txn, args->arena, m->from.addr, "new mail from the address",
+                                    NULL, args->now_ms, &args->committed, NULL, err);
+    if (rc < 0)
+        return rc;
     rc = hd_thread_index(txn, tid, m->message_id, err);
     if (rc < 0)
         return rc;

@@ -49,11 +49,12 @@ typedef struct hd_ingest_args {
     Helpdesk__V1__IngestOutcome outcome;
     uint64_t ticket_id;
     hd_thread_via via;
-    bool replayed;  /* the record existed: this UID was committed before */
-    bool acked;     /* an acknowledgement was queued */
-    bool follow_up; /* a reply to a closed ticket opened this new linked ticket */
-    bool reopened;  /* a reply to a ticket closed within the mailbox's reopen grace
-                       reopened it (outcome APPENDED) */
+    bool replayed;                  /* the record existed: this UID was committed before */
+    bool acked;                     /* an acknowledgement was queued */
+    bool follow_up;                 /* a reply to a closed ticket opened this new linked ticket */
+    bool reopened;                  /* a reply to a ticket closed within the mailbox's reopen grace
+                                       reopened it (outcome APPENDED) */
+    hd_tickets_committed committed; /* ticket events to publish (bus.h) once durable */
 } hd_ingest_args;
 
 /* Parses raw (len bytes, borrowed until the mutation is acknowledged), classifies it and

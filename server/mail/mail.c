@@ -13,6 +13,8 @@
 #include "server/mail/mailbox.h"
 #include "server/mail/outbox.h"
 #include "server/mail/poll.h"
+#include "server/mail/undeliverable.h"
+#include "server/tickets/annotate.h"
 #include "server/tickets/outbox_hook.h"
 
 struct hd_mail {
@@ -66,13 +68,18 @@ int hd_mail_start(hd_mail **out, const hd_mail_opts *o, hd_err *err)
                              .mail_key = m->key,
                              .thread = &m->tc,
                              .backoff_base_ms = env_long(HD_MAIL_BACKOFF_ENV, 0),
-                             .max_attempts = (unsigned)env_long(HD_MAIL_ATTEMPTS_ENV, 0)};
+                             .max_attempts = (unsigned)env_long(HD_MAIL_ATTEMPTS_ENV, 0),
+                             .smtp_ca_file = getenv(HD_MAIL_CA_FILE_ENV)};
     hd_tickets_outbox_set(hd_outbox_reply_hook, &m->tc);
+    hd_tickets_annotate_set(hd_undeliverable_annotate, NULL);
     rc = hd_outbox_start(&m->outbox, &m->oo, err);
     if (rc < 0)
         goto fail;
-    hd_poll_opts po = {
-        .store = o->store, .mail_key = m->key, .ingest = &m->ic, .outbox = m->outbox};
+    hd_poll_opts po = {.store = o->store,
+                       .mail_key = m->key,
+                       .ingest = &m->ic,
+                       .outbox = m->outbox,
+                       .bus = o->bus};
     rc = hd_poll_start(&m->poll, &po, err);
     if (rc < 0)
         goto fail;
@@ -90,6 +97,7 @@ void hd_mail_stop(hd_mail *m)
     hd_poll_stop(m->poll);
     hd_outbox_stop(m->outbox);
     hd_tickets_outbox_set(NULL, NULL);
+    hd_tickets_annotate_set(NULL, NULL);
     hd_loop_limiter_free(m->ic.limiter);
     sodium_memzero(m->key, sizeof m->key);
     free(m);

@@ -216,8 +216,17 @@ static void parse_dsn_fields(walk *w, const char *t)
                 m->dsn_status = hd_arena_strndup(w->a, v, vn);
             else if (kn == 6 && g_ascii_strncasecmp(p, "Action", 6) == 0 && !*m->dsn_action)
                 m->dsn_action = lower_dup(w->a, hd_arena_strndup(w->a, v, vn));
-            else if (kn == 15 && g_ascii_strncasecmp(p, "Final-Recipient", 15) == 0 &&
-                     !*m->dsn_recipient) {
+            else if (kn == 15 && g_ascii_strncasecmp(p, "Diagnostic-Code", 15) == 0 &&
+                     !*m->dsn_diagnostic) {
+                /* "smtp; 550 5.1.1 user unknown": the text after the type, one line. */
+                const char *semi = memchr(v, ';', vn);
+                const char *d = semi ? semi + 1 : v;
+                while (d < v + vn && *d == ' ')
+                    d++;
+                size_t dn = (size_t)(v + vn - d);
+                m->dsn_diagnostic = hd_arena_strndup(w->a, d, dn > 200 ? 200 : dn);
+            } else if (kn == 15 && g_ascii_strncasecmp(p, "Final-Recipient", 15) == 0 &&
+                       !*m->dsn_recipient) {
                 const char *semi = memchr(v, ';', vn);
                 const char *addr = semi ? semi + 1 : v;
                 while (addr < v + vn && *addr == ' ')
@@ -468,6 +477,7 @@ int hd_mime_parse(hd_mime_msg **out, hd_arena *a, const void *data, size_t len,
     m->list_id = header(a, mo, "List-Id");
     m->hd_loop = header(a, mo, "X-Helpdesk-Loop");
     m->dsn_status = m->dsn_action = m->dsn_recipient = m->dsn_original_message_id = "";
+    m->dsn_diagnostic = "";
 
     GMimeObject *body = g_mime_message_get_mime_part(msg);
     if (body) {

@@ -78,6 +78,7 @@ typedef struct hd_mime_msg {
     const char *dsn_action;              /* "failed", "delayed", ... */
     const char *dsn_recipient;           /* Final-Recipient address, lower-case */
     const char *dsn_original_message_id; /* Message-ID of the enclosed original */
+    const char *dsn_diagnostic;          /* Diagnostic-Code text, e.g. "550 5.1.1 user unknown" */
 } hd_mime_msg;
 
 /* Parses len bytes of RFC 5322 message (CRLF or LF line ends) into a's memory. lim may be

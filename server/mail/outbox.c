@@ -12,10 +12,12 @@
 #include "helpdesk/v1/customers.pb-c.h"
 #include "server/clock/clock.h"
 #include "server/common/log.h"
+#include "server/mail/blob.h"
 #include "server/mail/compose.h"
 #include "server/mail/keys.h"
 #include "server/mail/mailbox.h"
 #include "server/mail/smtp.h"
+#include "server/mail/undeliverable.h"
 #include "server/tickets/change.h"
 #include "server/tickets/outbox_hook.h"
 #include "server/tickets/tickets.h"
@@ -104,13 +106,53 @@ static int part_cb(void *arg, const void *key, size_t klen, const void *val, siz
     return 0;
 }
 
-static int undeliverable(hd_txn *txn, const char *addr, hd_err *err)
+static int undeliverable(hd_txn *txn, hd_arena *a, const char *addr, hd_err *err)
 {
-    hd_key k;
-    const void *v;
-    size_t n;
-    int rc = hd_store_get(txn, HD_STORE_MAILSTATE, hd_mailkey_undeliverable(&k, addr), &v, &n, err);
-    return rc == HD_ENOTFOUND ? 0 : rc < 0 ? rc : 1;
+    return hd_undeliverable_get(txn, a, addr, NULL, err);
+}
+
+/* Checks the staff reply's attachment references against the content store, fills their
+ * sizes (in the message the reply mutation is about to store) and copies them into m. */
+static int reply_attachments(hd_txn *txn, hd_arena *a, const Helpdesk__V1__Message *msg,
+                             Helpdesk__V1__OutboxMessage *m, hd_err *err)
+{
+    uint64_t total = 0;
+    if (!msg->n_attachments)
+        return HD_OK;
+    if (msg->n_attachments > HD_OUTBOX_ATTACH_COUNT_MAX)
+        return hd_err_set(err, HD_EINVAL, "attachments: at most %d", HD_OUTBOX_ATTACH_COUNT_MAX);
+    m->attachments = hd_arena_calloc(a, msg->n_attachments, sizeof *m->attachments);
+    if (!m->attachments)
+        return hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
+    for (size_t i = 0; i < msg->n_attachments; i++) {
+        Helpdesk__V1__Attachment *at = msg->attachments[i];
+        const void *data;
+        size_t len;
+        hd_err gerr;
+        int rc = hd_blob_get(txn, at->sha256, &data, &len, &gerr);
+        if (rc == HD_ENOTFOUND || rc == HD_EINVAL)
+            return hd_err_set(err, HD_EINVAL,
+                              "attachments[%zu].sha256: no uploaded content with this hash "
+                              "(MailService/UploadAttachment)",
+                              i);
+        if (rc < 0)
+            return hd_err_set(err, rc, "%s", gerr.detail);
+        at->size = len;
+        total += len;
+        if (total > HD_OUTBOX_ATTACH_TOTAL_MAX)
+            return hd_err_set(err, HD_EINVAL, "attachments: more than %u bytes in all",
+                              HD_OUTBOX_ATTACH_TOTAL_MAX);
+        Helpdesk__V1__MailAttachment *ma = hd_arena_calloc(a, 1, sizeof *ma);
+        if (!ma)
+            return hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
+        helpdesk__v1__mail_attachment__init(ma);
+        ma->filename = at->filename;
+        ma->content_type = at->content_type;
+        ma->sha256 = at->sha256;
+        ma->size = len;
+        m->attachments[m->n_attachments++] = ma;
+    }
+    return HD_OK;
 }
 
 int hd_outbox_reply_hook(void *ud, hd_txn *txn, hd_arena *a, const Helpdesk__V1__Ticket *t,
@@ -128,9 +170,6 @@ int hd_outbox_reply_hook(void *ud, hd_txn *txn, hd_arena *a, const Helpdesk__V1_
     if (rc < 0)
         return rc;
     Helpdesk__V1__Customer *cu = (Helpdesk__V1__Customer *)pm;
-    rc = undeliverable(txn, cu->email, err);
-    if (rc != 0)
-        return rc < 0 ? rc : HD_OK; /* marked undeliverable: the ticket shows it; no mail */
     Helpdesk__V1__OutboxMessage *m = hd_arena_calloc(a, 1, sizeof *m);
     char **to = hd_arena_calloc(a, 1, sizeof *to);
     part_acc pa = {a, cu->email, hd_arena_calloc(a, 16, sizeof(char *)), 0, 16};
@@ -138,6 +177,9 @@ int hd_outbox_reply_hook(void *ud, hd_txn *txn, hd_arena *a, const Helpdesk__V1_
     if (!m || !to || !pa.v)
         return hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
     helpdesk__v1__outbox_message__init(m);
+    rc = reply_attachments(txn, a, msg, m, err);
+    if (rc < 0)
+        return rc;
     hd_key prefix;
     hd_key_init(&prefix);
     hd_key_u64(hd_key_u8(&prefix, HD_MAILKEY_PARTICIPANT), t->id);
@@ -145,20 +187,27 @@ int hd_outbox_reply_hook(void *ud, hd_txn *txn, hd_arena *a, const Helpdesk__V1_
     int64_t sc = hd_store_scan(txn, HD_STORE_MAILSTATE, &r, part_cb, &pa, err);
     if (sc < 0)
         return (int)sc;
+    /* Marked addresses get nothing (the ticket shows them); the others still get the reply. */
     size_t ncc = 0;
     for (size_t i = 0; i < pa.n; i++) {
-        rc = undeliverable(txn, pa.v[i], err);
+        rc = undeliverable(txn, a, pa.v[i], err);
         if (rc < 0)
             return rc;
         if (rc == 0)
             pa.v[ncc++] = pa.v[i];
     }
+    rc = undeliverable(txn, a, cu->email, err);
+    if (rc < 0)
+        return rc;
+    size_t nto = rc == 0 ? 1 : 0;
+    if (nto + ncc == 0)
+        return HD_OK;
     to[0] = cu->email;
     m->kind = HELPDESK__V1__OUTBOX_KIND__OUTBOX_KIND_REPLY;
     m->ticket_id = t->id;
     m->message_id = msg->id;
     m->to = to;
-    m->n_to = 1;
+    m->n_to = nto;
     m->cc = pa.v;
     m->n_cc = ncc;
     m->subject = t->subject;
@@ -169,11 +218,22 @@ int hd_outbox_reply_hook(void *ud, hd_txn *txn, hd_arena *a, const Helpdesk__V1_
 
 /* ---- Delivery -------------------------------------------------------------------------- */
 
-/* Default sender: compose with GMime, send with the entry's mailbox SMTP settings. */
-typedef struct default_ud {
-    const hd_outbox_opts *opts;
-} default_ud;
+/* Appends the addresses of v[0..n) that are not marked undeliverable to out, counting them
+ * in *kept. Returns 0 or store errors. */
+static int drop_marked(hd_txn *txn, hd_arena *a, char **v, size_t n, const char **out, size_t *kept,
+                       hd_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = undeliverable(txn, a, v[i], err);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            out[(*kept)++] = v[i];
+    }
+    return HD_OK;
+}
 
+/* Default sender: compose with GMime, send with the entry's mailbox SMTP settings. */
 static int default_send(const hd_outbox_opts *o, const Helpdesk__V1__OutboxMessage *m,
                         bool *permanent, hd_err *err)
 {
@@ -186,13 +246,32 @@ static int default_send(const hd_outbox_opts *o, const Helpdesk__V1__OutboxMessa
     *permanent = false;
     if (!a)
         return hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
+    /* One snapshot for the settings, the undeliverable marks and the attachment contents
+     * (borrowed from it until composition has copied them). */
     rc = hd_store_read_begin(o->store, &txn, err);
     if (rc < 0)
         goto fail;
     rc = hd_mailbox_get_conf(txn, o->mail_key, a, m->mailbox_id, &mc, err);
-    hd_store_read_end(txn);
     if (rc < 0) {
         *permanent = rc == HD_ECORRUPT;
+        goto fail;
+    }
+    /* A bounce may have marked a recipient since the entry was queued. */
+    const char **rcpt = hd_arena_calloc(a, m->n_to + m->n_cc + 1, sizeof *rcpt);
+    if (!rcpt) {
+        rc = hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
+        goto fail;
+    }
+    size_t nto = 0, nrcpt = 0;
+    rc = drop_marked(txn, a, m->to, m->n_to, rcpt, &nto, err);
+    nrcpt = nto;
+    if (rc == 0)
+        rc = drop_marked(txn, a, m->cc, m->n_cc, rcpt, &nrcpt, err);
+    if (rc < 0)
+        goto fail;
+    if (nrcpt == 0) {
+        *permanent = true;
+        rc = hd_err_set(err, HD_EINVAL, "every recipient is marked undeliverable");
         goto fail;
     }
     char reply_to[HD_THREAD_ID_MAX] = "";
@@ -204,13 +283,17 @@ static int default_send(const hd_outbox_opts *o, const Helpdesk__V1__OutboxMessa
         rc = hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
         goto fail;
     }
-    size_t nat = 0;
     for (size_t i = 0; i < m->n_attachments; i++) {
-        if (!m->attachments[i]->data.len)
-            continue; /* content-addressed references are resolved by a later step */
-        at[nat++] =
-            (hd_compose_attachment){m->attachments[i]->filename, m->attachments[i]->content_type,
-                                    m->attachments[i]->data.data, m->attachments[i]->data.len};
+        const Helpdesk__V1__MailAttachment *ma = m->attachments[i];
+        at[i] =
+            (hd_compose_attachment){ma->filename, ma->content_type, ma->data.data, ma->data.len};
+        if (*ma->sha256) {
+            rc = hd_blob_get(txn, ma->sha256, &at[i].data, &at[i].size, err);
+            if (rc < 0) {
+                *permanent = rc == HD_ENOTFOUND || rc == HD_EINVAL;
+                goto fail;
+            }
+        }
     }
     const char *auto_sub = m->kind == HELPDESK__V1__OUTBOX_KIND__OUTBOX_KIND_ACK ? "auto-replied"
                            : m->kind == HELPDESK__V1__OUTBOX_KIND__OUTBOX_KIND_NOTIFICATION
@@ -219,10 +302,10 @@ static int default_send(const hd_outbox_opts *o, const Helpdesk__V1__OutboxMessa
     hd_compose_msg cm = {
         .from_addr = mc.mb->from_address,
         .from_name = mc.mb->from_name,
-        .to = (const char *const *)m->to,
-        .n_to = m->n_to,
-        .cc = (const char *const *)m->cc,
-        .n_cc = m->n_cc,
+        .to = rcpt,
+        .n_to = nto,
+        .cc = rcpt + nto,
+        .n_cc = nrcpt - nto,
         .reply_to = *reply_to ? reply_to : NULL,
         .subject = m->subject,
         .ticket_tag = m->ticket_number,
@@ -235,32 +318,28 @@ static int default_send(const hd_outbox_opts *o, const Helpdesk__V1__OutboxMessa
         .text = m->body_text,
         .html = m->body_html,
         .attachments = at,
-        .n_attachments = nat,
+        .n_attachments = m->n_attachments,
         .date_unix = hd_clock_now_ms() / 1000,
     };
     rc = hd_compose(&raw, &len, &cm, err);
+    hd_store_read_end(txn);
+    txn = NULL;
     if (rc < 0) {
         *permanent = true;
         goto fail;
     }
-    const char **rcpt = hd_arena_calloc(a, m->n_to + m->n_cc, sizeof *rcpt);
-    if (!rcpt) {
-        rc = hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < m->n_to; i++)
-        rcpt[i] = m->to[i];
-    for (size_t i = 0; i < m->n_cc; i++)
-        rcpt[m->n_to + i] = m->cc[i];
     hd_smtp_conf sc = {.url = mc.mb->smtp_url,
                        .username = mc.mb->smtp_username,
                        .password = mc.mb->smtp_password,
-                       .tls = mc.mb->tls};
+                       .tls = mc.mb->tls,
+                       .ca_file = o->smtp_ca_file};
     hd_smtp_result res;
-    rc = hd_smtp_send(&sc, mc.mb->from_address, rcpt, m->n_to + m->n_cc, raw, len, &res, err);
+    rc = hd_smtp_send(&sc, mc.mb->from_address, rcpt, nrcpt, raw, len, &res, err);
     if (rc < 0)
         *permanent = res.permanent || rc == HD_EINVAL;
 fail:
+    if (txn)
+        hd_store_read_end(txn);
     free(raw);
     hd_arena_destroy(a);
     return rc;

@@ -2,8 +2,10 @@
  * inside a ticket mutation's transaction (a sent staff reply on an email ticket arrives
  * through the ticket domain's outbox hook), and a delivery worker that composes and sends each
  * entry with retry and exponential backoff, dead-letters it after N failures (or a permanent 5xx),
- * and lets an admin list and retry. At least once: the Message-ID is fixed at enqueue, so a
- * resend after a crash carries the same one and is recognisable. */
+ * and lets an admin list and retry. Attachments given by SHA-256 are read from the content
+ * store (blob.h) when composed; recipients marked undeliverable since the enqueue are left
+ * out (an entry with none left is dead-lettered). At least once: the Message-ID is fixed at
+ * enqueue, so a resend after a crash carries the same one and is recognisable. */
 #ifndef HD_MAIL_OUTBOX_H
 #define HD_MAIL_OUTBOX_H
 
@@ -17,11 +19,13 @@
 #include "server/mail/thread.h"
 #include "server/store/store.h"
 
-#define HD_OUTBOX_BACKOFF_BASE_MS 30000
-#define HD_OUTBOX_BACKOFF_MAX_MS  3600000
-#define HD_OUTBOX_MAX_ATTEMPTS    8
-#define HD_OUTBOX_PAGE_DEFAULT    100
-#define HD_OUTBOX_PAGE_MAX        1000
+#define HD_OUTBOX_BACKOFF_BASE_MS  30000
+#define HD_OUTBOX_BACKOFF_MAX_MS   3600000
+#define HD_OUTBOX_MAX_ATTEMPTS     8
+#define HD_OUTBOX_PAGE_DEFAULT     100
+#define HD_OUTBOX_PAGE_MAX         1000
+#define HD_OUTBOX_ATTACH_COUNT_MAX 10          /* attachments of one staff reply */
+#define HD_OUTBOX_ATTACH_TOTAL_MAX (25u << 20) /* their bytes in all (common relay limits) */
 
 /* Sends one composed entry. Returns 0 when accepted, or an hd_ error with *permanent set
  * when retrying cannot help. Runs on the worker thread. */
@@ -37,6 +41,7 @@ typedef struct hd_outbox_opts {
     unsigned max_attempts;         /* 0 = default; then DEAD */
     hd_outbox_send_fn send;        /* NULL = compose + SMTP with the entry's mailbox */
     void *send_ud;
+    const char *smtp_ca_file; /* CA bundle for SMTP TLS; NULL = system CAs; borrowed */
 } hd_outbox_opts;
 
 typedef struct hd_outbox hd_outbox;
@@ -51,8 +56,12 @@ int hd_outbox_enqueue(hd_txn *txn, hd_arena *a, const hd_thread_conf *tc,
 /* The ticket domain's outbox hook (install with hd_tickets_outbox_set(hd_outbox_reply_hook,
  * tc); signature of hd_tickets_outbox_fn): a sent staff reply msg on EMAIL ticket t is
  * enqueued to the requester, with the ticket's other participants in Cc, threaded on the
- * ticket's Message-IDs; nothing is queued while the requester's address is marked
- * undeliverable (the ticket shows it). ud is the hd_thread_conf. Replayable. */
+ * ticket's Message-IDs, carrying msg's attachments by reference (each must be in the
+ * content store, blob.h; their sizes are written into msg->attachments[i]->size). Addresses
+ * marked undeliverable (undeliverable.h) are left out; with no recipient left nothing is
+ * queued (the ticket shows the marks). ud is the hd_thread_conf. Returns 0, HD_EINVAL
+ * ("attachments[1].sha256: no uploaded content with this hash", count or total size over
+ * HD_OUTBOX_ATTACH_*_MAX) or store errors. Replayable. */
 int hd_outbox_reply_hook(void *ud, hd_txn *txn, hd_arena *a, const Helpdesk__V1__Ticket *t,
                          const Helpdesk__V1__Message *msg, int64_t now_ms, hd_err *err);
 

@@ -132,6 +132,8 @@ static void job_done_cb(void *arg, const hd_err *err)
     j->code = err->code;
     if (err->code)
         snprintf(j->error, sizeof j->error, "%s", err->detail);
+    else if (!j->args.replayed)
+        hd_tickets_bus_publish(p->o.bus, &j->args.committed); /* WatchTickets sees mail too */
     pthread_mutex_lock(&p->mu);
     j->next = m->jobs_done;
     m->jobs_done = j;

@@ -16,6 +16,7 @@
 #include "server/mail/ingest.h"
 #include "server/mail/outbox.h"
 #include "server/store/store.h"
+#include "server/tickets/bus.h"
 
 #define HD_POLL_FETCH_BATCH 100 /* messages per UID FETCH BODY.PEEK[] */
 #define HD_POLL_RELOAD_MS   2000
@@ -30,6 +31,7 @@ typedef struct hd_poll_opts {
     const unsigned char *mail_key; /* mailbox password key (mailbox.h) */
     const hd_ingest_conf *ingest;  /* borrowed */
     hd_outbox *outbox;             /* kicked when acknowledgements are queued; may be NULL */
+    hd_tickets_bus *bus;           /* committed ticket events are published here; may be NULL */
     int64_t reload_ms;             /* how often the mailbox list is re-read; 0 = default */
 } hd_poll_opts;
 

@@ -10,6 +10,7 @@
 #include "server/tickets/fields.h"
 #include "server/tickets/lifecycle.h"
 #include "server/tickets/outbox_hook.h"
+#include "server/validate/validate.h"
 
 #define ST(x)  HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_##x
 #define EVK(x) HELPDESK__V1__TICKET_EVENT_KIND__TICKET_EVENT_KIND_##x
@@ -48,6 +49,54 @@ static int set_body(hd_tickets_reply_args *args, const char *body,
     return 0;
 }
 
+#define ATTACH_MAX          10
+#define ATTACH_FILENAME_MAX 255
+#define ATTACH_TYPE_MAX     127
+
+/* "type/subtype" of RFC 2045 token characters, or empty. */
+static bool content_type_ok(const char *s)
+{
+    static const char tok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                              "!#$%&'*+-.^_`|~";
+    size_t n = strlen(s);
+    if (n == 0)
+        return true;
+    const char *slash = strchr(s, '/');
+    if (n > ATTACH_TYPE_MAX || !slash || slash == s || !slash[1])
+        return false;
+    size_t a = (size_t)(slash - s);
+    return strspn(s, tok) == a && strspn(slash + 1, tok) == n - a - 1;
+}
+
+/* Checks the form of a staff reply's attachment references (their content is checked by
+ * the outbox hook, which knows the store). */
+static int check_attachments(Helpdesk__V1__Attachment **v, size_t n, hd_err *err)
+{
+    if (n > ATTACH_MAX)
+        return hd_err_set(err, HD_EINVAL, "attachments: at most %d", ATTACH_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const char *h = v[i]->sha256, *f = v[i]->filename;
+        size_t hn = strlen(h), fn = strlen(f);
+        if (hn != 64 || strspn(h, "0123456789abcdef") != 64)
+            return hd_err_set(err, HD_EINVAL,
+                              "attachments[%zu].sha256: want 64 lower-case hex digits", i);
+        if (fn == 0 || fn > ATTACH_FILENAME_MAX || !hd_validate_utf8(f, fn) || strpbrk(f, "/\\") ||
+            !hd_validate_single_line(f, fn))
+            return hd_err_set(err, HD_EINVAL,
+                              "attachments[%zu].filename: want 1-%d bytes of UTF-8 without "
+                              "line breaks, \"/\" or \"\\\"",
+                              i, ATTACH_FILENAME_MAX);
+        for (size_t j = 0; j < fn; j++)
+            if ((unsigned char)f[j] < 0x20 || f[j] == 0x7f)
+                return hd_err_set(err, HD_EINVAL,
+                                  "attachments[%zu].filename: contains a control character", i);
+        if (!content_type_ok(v[i]->content_type))
+            return hd_err_set(err, HD_EINVAL,
+                              "attachments[%zu].content_type: want \"type/subtype\" or empty", i);
+    }
+    return 0;
+}
+
 int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
                              const Helpdesk__V1__ReplyToTicketRequest *req, size_t body_max,
                              const hd_tickets_actor *actor, hd_err *err)
@@ -70,6 +119,13 @@ int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
     int rc = hd_tickets_reply_request_id(args, req->request_id, err);
     if (rc < 0)
         return rc;
+    if (req->n_attachments && op != HD_TICKETS_REPLY_SEND)
+        return hd_err_set(err, HD_EINVAL, "attachments: only with mode SEND");
+    rc = check_attachments(req->attachments, req->n_attachments, err);
+    if (rc < 0)
+        return rc;
+    args->attachments = req->attachments;
+    args->n_attachments = req->n_attachments;
     return set_body(args, req->body, req->status_after, body_max, err);
 }
 
@@ -143,8 +199,24 @@ static int post_staff_reply(hd_tickets_reply_args *args, hd_tickets_edit *e, con
     rc = hd_tickets_edit_status(e, status_after ? status_after : ST(PENDING), err);
     if (rc < 0)
         return rc;
+    if (args->n_attachments && e->t->channel != HELPDESK__V1__CHANNEL__CHANNEL_EMAIL)
+        return hd_err_set(err, HD_EINVAL,
+                          "attachments: only on tickets of the EMAIL channel (nothing else "
+                          "delivers them)");
+    /* The message (arena memory of this edit) carries the references; the hook fills their
+     * sizes, then the record is written again with them. */
+    Helpdesk__V1__Message *wm = (Helpdesk__V1__Message *)m;
+    wm->attachments = args->attachments;
+    wm->n_attachments = args->n_attachments;
     if (e->t->channel == HELPDESK__V1__CHANNEL__CHANNEL_EMAIL) {
         rc = hd_tickets_outbox_enqueue(e->txn, args->arena, e->t, m, args->now_ms, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (wm->n_attachments) {
+        hd_key k;
+        rc = hd_store_put_msg(e->txn, HD_STORE_MESSAGES,
+                              hd_tickets_key_child(&k, wm->ticket_id, wm->id), &wm->base, 0, err);
         if (rc < 0)
             return rc;
     }

@@ -46,6 +46,8 @@ typedef struct hd_tickets_reply_args {
                                 ago is reopened instead of followed up (lifecycle.h); 0 =
                                 always a follow-up (the email channel passes the mailbox's
                                 reopen_grace_seconds) */
+    Helpdesk__V1__Attachment **attachments; /* SEND only; checked in form, borrowed */
+    size_t n_attachments;
     /* Result once applied, borrowed from the arena. For a customer message on a closed
      * ticket, follow_up is the new ticket holding the message and ticket the closed one. */
     Helpdesk__V1__Ticket *ticket;
@@ -59,8 +61,10 @@ typedef struct hd_tickets_reply_args {
 } hd_tickets_reply_args;
 
 /* Staff reply (mode SEND or DRAFT) from req. body_max 0 = default. actor is the staff member
- * (or service). req->request_id (SEND only) is borrowed. Returns 0 or HD_EINVAL naming the
- * field ("body: required", "status_after: ...", "request_id: ..."). */
+ * (or service). req->request_id and req->attachments (SEND only) are borrowed. Returns 0 or
+ * HD_EINVAL naming the field ("body: required", "status_after: ...", "request_id: ...",
+ * "attachments[0].filename: ..."). Whether each attachment's content is stored is checked
+ * when the mail is queued (outbox_hook.h); attachments need an EMAIL ticket. */
 int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
                              const Helpdesk__V1__ReplyToTicketRequest *req, size_t body_max,
                              const hd_tickets_actor *actor, hd_err *err);

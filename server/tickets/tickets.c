@@ -11,6 +11,7 @@
 #include "google/protobuf/timestamp.pb-c.h"
 #include "server/clock/clock.h"
 #include "server/rollup/rollup.h"
+#include "server/tickets/annotate.h"
 #include "server/tickets/change.h"
 #include "server/tickets/fields.h"
 #include "server/tickets/observer.h"
@@ -689,6 +690,9 @@ int hd_tickets_get(hd_store *s, hd_arena *a, uint64_t id, const char *number,
     if (rc < 0)
         goto fail;
     out->ticket = (Helpdesk__V1__Ticket *)m;
+    rc = hd_tickets_annotate(txn, a, out->ticket, err);
+    if (rc < 0)
+        goto fail;
 
     rc = read_children(txn, HD_STORE_MESSAGES, id, &mv, err);
     if (rc < 0)
