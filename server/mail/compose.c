@@ -99,6 +99,19 @@ static GMimeObject *attachment_part(const hd_compose_attachment *at)
     g_object_unref(dw);
     g_object_unref(st);
     g_mime_part_set_filename(p, at->filename && *at->filename ? at->filename : "attachment");
+    /* GMime encodes a non-ASCII name in the smallest charset that holds it (ISO-8859-15 for
+     * "März €"); UTF-8 is what every client decodes. */
+    GMimeParam *pn = g_mime_param_list_get_parameter(
+        g_mime_content_type_get_parameters(g_mime_object_get_content_type(GMIME_OBJECT(p))),
+        "name");
+    GMimeParam *pf =
+        g_mime_param_list_get_parameter(g_mime_content_disposition_get_parameters(
+                                            g_mime_object_get_content_disposition(GMIME_OBJECT(p))),
+                                        "filename");
+    if (pn)
+        g_mime_param_set_charset(pn, "utf-8");
+    if (pf)
+        g_mime_param_set_charset(pf, "utf-8");
     g_mime_part_set_content_encoding(p, GMIME_CONTENT_ENCODING_BASE64);
     return GMIME_OBJECT(p);
 }

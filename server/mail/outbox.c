@@ -233,19 +233,16 @@ static int drop_marked(hd_txn *txn, hd_arena *a, char **v, size_t n, const char 
     return HD_OK;
 }
 
-/* Default sender: compose with GMime, send with the entry's mailbox SMTP settings. */
-static int default_send(const hd_outbox_opts *o, const Helpdesk__V1__OutboxMessage *m,
-                        bool *permanent, hd_err *err)
+int hd_outbox_build(const hd_outbox_opts *o, hd_arena *a, const Helpdesk__V1__OutboxMessage *m,
+                    hd_outbox_mail *out, bool *permanent, hd_err *err)
 {
-    hd_arena *a = hd_arena_create(0);
     hd_txn *txn = NULL;
     char *raw = NULL;
     size_t len = 0;
     hd_mailbox_conf mc;
     int rc;
     *permanent = false;
-    if (!a)
-        return hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
+    memset(out, 0, sizeof *out);
     /* One snapshot for the settings, the undeliverable marks and the attachment contents
      * (borrowed from it until composition has copied them). */
     rc = hd_store_read_begin(o->store, &txn, err);
@@ -322,25 +319,48 @@ static int default_send(const hd_outbox_opts *o, const Helpdesk__V1__OutboxMessa
         .date_unix = hd_clock_now_ms() / 1000,
     };
     rc = hd_compose(&raw, &len, &cm, err);
-    hd_store_read_end(txn);
-    txn = NULL;
     if (rc < 0) {
         *permanent = true;
         goto fail;
     }
-    hd_smtp_conf sc = {.url = mc.mb->smtp_url,
-                       .username = mc.mb->smtp_username,
-                       .password = mc.mb->smtp_password,
-                       .tls = mc.mb->tls,
-                       .ca_file = o->smtp_ca_file};
-    hd_smtp_result res;
-    rc = hd_smtp_send(&sc, mc.mb->from_address, rcpt, nrcpt, raw, len, &res, err);
-    if (rc < 0)
-        *permanent = res.permanent || rc == HD_EINVAL;
+    out->raw = hd_arena_alloc(a, len + 1);
+    if (!out->raw) {
+        rc = hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
+        goto fail;
+    }
+    memcpy(out->raw, raw, len + 1);
+    out->len = len;
+    out->from = mc.mb->from_address;
+    out->rcpt = rcpt;
+    out->n_rcpt = nrcpt;
+    out->smtp = (hd_smtp_conf){.url = mc.mb->smtp_url,
+                               .username = mc.mb->smtp_username,
+                               .password = mc.mb->smtp_password,
+                               .tls = mc.mb->tls,
+                               .ca_file = o->smtp_ca_file};
 fail:
     if (txn)
         hd_store_read_end(txn);
     free(raw);
+    return rc;
+}
+
+/* Default sender: compose with GMime, send with the entry's mailbox SMTP settings. */
+static int default_send(const hd_outbox_opts *o, const Helpdesk__V1__OutboxMessage *m,
+                        bool *permanent, hd_err *err)
+{
+    hd_arena *a = hd_arena_create(0);
+    hd_outbox_mail om;
+    *permanent = false;
+    if (!a)
+        return hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
+    int rc = hd_outbox_build(o, a, m, &om, permanent, err);
+    if (rc == 0) {
+        hd_smtp_result res;
+        rc = hd_smtp_send(&om.smtp, om.from, om.rcpt, om.n_rcpt, om.raw, om.len, &res, err);
+        if (rc < 0)
+            *permanent = res.permanent || rc == HD_EINVAL;
+    }
     hd_arena_destroy(a);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "server/common/arena.h"
 #include "server/common/err.h"
+#include "server/mail/smtp.h"
 #include "server/mail/thread.h"
 #include "server/store/store.h"
 
@@ -79,6 +80,24 @@ void hd_outbox_stop(hd_outbox *o);
  * errors. */
 int hd_outbox_run_once(const hd_outbox_opts *opts, int64_t now_ms, unsigned *attempted,
                        unsigned *sent, hd_err *err);
+
+/* One entry made ready for SMTP by hd_outbox_build; everything borrowed from its arena. */
+typedef struct hd_outbox_mail {
+    char *raw; /* the composed message, CRLF line ends, NUL-terminated */
+    size_t len;
+    const char *from;  /* envelope sender: the mailbox's from_address */
+    const char **rcpt; /* envelope recipients: To then Cc, marked addresses left out */
+    size_t n_rcpt;
+    hd_smtp_conf smtp; /* the mailbox's SMTP settings (password in clear) */
+} hd_outbox_mail;
+
+/* Composes entry m as the default sender does: the mailbox's settings (m->mailbox_id, 0 =
+ * the first enabled one with SMTP), recipients still deliverable, attachments by SHA-256
+ * read from the content store, our Message-ID, thread headers and reply token address.
+ * Returns 0 with *out in a, or an error with *permanent set when retrying cannot help
+ * (every recipient marked undeliverable, a missing attachment, composition refused). */
+int hd_outbox_build(const hd_outbox_opts *o, hd_arena *a, const Helpdesk__V1__OutboxMessage *m,
+                    hd_outbox_mail *out, bool *permanent, hd_err *err);
 
 /* Lists entries in state (UNSPECIFIED = PENDING and DEAD), oldest first, one page. *out and
  * *next (""= no more) borrowed until a resets. Returns 0, HD_EINVAL (page), store errors. */
