@@ -25,6 +25,7 @@
 #include "server/api/tickets_api.h"
 #include "server/api/tickets_work_api.h"
 #include "server/app.h"
+#include "server/mail/blob.h"
 #include "server/mail/mail.h"
 #include "server/tickets/bus.h"
 #include "server/tickets/reindex.h"
@@ -580,7 +581,8 @@ int main(int argc, char **argv)
         .max_concurrent_calls = o.max_calls,
         .tls_cert_file = o.tls_cert,
         .tls_key_file = o.tls_key,
-        .max_message_bytes = o.max_body + (64u << 10),
+        /* A request carries a body or one upload (MailService/UploadAttachment). */
+        .max_message_bytes = (o.max_body > HD_BLOB_MAX ? o.max_body : HD_BLOB_MAX) + (64u << 10),
         .auth = hd_auth_check,
         .auth_ud = app.auth,
         .rate_per_s = o.rate_per_s,

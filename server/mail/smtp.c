@@ -72,7 +72,7 @@ static int map_result(CURL *c, CURLcode cc, const char *ebuf, hd_smtp_result *re
         return HD_OK;
     const char *what = *ebuf ? ebuf : curl_easy_strerror(cc);
     if (cc == CURLE_LOGIN_DENIED)
-        return hd_err_set(err, HD_EPERM, "smtp: authentication refused: %s", what);
+        return hd_err_set(err, HD_EPERM, "smtp: authentication refused (%ld): %s", code, what);
     if (code >= 500 && code < 600)
         return hd_err_set(err, HD_EIO, "smtp: rejected (%ld): %s", code, what);
     return hd_err_set(err, HD_EUNAVAIL, "smtp: %s (reply %ld)", what, code);

@@ -345,13 +345,19 @@ ML = "/helpdesk.v1.MailService/"
 SL = "/helpdesk.v1.SlaService/"
 METHOD_LEVEL = dict(
     [(ML + m, AD) for m in ("AddMailbox", "ListMailboxes", "UpdateMailbox", "RemoveMailbox",
-                            "TestMailbox", "ListOutbox", "RetryOutbox")] +
+                            "TestMailbox", "ListOutbox", "RetryOutbox", "ListUndeliverable",
+                            "ClearUndeliverable")] +
+    [(ML + "UploadAttachment", TW)] +
     [(SL + m, AD) for m in ("PutCalendar", "DeleteCalendar", "PutPolicy", "DeletePolicy")] +
     [(SL + m, RR) for m in ("GetCalendar", "ListCalendars", "GetPolicy", "ListPolicies",
                             "ListBreaches", "PreviewDue", "ListDeliveries")] +
     [(RP + m, RR) for m in ("GetReportRollups", "StreamReportTickets", "AcquireReportLease",
                             "CompleteReportLease")] +
     [(T + "ListTickets", TR)])
+
+
+# Method-level rows with a rule beyond the permission.
+METHOD_RULES = {ML + "UploadAttachment": customers_denied}  # staff attach files, not customers
 
 
 def method_level_rows(rpcs):
@@ -361,7 +367,7 @@ def method_level_rows(rpcs):
             continue
         req, resp, stream = rpcs[path]
         out.append(Row(path, req, resp, perm, build=lambda c, t, req=req: req(), ok=ANY,
-                       stream=stream))
+                       rule=METHOD_RULES.get(path), stream=stream))
     return out
 
 

@@ -108,7 +108,8 @@ class Overload(ServerTestCase):
             health_pb2.HealthCheckResponse)), 1.0)
 
     def test_oversized_request_is_refused_at_once_and_the_server_keeps_serving(self):
-        big = create_ticket_request(request_id="big", body="x" * (5 * MIB))
+        # Above the request limit: --max-body or the 10 MiB upload limit, plus 64 KiB.
+        big = create_ticket_request(request_id="big", body="x" * (12 * MIB))
         t0 = time.monotonic()
         with self.assertRaises(grpc.RpcError) as e:
             unary(self.ch, CREATE, big, tickets_pb2.Ticket, token=self.s.token)
