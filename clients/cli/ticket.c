@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 
 #include "clients/cli/cli.h"
 #include "helpdesk/v1/customers.pb-c.h"
+#include "helpdesk/v1/mail.pb-c.h"
 #include "helpdesk/v1/staff.pb-c.h"
 #include "helpdesk/v1/tickets.pb-c.h"
 
@@ -825,6 +827,12 @@ static int ticket_show(hd_cli *cli, const hd_cli_args *a)
                  t->rating->comment);
         print_labelled(cli, "rating", buf);
     }
+    for (size_t i = 0; i < t->n_undeliverable; i++) {
+        const Helpdesk__V1__UndeliverableAddress *u = t->undeliverable[i];
+        snprintf(buf, sizeof(buf), "%s (%s%s%s), no mail goes there", u->address, u->status,
+                 u->reason[0] ? " " : "", u->reason);
+        print_labelled(cli, "undeliverable", buf);
+    }
     return show_thread(cli, r, now);
 }
 
@@ -933,8 +941,79 @@ static const hd_cli_opt reply_opts[] = {
     {"body-file", "FILE", "read the reply from FILE (- = stdin)"},
     {"status", "S", "status after the reply: pending (default), open or solved"},
     {"draft", NULL, "save as a draft for review instead of sending"},
+    {"attach", "FILE", "send FILE with the reply (repeatable; at most 10, 10 MiB each)"},
     {0},
 };
+
+#define ATTACH_FILE_MAX (10 << 20)
+
+/* MIME type by file name extension; application/octet-stream when unknown. */
+static const char *guess_type(const char *name)
+{
+    static const char *const map[][2] = {
+        {".pdf", "application/pdf"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},
+        {".txt", "text/plain"},
+        {".csv", "text/csv"},
+        {".zip", "application/zip"},
+        {".json", "application/json"},
+        {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+    };
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcasecmp(dot, map[i][0]) == 0)
+            return map[i][1];
+    return "application/octet-stream";
+}
+
+/* Uploads each file (MailService/UploadAttachment) and fills *out with the references. */
+static int upload_files(hd_cli *cli, const char *const *files, size_t n,
+                        Helpdesk__V1__Attachment ***out)
+{
+    hd_arena *ar = hd_cli_arena(cli);
+    Helpdesk__V1__Attachment **v = hd_arena_calloc(ar, n, sizeof(*v));
+    if (!v)
+        return hd_cli_fail(cli, HD_CLI_EXIT_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        FILE *f = fopen(files[i], "rb");
+        if (!f)
+            return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "--attach %s: %s", files[i],
+                               strerror(errno));
+        unsigned char *data = hd_arena_alloc(ar, ATTACH_FILE_MAX + 1);
+        size_t len = data ? fread(data, 1, ATTACH_FILE_MAX + 1, f) : 0;
+        int bad = ferror(f);
+        fclose(f);
+        if (!data)
+            return hd_cli_fail(cli, HD_CLI_EXIT_INTERNAL, "out of memory");
+        if (bad)
+            return hd_cli_fail(cli, HD_CLI_EXIT_USAGE, "--attach %s: read error", files[i]);
+        if (len == 0 || len > ATTACH_FILE_MAX)
+            return hd_cli_fail(cli, HD_CLI_EXIT_INVALID, "--attach %s: want 1 byte to 10 MiB",
+                               files[i]);
+        Helpdesk__V1__UploadAttachmentRequest up = HELPDESK__V1__UPLOAD_ATTACHMENT_REQUEST__INIT;
+        up.data.data = data;
+        up.data.len = len;
+        ProtobufCMessage *m;
+        int rc = hd_cli_call(cli, "/helpdesk.v1.MailService/UploadAttachment", &up.base,
+                             &helpdesk__v1__upload_attachment_response__descriptor, &m);
+        if (rc != HD_CLI_EXIT_OK)
+            return rc;
+        const char *slash = strrchr(files[i], '/');
+        v[i] = hd_arena_calloc(ar, 1, sizeof(*v[i]));
+        if (!v[i])
+            return hd_cli_fail(cli, HD_CLI_EXIT_INTERNAL, "out of memory");
+        helpdesk__v1__attachment__init(v[i]);
+        v[i]->sha256 = ((Helpdesk__V1__UploadAttachmentResponse *)m)->sha256;
+        v[i]->filename = (char *)(slash ? slash + 1 : files[i]);
+        v[i]->content_type = (char *)guess_type(v[i]->filename);
+    }
+    *out = v;
+    return HD_CLI_EXIT_OK;
+}
 
 static int ticket_reply(hd_cli *cli, const hd_cli_args *a)
 {
@@ -952,6 +1031,12 @@ static int ticket_reply(hd_cli *cli, const hd_cli_args *a)
     rc = read_body(cli, a, hd_cli_pos(a, 0), "reply", &req.body);
     if (rc != HD_CLI_EXIT_OK)
         return rc;
+    const char *const *files = hd_cli_arg_list(a, "attach", &req.n_attachments);
+    if (req.n_attachments) {
+        rc = upload_files(cli, files, req.n_attachments, &req.attachments);
+        if (rc != HD_CLI_EXIT_OK)
+            return rc;
+    }
     ProtobufCMessage *m;
     rc = hd_cli_call(cli, SVC "ReplyToTicket", &req.base,
                      &helpdesk__v1__reply_to_ticket_response__descriptor, &m);
@@ -1338,7 +1423,8 @@ static const hd_cli_cmd ticket_cmds[] = {
      "TICKET [flags]", update_opts, "helpdesk ticket update TKT-000042 --priority urgent --tag vip",
      ticket_update, 1, 1},
     {"reply", "Post a public reply (or save a draft)", "TICKET [--body TEXT|--body-file FILE]",
-     reply_opts, "helpdesk ticket reply TKT-000042 --body 'We are on it.' --status pending",
+     reply_opts,
+     "helpdesk ticket reply TKT-000042 --body 'We are on it.' --status pending --attach log.txt",
      ticket_reply, 1, 1},
     {"send-draft", "Send a saved reply draft", "TICKET DRAFT_ID", NULL,
      "helpdesk ticket send-draft TKT-000042 7", ticket_send_draft, 2, 2},

@@ -14,6 +14,7 @@ import email
 import email.policy
 import os
 import queue
+import subprocess
 import sys
 import tempfile
 import threading
@@ -25,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import tickets_pb2, unary, wait_for  # noqa: E402
 from mailpeers import SmtpSink  # noqa: E402
+from test_cli import cli_binary  # noqa: E402
 from test_mail import MailCase, corpus  # noqa: E402
 from test_tls import self_signed  # noqa: E402
 
@@ -34,6 +36,17 @@ mail_pb2 = harness._PB["mail"]
 common_pb2 = harness.common_pb2
 M = "/helpdesk.v1.MailService/"
 T = "/helpdesk.v1.TicketService/"
+
+
+def cli(srv, *args):
+    """Runs the helpdesk CLI against srv with its admin token; returns stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env.update(HELPDESK_SERVER=srv.address, HELPDESK_TOKEN=srv.token, NO_COLOR="1")
+    r = subprocess.run([cli_binary()] + list(args), env=env, capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise AssertionError("helpdesk %s: exit %d: %s" % (args, r.returncode, r.stderr))
+    return r.stdout
 
 
 class TestOutboundAttachments(MailCase):
@@ -71,6 +84,19 @@ class TestOutboundAttachments(MailCase):
         th = self.get(srv, ticket.id)
         self.assertEqual(th.messages[-1].attachments[0].sha256, up.sha256)
         self.assertEqual(th.messages[-1].attachments[0].filename, name)
+        # The CLI uploads and attaches a file in one command.
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "printer-log.csv")
+            with open(path, "w") as f:
+                f.write("time;error\n10:00;fire\n")
+            cli(srv, "ticket", "reply", ticket.number, "--body", "Log attached.",
+                "--attach", path)
+        msg = email.message_from_bytes(self.smtp.wait_for(2, 20)[1][2],
+                                       policy=email.policy.default)
+        atts = list(msg.iter_attachments())
+        self.assertEqual([(a.get_filename(), a.get_content_type()) for a in atts],
+                         [("printer-log.csv", "text/csv")])
+        self.assertEqual(atts[0].get_payload(decode=True), b"time;error\n10:00;fire\n")
         srv.stop()
 
     def test_unknown_hash_and_bad_uploads_are_refused_naming_the_field(self):
@@ -164,6 +190,9 @@ class TestBounces(MailCase):
                     seen = c
         self.assertIsNotNone(seen, "no undeliverable event on WatchTickets")
         self.assertEqual(seen.after, "ann@customer.example (5.1.1)")
+        shown = cli(srv, "ticket", "show", ticket.number)
+        self.assertIn("ann@customer.example (5.1.1 550 5.1.1 user unknown), no mail goes there",
+                      shown)
         # A reply now is recorded but not mailed to the dead address.
         self.reply(srv, ticket.id, "Are you there?")
         time.sleep(1.5)
