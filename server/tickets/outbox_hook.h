@@ -17,8 +17,10 @@
 #define HD_TICKETS_SEQ_OUTBOX "outbox"
 
 /* Queues mail m of ticket t (both borrowed for the call) in txn. Runs on the writer thread
- * inside the reply's transaction; must be replayable. Returns 0 or an hd_ error that fails
- * the reply. */
+ * inside the reply's transaction; must be replayable. m->attachments (a staff reply's file
+ * references) are checked here, where the content store is known, and their sizes written
+ * into m->attachments[i]->size before the reply stores m. Returns 0 or an hd_ error that
+ * fails the reply (e.g. HD_EINVAL naming an unknown attachment). */
 typedef int (*hd_tickets_outbox_fn)(void *ud, hd_txn *txn, hd_arena *a,
                                     const Helpdesk__V1__Ticket *t, const Helpdesk__V1__Message *m,
                                     int64_t now_ms, hd_err *err);
@@ -26,7 +28,8 @@ typedef int (*hd_tickets_outbox_fn)(void *ud, hd_txn *txn, hd_arena *a,
 /* Installs fn (NULL restores the built-in writer). Only at start-up, before mutations run. */
 void hd_tickets_outbox_set(hd_tickets_outbox_fn fn, void *ud);
 
-/* Queues the reply through the installed function or the built-in writer, which stores an
+/* Queues the reply through the installed function or the built-in writer (which neither
+ * checks nor carries attachments: it runs only without the mail room), which stores an
  * OutboxMessage (kind REPLY, to the customer's email, subject and body of the reply, a fixed
  * rfc_message_id "<number>.<message id>@helpdesk.invalid", state PENDING, due now) under a
  * new id from HD_TICKETS_SEQ_OUTBOX. Returns 0, HD_ENOTFOUND (customer record missing),
