@@ -1,8 +1,8 @@
 /* Read-time annotations of a ticket by other rooms: facts kept outside the TICKETS record
  * that a reader of the ticket must see. The mail room installs one at start-up that lists the
  * undeliverable addresses of the ticket's people (Ticket.undeliverable); hd_tickets_get runs
- * it inside its read snapshot. Nothing is stored: the annotation reflects the other room's
- * records at read time. */
+ * it inside its read snapshot, and a sent staff reply on the copy it hands back. Nothing is
+ * stored: the annotation reflects the other room's records at read time. */
 #ifndef HD_TICKETS_ANNOTATE_H
 #define HD_TICKETS_ANNOTATE_H
 
@@ -11,9 +11,9 @@
 #include "server/common/err.h"
 #include "server/store/store.h"
 
-/* Fills read-only fields of t (in a's memory) from txn, a read transaction. Must be
- * thread-safe (readers run on many threads) and must not write. Returns 0 or an hd_ error
- * that fails the read. */
+/* Fills read-only fields of t (in a's memory) from txn (a read, or the reply's write
+ * transaction). Must be thread-safe (readers run on many threads) and must not write. Returns 0 or
+ * an hd_ error that fails the read. */
 typedef int (*hd_tickets_annotate_fn)(void *ud, hd_txn *txn, hd_arena *a, Helpdesk__V1__Ticket *t,
                                       hd_err *err);
 

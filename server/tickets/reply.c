@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "server/clock/clock.h"
+#include "server/tickets/annotate.h"
 #include "server/tickets/change.h"
 #include "server/tickets/fields.h"
 #include "server/tickets/lifecycle.h"
@@ -531,6 +532,13 @@ int hd_tickets_reply_apply(hd_txn *txn, void *arg, hd_err *err)
     if (rc < 0)
         return rc;
     args->ticket = e.t;
+    /* A sent reply's ticket (response, WatchTickets) shows who the mail could not reach;
+     * the record was written above, so this changes only the copy handed back. */
+    if (args->message && args->op != HD_TICKETS_REPLY_CUSTOMER) {
+        rc = hd_tickets_annotate(txn, args->arena, e.t, err);
+        if (rc < 0)
+            return rc;
+    }
     if (idempotent(args) && args->message)
         return hd_tickets_idem_pair_put(txn, HD_TICKETS_IDEM_REPLY, args->request_id,
                                         args->message->ticket_id, args->message->id, err);

@@ -49,7 +49,9 @@ typedef struct hd_tickets_reply_args {
     Helpdesk__V1__Attachment **attachments; /* SEND only; checked in form, borrowed */
     size_t n_attachments;
     /* Result once applied, borrowed from the arena. For a customer message on a closed
-     * ticket, follow_up is the new ticket holding the message and ticket the closed one. */
+     * ticket, follow_up is the new ticket holding the message and ticket the closed one.
+     * After a sent staff reply, ticket carries the read annotations (annotate.h), e.g. the
+     * addresses the mail could not go to. */
     Helpdesk__V1__Ticket *ticket;
     const Helpdesk__V1__Message *message;
     Helpdesk__V1__Draft *draft;

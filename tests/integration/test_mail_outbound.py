@@ -194,7 +194,8 @@ class TestBounces(MailCase):
         self.assertIn("ann@customer.example (5.1.1 550 5.1.1 user unknown), no mail goes there",
                       shown)
         # A reply now is recorded but not mailed to the dead address.
-        self.reply(srv, ticket.id, "Are you there?")
+        r = self.reply(srv, ticket.id, "Are you there?")
+        self.assertEqual([a.address for a in r.ticket.undeliverable], ["ann@customer.example"])
         time.sleep(1.5)
         self.assertEqual(len(self.smtp.messages), 1)
         self.assertEqual(self.outbox(srv), [])

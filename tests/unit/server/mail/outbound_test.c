@@ -21,6 +21,7 @@
 #include "server/mail/mailbox.h"
 #include "server/mail/mime.h"
 #include "server/mail/outbox.h"
+#include "server/mail/smtp.h"
 #include "server/mail/undeliverable.h"
 #include "server/store/store.h"
 #include "server/tickets/annotate.h"
@@ -111,6 +112,23 @@ static void compose_refuses_crlf_in_attachment_name_type_subject_and_addresses(v
     m.message_id = "a b@c";
     TF_ASSERT_ERR(hd_compose(&raw, &len, &m, &err), HD_EINVAL, err, "message_id");
     assert_null(raw);
+}
+
+static void smtp_refuses_crlf_addresses_before_connecting(void **state)
+{
+    (void)state;
+    /* Port 1 on loopback refuses connections: reaching the network would be HD_EUNAVAIL. */
+    hd_smtp_conf c = {.url = "smtp://127.0.0.1:1", .timeout_ms = 2000};
+    static const char *const evil[] = {"ann@customer.example>\r\nRCPT TO:<x@evil.example"};
+    static const char *const ok[] = {"ann@customer.example"};
+    hd_smtp_result res;
+    hd_err err;
+    TF_ASSERT_ERR(hd_smtp_send(&c, "support@helpdesk.test", evil, 1, "x", 1, &res, &err), HD_EINVAL,
+                  err, "recipient 0");
+    TF_ASSERT_ERR(hd_smtp_send(&c, "support@helpdesk.test\r\nDATA", ok, 1, "x", 1, &res, &err),
+                  HD_EINVAL, err, "from");
+    TF_ASSERT_ERR(hd_smtp_send(&c, "support@helpdesk.test", ok, 1, "x", 1, &res, &err), HD_EUNAVAIL,
+                  err, "smtp");
 }
 
 /* ---- Store-backed: attachments and undeliverable addresses ----------------------------- */
@@ -205,6 +223,7 @@ typedef struct reply {
     size_t n_at;
     hd_arena *a;
     const Helpdesk__V1__Message *out;
+    const Helpdesk__V1__Ticket *ticket;
 } reply;
 
 static int reply_apply(hd_txn *txn, void *arg, hd_err *err)
@@ -224,17 +243,22 @@ static int reply_apply(hd_txn *txn, void *arg, hd_err *err)
     ra->now_ms = hd_clock_now_ms();
     rc = hd_tickets_reply_apply(txn, ra, err);
     r->out = ra->message;
+    r->ticket = ra->ticket;
     return rc;
 }
+
+/* The ticket the last staff_reply handed back (arena memory of the test). */
+static const Helpdesk__V1__Ticket *last_reply_ticket;
 
 /* A staff reply with attachments (n may be 0); returns its code, err filled. */
 static int staff_reply(env *e, uint64_t tid, Helpdesk__V1__Attachment **at, size_t n,
                        Helpdesk__V1__ReplyMode mode, const Helpdesk__V1__Message **out, hd_err *err)
 {
-    reply r = {tid, mode, at, n, e->a, NULL};
+    reply r = {tid, mode, at, n, e->a, NULL, NULL};
     int rc = hd_store_write(e->s, reply_apply, &r, err);
     if (out)
         *out = r.out;
+    last_reply_ticket = r.ticket;
     return rc;
 }
 
@@ -487,9 +511,12 @@ static void replies_leave_out_marked_addresses_and_queued_mail_drops_them(void *
     TF_ASSERT_OK(
         staff_reply(e, tid, NULL, 0, HELPDESK__V1__REPLY_MODE__REPLY_MODE_SEND, NULL, &err), err);
     ingest(e, 3, "13_dsn_bounce.eml");
-    /* After the bounce only Carl gets the reply. */
+    /* After the bounce only Carl gets the reply; the reply hands back the ticket naming who
+     * the mail could not go to. */
     TF_ASSERT_OK(
         staff_reply(e, tid, NULL, 0, HELPDESK__V1__REPLY_MODE__REPLY_MODE_SEND, NULL, &err), err);
+    assert_int_equal(last_reply_ticket->n_undeliverable, 1);
+    assert_string_equal(last_reply_ticket->undeliverable[0]->address, "ann@customer.example");
     size_t n = 0;
     Helpdesk__V1__OutboxMessage **v = entries(e, &n);
     assert_int_equal(n, 2);
@@ -576,6 +603,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(compose_attachment_has_rfc2231_name_base64_and_parses_back),
         cmocka_unit_test(compose_refuses_crlf_in_attachment_name_type_subject_and_addresses),
+        cmocka_unit_test(smtp_refuses_crlf_addresses_before_connecting),
         cmocka_unit_test_setup_teardown(staff_reply_attachment_is_composed_into_the_mail, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(unknown_attachment_hash_fails_the_reply_naming_the_field,
