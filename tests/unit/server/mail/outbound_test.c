@@ -86,6 +86,49 @@ static void compose_attachment_has_rfc2231_name_base64_and_parses_back(void **st
     free(raw);
 }
 
+static void compose_encodes_non_ascii_subject_and_carries_the_thread(void **state)
+{
+    (void)state;
+    static const char *const refs[] = {"CAnew001@mail.gmail.com", "reply-2@customer.example"};
+    static const char *const cc[] = {"carl@customer.example"};
+    hd_compose_msg m = base_msg();
+    m.subject = "Drucker brennt – bitte helfen";
+    m.cc = cc;
+    m.n_cc = 1;
+    m.in_reply_to = "reply-2@customer.example";
+    m.references = refs;
+    m.n_references = 2;
+    m.reply_to = "support+t1.abc@helpdesk.test";
+    char *raw = NULL;
+    size_t len = 0;
+    hd_err err;
+    TF_ASSERT_OK(hd_compose(&raw, &len, &m, &err), err);
+    /* Headers are 7-bit on the wire: the subject as RFC 2047 words, the tag kept in clear. */
+    for (size_t i = 0;
+         i < len && raw[i] && !(raw[i] == '\r' && raw[i + 1] == '\n' && raw[i + 2] == '\r'); i++)
+        if ((unsigned char)raw[i] > 0x7e)
+            fail_msg("8-bit byte in the headers at %zu:\n%s", i, raw);
+    if (!strstr(raw, "Subject: [TKT-000001] ") || !strcasestr(raw, "=?utf-8?"))
+        fail_msg("subject not RFC 2047 with the tag in clear:\n%s", raw);
+    hd_arena *a = hd_arena_create(0);
+    hd_mime_msg *pm = NULL;
+    TF_ASSERT_OK(hd_mime_parse(&pm, a, raw, len, NULL, &err), err);
+    assert_string_equal(pm->subject, "[TKT-000001] Drucker brennt – bitte helfen");
+    assert_string_equal(pm->message_id, "hd.t1.1.abc@helpdesk.test");
+    assert_string_equal(pm->in_reply_to, "reply-2@customer.example");
+    assert_int_equal(pm->n_references, 2);
+    assert_string_equal(pm->references[0], "CAnew001@mail.gmail.com");
+    assert_string_equal(pm->references[1], "reply-2@customer.example");
+    assert_int_equal(pm->n_cc, 1);
+    assert_string_equal(pm->cc[0].addr, "carl@customer.example");
+    assert_string_equal(pm->from.addr, "support@helpdesk.test");
+    assert_non_null(strstr(raw, "Reply-To: Support <support+t1.abc@helpdesk.test>"));
+    assert_null(strstr(raw, HD_COMPOSE_LOOP_HEADER)); /* none asked for */
+    assert_null(strstr(raw, "Auto-Submitted"));       /* a person's reply */
+    hd_arena_destroy(a);
+    free(raw);
+}
+
 static void compose_refuses_crlf_in_attachment_name_type_subject_and_addresses(void **state)
 {
     (void)state;
@@ -602,6 +645,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(compose_attachment_has_rfc2231_name_base64_and_parses_back),
+        cmocka_unit_test(compose_encodes_non_ascii_subject_and_carries_the_thread),
         cmocka_unit_test(compose_refuses_crlf_in_attachment_name_type_subject_and_addresses),
         cmocka_unit_test(smtp_refuses_crlf_addresses_before_connecting),
         cmocka_unit_test_setup_teardown(staff_reply_attachment_is_composed_into_the_mail, setup,
