@@ -198,6 +198,18 @@ static int keep_content(hd_txn *txn, const hd_ingest_args *args, uint64_t tid, u
     return HD_OK;
 }
 
+/* Remembers that ticket tid's latest customer mail came through mailbox mb: replies to the
+ * ticket go out from that mailbox (its From, SMTP relay and reply token address). */
+static int note_mailbox(hd_txn *txn, uint64_t mb, uint64_t tid, hd_err *err)
+{
+    hd_key k;
+    unsigned char v[8];
+    for (int i = 0; i < 8; i++)
+        v[i] = (unsigned char)(mb >> (56 - 8 * i));
+    return hd_store_put(txn, HD_STORE_MAILSTATE, hd_mailkey_ticket_mailbox(&k, tid), v, sizeof v, 0,
+                        err);
+}
+
 /* Appends the events of a nested mutation to ours, for publishing once durable. */
 static int committed_add(hd_tickets_committed *dst, const hd_tickets_committed *src, hd_err *err)
 {
@@ -462,6 +474,9 @@ int hd_ingest_apply(hd_txn *txn, void *arg, hd_err *err)
     if (rc < 0)
         return rc;
     rc = hd_thread_index(txn, tid, m->message_id, err);
+    if (rc < 0)
+        return rc;
+    rc = note_mailbox(txn, args->mb->id, tid, err);
     if (rc < 0)
         return rc;
     rc = add_participants(txn, args, tid, err);

@@ -62,6 +62,12 @@ hd_key *hd_mailkey_blob(hd_key *k, const char *sha256_hex)
     return hd_key_str(hd_key_u8(k, HD_MAILKEY_BLOB), sha256_hex);
 }
 
+hd_key *hd_mailkey_ticket_mailbox(hd_key *k, uint64_t ticket_id)
+{
+    hd_key_init(k);
+    return hd_key_u64(hd_key_u8(k, HD_MAILKEY_TICKET_MAILBOX), ticket_id);
+}
+
 hd_key *hd_mailkey_attachment(hd_key *k, uint64_t ticket_id, uint64_t message_id, uint32_t i)
 {
     hd_key_init(k);

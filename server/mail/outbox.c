@@ -202,6 +202,20 @@ int hd_outbox_reply_hook(void *ud, hd_txn *txn, hd_arena *a, const Helpdesk__V1_
     size_t nto = rc == 0 ? 1 : 0;
     if (nto + ncc == 0)
         return HD_OK;
+    /* From the mailbox the customer last wrote to; none recorded (e.g. a ticket opened by
+     * API): the first enabled mailbox, chosen at send time. */
+    const void *mbv;
+    size_t mbn;
+    rc = hd_store_get(txn, HD_STORE_MAILSTATE, hd_mailkey_ticket_mailbox(&k, t->id), &mbv, &mbn,
+                      err);
+    if (rc == 0) {
+        rc = hd_tickets_read_id(mbv, mbn, &m->mailbox_id, err);
+    } else if (rc == HD_ENOTFOUND) {
+        hd_err_clear(err);
+        rc = HD_OK;
+    }
+    if (rc < 0)
+        return rc;
     to[0] = cu->email;
     m->kind = HELPDESK__V1__OUTBOX_KIND__OUTBOX_KIND_REPLY;
     m->ticket_id = t->id;
@@ -249,6 +263,8 @@ int hd_outbox_build(const hd_outbox_opts *o, hd_arena *a, const Helpdesk__V1__Ou
     if (rc < 0)
         goto fail;
     rc = hd_mailbox_get_conf(txn, o->mail_key, a, m->mailbox_id, &mc, err);
+    if (rc == HD_ENOTFOUND && m->mailbox_id) /* the ticket's mailbox was removed since */
+        rc = hd_mailbox_get_conf(txn, o->mail_key, a, 0, &mc, err);
     if (rc < 0) {
         *permanent = rc == HD_ECORRUPT;
         goto fail;

@@ -57,7 +57,8 @@ int hd_outbox_enqueue(hd_txn *txn, hd_arena *a, const hd_thread_conf *tc,
 /* The ticket domain's outbox hook (install with hd_tickets_outbox_set(hd_outbox_reply_hook,
  * tc); signature of hd_tickets_outbox_fn): a sent staff reply msg on EMAIL ticket t is
  * enqueued to the requester, with the ticket's other participants in Cc, threaded on the
- * ticket's Message-IDs, carrying msg's attachments by reference (each must be in the
+ * ticket's Message-IDs, from the mailbox the ticket's latest customer mail came through
+ * (else the first enabled one), carrying msg's attachments by reference (each must be in the
  * content store, blob.h; their sizes are written into msg->attachments[i]->size). Addresses
  * marked undeliverable (undeliverable.h) are left out; with no recipient left nothing is
  * queued (the ticket shows the marks). ud is the hd_thread_conf. Returns 0, HD_EINVAL
@@ -91,11 +92,11 @@ typedef struct hd_outbox_mail {
     hd_smtp_conf smtp; /* the mailbox's SMTP settings (password in clear) */
 } hd_outbox_mail;
 
-/* Composes entry m as the default sender does: the mailbox's settings (m->mailbox_id, 0 =
- * the first enabled one with SMTP), recipients still deliverable, attachments by SHA-256
- * read from the content store, our Message-ID, thread headers and reply token address.
- * Returns 0 with *out in a, or an error with *permanent set when retrying cannot help
- * (every recipient marked undeliverable, a missing attachment, composition refused). */
+/* Composes entry m as the default sender does: the mailbox's settings (m->mailbox_id; 0, or
+ * a mailbox removed since, = the first enabled one with SMTP), recipients still deliverable,
+ * attachments by SHA-256 read from the content store, our Message-ID, thread headers and reply
+ * token address. Returns 0 with *out in a, or an error with *permanent set when retrying cannot
+ * help (every recipient marked undeliverable, a missing attachment, composition refused). */
 int hd_outbox_build(const hd_outbox_opts *o, hd_arena *a, const Helpdesk__V1__OutboxMessage *m,
                     hd_outbox_mail *out, bool *permanent, hd_err *err);
 

@@ -379,6 +379,43 @@ static void staff_reply_attachment_is_composed_into_the_mail(void **state)
     assert_string_equal(pm->new_text, "Invoice attached.");
 }
 
+static char billing_name[] = "billing";
+static char billing_from[] = "billing@helpdesk.test";
+static char billing_smtp[] = "smtp://127.0.0.1:2";
+
+static void reply_goes_out_from_the_mailbox_the_customer_wrote_to(void **state)
+{
+    env *e = *state;
+    hd_err err;
+    /* A second mailbox; Ann's mail arrives through it. */
+    Helpdesk__V1__Mailbox b = e->mb, *stored = NULL;
+    b.id = 0;
+    b.name = billing_name;
+    b.from_address = billing_from;
+    b.smtp_url = billing_smtp;
+    TF_ASSERT_OK(hd_mailbox_add(e->s, e->key, e->a, &b, &stored, &err), err);
+    Helpdesk__V1__Mailbox first = e->mb;
+    e->mb = *stored;
+    uint64_t tid = email_ticket(e);
+    e->mb = first;
+    TF_ASSERT_OK(
+        staff_reply(e, tid, NULL, 0, HELPDESK__V1__REPLY_MODE__REPLY_MODE_SEND, NULL, &err), err);
+    size_t n = 0;
+    Helpdesk__V1__OutboxMessage **v = entries(e, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0]->mailbox_id, stored->id);
+    hd_outbox_mail om;
+    bool permanent = false;
+    TF_ASSERT_OK(hd_outbox_build(&e->oo, e->a, v[0], &om, &permanent, &err), err);
+    assert_string_equal(om.from, "billing@helpdesk.test");
+    assert_string_equal(om.smtp.url, "smtp://127.0.0.1:2");
+    assert_non_null(strstr(om.raw, "Reply-To: billing+t"));
+    /* Once that mailbox is removed, the first enabled one sends it. */
+    TF_ASSERT_OK(hd_mailbox_remove(e->s, stored->id, &err), err);
+    TF_ASSERT_OK(hd_outbox_build(&e->oo, e->a, v[0], &om, &permanent, &err), err);
+    assert_string_equal(om.from, "support@helpdesk.test");
+}
+
 static void unknown_attachment_hash_fails_the_reply_naming_the_field(void **state)
 {
     env *e = *state;
@@ -650,6 +687,8 @@ int main(void)
         cmocka_unit_test(smtp_refuses_crlf_addresses_before_connecting),
         cmocka_unit_test_setup_teardown(staff_reply_attachment_is_composed_into_the_mail, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(reply_goes_out_from_the_mailbox_the_customer_wrote_to,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_attachment_hash_fails_the_reply_naming_the_field,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(attachments_need_send_mode_an_email_ticket_and_a_sane_form,
