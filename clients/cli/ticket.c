@@ -747,6 +747,11 @@ static int show_thread(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, in
                      who(cli, name, sizeof(name), m->author_id, staff));
             print_header_line(cli, items[i].ms, now, what);
             printf("%s\n", m->body);
+            for (size_t j = 0; j < m->n_attachments; j++)
+                printf("[attachment: %s, %s, %" PRIu64 " bytes, sha256 %s]\n",
+                       m->attachments[j]->filename[0] ? m->attachments[j]->filename : "(unnamed)",
+                       m->attachments[j]->content_type, m->attachments[j]->size,
+                       m->attachments[j]->sha256);
         } else if (items[i].kind == 1) {
             const Helpdesk__V1__Note *nt = items[i].p;
             char vis[32];

@@ -258,6 +258,39 @@ static int upload_attachment(hd_rpc_call *call, const ProtobufCMessage *reqm,
     return resp->sha256 ? HD_OK : hd_err_set(err, HD_ENOMEM, "upload: out of memory");
 }
 
+static int get_attachment(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm,
+                          hd_err *err)
+{
+    const Helpdesk__V1__GetAttachmentRequest *req =
+        (const Helpdesk__V1__GetAttachmentRequest *)reqm;
+    Helpdesk__V1__GetAttachmentResponse *resp = (Helpdesk__V1__GetAttachmentResponse *)respm;
+    hd_app *app = hd_rpc_call_app(call);
+    hd_principal_kind who = hd_rpc_call_identity(call)->kind;
+    if (who != HD_PRINCIPAL_STAFF && who != HD_PRINCIPAL_SERVICE)
+        return hd_err_set(err, HD_EPERM, "attachment: staff and services only");
+    hd_txn *txn = NULL;
+    const void *data;
+    size_t len;
+    int rc = hd_store_read_begin(app->store, &txn, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_blob_get(txn, req->sha256, &data, &len, err);
+    if (rc == 0) {
+        /* LMDB memory is only valid inside the transaction: copy into the call's arena. */
+        resp->data.data = hd_arena_alloc(hd_rpc_call_arena(call), len ? len : 1);
+        if (resp->data.data) {
+            memcpy(resp->data.data, data, len);
+            resp->data.len = len;
+        } else {
+            rc = hd_err_set(err, HD_ENOMEM, "attachment: out of memory");
+        }
+    }
+    hd_store_read_end(txn);
+    if (rc == HD_EINVAL)
+        return hd_err_set(err, HD_EINVAL, "sha256: not 64 lower-case hex digits");
+    return rc;
+}
+
 static int list_undeliverable(hd_rpc_call *call, const ProtobufCMessage *reqm,
                               ProtobufCMessage *respm, hd_err *err)
 {
@@ -328,6 +361,14 @@ static const hd_rpc_method methods[] = {
         .response = &helpdesk__v1__upload_attachment_response__descriptor,
         .unary = upload_attachment,
         .permission = HD_PERM_TICKET_WRITE,
+    },
+    {
+        .path = "/helpdesk.v1.MailService/GetAttachment",
+        .kind = HD_RPC_UNARY,
+        .request = &helpdesk__v1__get_attachment_request__descriptor,
+        .response = &helpdesk__v1__get_attachment_response__descriptor,
+        .unary = get_attachment,
+        .permission = HD_PERM_TICKET_READ,
     },
 };
 

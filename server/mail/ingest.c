@@ -166,13 +166,73 @@ static int add_participants(hd_txn *txn, const hd_ingest_args *args, uint64_t ti
     return rc;
 }
 
-/* The full text (with quoted history) and attachments of message mid on ticket tid. */
+static int first_message_cb(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)val;
+    (void)vlen;
+    hd_key_reader r;
+    uint64_t tid;
+    hd_key_reader_init(&r, key, klen);
+    if (hd_key_read_u64(&r, &tid, NULL) < 0 || hd_key_read_u64(&r, arg, NULL) < 0)
+        return HD_ECORRUPT;
+    return 1;
+}
+
+/* The id of ticket tid's first message (a ticket this mail just created holds only that). */
+static int first_message(hd_txn *txn, uint64_t tid, uint64_t *mid, hd_err *err)
+{
+    hd_key prefix;
+    hd_store_range r = {.prefix = hd_tickets_key_id(&prefix, tid), .limit = 1};
+    int64_t n = hd_store_scan(txn, HD_STORE_MESSAGES, &r, first_message_cb, mid, err);
+    if (n == HD_ECORRUPT)
+        return hd_err_set(err, HD_ECORRUPT, "ticket %" PRIu64 ": unreadable message key", tid);
+    return n < 0 ? (int)n : HD_OK;
+}
+
+/* Lists the kept attachments on message mid of ticket tid (Message.attachments), so staff
+ * see them and may send them on by hash. */
+static int list_on_message(hd_txn *txn, const hd_ingest_args *args, uint64_t tid, uint64_t mid,
+                           hd_err *err)
+{
+    const hd_mime_msg *m = args->m;
+    hd_key k;
+    ProtobufCMessage *pm = NULL;
+    int rc = hd_store_get_msg(txn, HD_STORE_MESSAGES, hd_tickets_key_child(&k, tid, mid),
+                              &helpdesk__v1__message__descriptor, args->arena, &pm, err);
+    if (rc < 0)
+        return rc;
+    Helpdesk__V1__Message *msg = (Helpdesk__V1__Message *)pm;
+    msg->attachments = hd_arena_calloc(args->arena, m->n_attachments, sizeof *msg->attachments);
+    if (!msg->attachments)
+        return hd_err_set(err, HD_ENOMEM, "ingest: out of memory");
+    for (size_t i = 0; i < m->n_attachments; i++) {
+        Helpdesk__V1__Attachment *at = hd_arena_calloc(args->arena, 1, sizeof *at);
+        if (!at)
+            return hd_err_set(err, HD_ENOMEM, "ingest: out of memory");
+        helpdesk__v1__attachment__init(at);
+        at->sha256 = (char *)m->attachments[i].sha256;
+        at->filename = (char *)m->attachments[i].filename;
+        at->content_type = (char *)m->attachments[i].content_type;
+        at->size = m->attachments[i].size;
+        msg->attachments[msg->n_attachments++] = at;
+    }
+    return hd_store_put_msg(txn, HD_STORE_MESSAGES, hd_tickets_key_child(&k, tid, mid), &msg->base,
+                            0, err);
+}
+
+/* The full text (with quoted history) and attachments of message mid (0: the ticket's first
+ * message) on ticket tid. */
 static int keep_content(hd_txn *txn, const hd_ingest_args *args, uint64_t tid, uint64_t mid,
                         hd_err *err)
 {
     const hd_mime_msg *m = args->m;
     hd_key k;
     int rc;
+    if (!mid) {
+        rc = first_message(txn, tid, &mid, err);
+        if (rc < 0)
+            return rc;
+    }
     if (strcmp(m->text, m->new_text) != 0) {
         rc = hd_store_put(txn, HD_STORE_MAILSTATE, hd_mailkey_original(&k, tid, mid), m->text,
                           strlen(m->text), 0, err);
@@ -195,7 +255,7 @@ static int keep_content(hd_txn *txn, const hd_ingest_args *args, uint64_t tid, u
         if (rc < 0)
             return rc;
     }
-    return HD_OK;
+    return m->n_attachments && mid ? list_on_message(txn, args, tid, mid, err) : HD_OK;
 }
 
 /* Remembers that ticket tid's latest customer mail came through mailbox mb: replies to the

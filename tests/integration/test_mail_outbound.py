@@ -99,6 +99,41 @@ class TestOutboundAttachments(MailCase):
         self.assertEqual(atts[0].get_payload(decode=True), b"time;error\n10:00;fire\n")
         srv.stop()
 
+    def test_customer_attachment_is_listed_readable_and_can_be_sent_on(self):
+        srv = self.start_server()
+        self.imap.deliver(corpus("17_rfc2047_subject_2231_filename.eml"))
+        self.add_mailbox(srv, acknowledge=False)
+        ticket = wait_for(lambda: self.tickets(srv), 20, "a ticket from the mail")[0]
+        first = self.get(srv, ticket.id).messages[0]
+        self.assertEqual([(a.filename, a.content_type) for a in first.attachments],
+                         [("Rechnung über 100€.pdf", "application/pdf")])
+        want = email.message_from_bytes(corpus("17_rfc2047_subject_2231_filename.eml"),
+                                        policy=email.policy.default)
+        pdf = next(want.iter_attachments()).get_content()
+        got = self.call(srv, M + "GetAttachment",
+                        mail_pb2.GetAttachmentRequest(sha256=first.attachments[0].sha256),
+                        mail_pb2.GetAttachmentResponse)
+        self.assertEqual(got.data, pdf)
+        self.assertEqual(first.attachments[0].size, len(pdf))
+        self.assertIn("[attachment: Rechnung über 100€.pdf, application/pdf, %d bytes, sha256 %s]"
+                      % (len(pdf), first.attachments[0].sha256),
+                      cli(srv, "ticket", "show", ticket.number))
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.call(srv, M + "GetAttachment", mail_pb2.GetAttachmentRequest(sha256="00" * 32),
+                      mail_pb2.GetAttachmentResponse)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)
+        # Sent on to the customer (e.g. annotated back) by its hash, without a new upload.
+        self.call(srv, T + "ReplyToTicket", tickets_pb2.ReplyToTicketRequest(
+            ticket_id=ticket.id, body="Your invoice, stamped.",
+            attachments=[tickets_pb2.Attachment(sha256=first.attachments[0].sha256,
+                                                filename="invoice.pdf",
+                                                content_type="application/pdf")]),
+            tickets_pb2.ReplyToTicketResponse)
+        sent = email.message_from_bytes(self.smtp.wait_for(1, 20)[0][2],
+                                        policy=email.policy.default)
+        self.assertEqual([a.get_content() for a in sent.iter_attachments()], [pdf])
+        srv.stop()
+
     def test_unknown_hash_and_bad_uploads_are_refused_naming_the_field(self):
         srv = self.start_server()
         self.imap.deliver(corpus("01_new_plain.eml"))

@@ -347,7 +347,7 @@ METHOD_LEVEL = dict(
     [(ML + m, AD) for m in ("AddMailbox", "ListMailboxes", "UpdateMailbox", "RemoveMailbox",
                             "TestMailbox", "ListOutbox", "RetryOutbox", "ListUndeliverable",
                             "ClearUndeliverable")] +
-    [(ML + "UploadAttachment", TW)] +
+    [(ML + "UploadAttachment", TW), (ML + "GetAttachment", TR)] +
     [(SL + m, AD) for m in ("PutCalendar", "DeleteCalendar", "PutPolicy", "DeletePolicy")] +
     [(SL + m, RR) for m in ("GetCalendar", "ListCalendars", "GetPolicy", "ListPolicies",
                             "ListBreaches", "PreviewDue", "ListDeliveries")] +
@@ -357,7 +357,8 @@ METHOD_LEVEL = dict(
 
 
 # Method-level rows with a rule beyond the permission.
-METHOD_RULES = {ML + "UploadAttachment": customers_denied}  # staff attach files, not customers
+# Staff attach and open files, not customers.
+METHOD_RULES = {ML + "UploadAttachment": customers_denied, ML + "GetAttachment": customers_denied}
 
 
 def method_level_rows(rpcs):

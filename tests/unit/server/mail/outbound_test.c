@@ -416,6 +416,44 @@ static void reply_goes_out_from_the_mailbox_the_customer_wrote_to(void **state)
     assert_string_equal(om.from, "support@helpdesk.test");
 }
 
+static void inbound_attachment_is_listed_on_its_message_and_can_be_sent_on(void **state)
+{
+    env *e = *state;
+    hd_err err;
+    hd_ingest_args *r = ingest(e, 1, "17_rfc2047_subject_2231_filename.eml");
+    hd_tickets_thread th;
+    TF_ASSERT_OK(hd_tickets_get(e->s, e->a, r->ticket_id, NULL, &th, &err), err);
+    assert_int_equal(th.n_messages, 1);
+    const Helpdesk__V1__Message *first = th.messages[0];
+    assert_int_equal(first->n_attachments, 1);
+    const Helpdesk__V1__Attachment *in = first->attachments[0];
+    assert_string_equal(in->filename, "Rechnung über 100€.pdf");
+    assert_string_equal(in->content_type, "application/pdf");
+    hd_txn *txn;
+    const void *data;
+    size_t len;
+    assert_int_equal(hd_store_read_begin(e->s, &txn, NULL), 0);
+    TF_ASSERT_OK(hd_blob_get(txn, in->sha256, &data, &len, &err), err);
+    assert_int_equal(len, in->size);
+    assert_memory_equal(data, "%PDF-1.4", 8);
+    hd_store_read_end(txn);
+    /* A staff reply sends the customer's file on by its hash. */
+    Helpdesk__V1__Attachment *at[] = {att(e->a, in->sha256, "invoice.pdf", "application/pdf")};
+    TF_ASSERT_OK(
+        staff_reply(e, r->ticket_id, at, 1, HELPDESK__V1__REPLY_MODE__REPLY_MODE_SEND, NULL, &err),
+        err);
+    size_t n = 0;
+    Helpdesk__V1__OutboxMessage **v = entries(e, &n);
+    assert_int_equal(n, 1);
+    hd_outbox_mail om;
+    bool permanent = false;
+    TF_ASSERT_OK(hd_outbox_build(&e->oo, e->a, v[0], &om, &permanent, &err), err);
+    hd_mime_msg *pm = NULL;
+    TF_ASSERT_OK(hd_mime_parse(&pm, e->a, om.raw, om.len, NULL, &err), err);
+    assert_int_equal(pm->n_attachments, 1);
+    assert_string_equal(pm->attachments[0].sha256, in->sha256);
+}
+
 static void unknown_attachment_hash_fails_the_reply_naming_the_field(void **state)
 {
     env *e = *state;
@@ -689,6 +727,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(reply_goes_out_from_the_mailbox_the_customer_wrote_to,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            inbound_attachment_is_listed_on_its_message_and_can_be_sent_on, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_attachment_hash_fails_the_reply_naming_the_field,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(attachments_need_send_mode_an_email_ticket_and_a_sane_form,
