@@ -36,8 +36,8 @@ static bool msgid_ok(const char *s)
     return !strpbrk(s, " <>") && strchr(s, '@');
 }
 
-/* NULL, empty, or "type/subtype" of RFC 2045 token characters (no parameters: they would
- * be a way to smuggle text into the header). */
+/* NULL, empty, or one line of printable ASCII: "type/subtype" of RFC 2045 token characters,
+ * optionally followed by ";" parameters (GMime parses and re-encodes those). */
 static bool content_type_ok(const char *s)
 {
     static const char tok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -45,11 +45,16 @@ static bool content_type_ok(const char *s)
     if (!s || !*s)
         return true;
     size_t n = strlen(s);
-    const char *slash = strchr(s, '/');
-    if (n > 127 || !slash || slash == s || !slash[1])
+    if (n > 255 || !hd_validate_printable_ascii(s, n))
+        return false;
+    size_t end = strcspn(s, ";");
+    while (end > 0 && s[end - 1] == ' ')
+        end--;
+    const char *slash = memchr(s, '/', end);
+    if (!slash || slash == s || (size_t)(slash - s) + 1 == end)
         return false;
     size_t a = (size_t)(slash - s);
-    return strspn(s, tok) == a && strspn(slash + 1, tok) == n - a - 1;
+    return strspn(s, tok) == a && strspn(slash + 1, tok) == end - a - 1;
 }
 
 char *hd_compose_subject(const char *subject, const char *tag)
@@ -92,6 +97,14 @@ static GMimeObject *attachment_part(const hd_compose_attachment *at)
     GMimeContentType *t = g_mime_content_type_parse(NULL, ct);
     GMimePart *p = g_mime_part_new_with_type(g_mime_content_type_get_media_type(t),
                                              g_mime_content_type_get_media_subtype(t));
+    /* Keep the caller's parameters (e.g. charset=utf-8 of a CSV). */
+    GMimeParamList *pl = g_mime_content_type_get_parameters(t);
+    GMimeContentType *pt = g_mime_object_get_content_type(GMIME_OBJECT(p));
+    for (int i = 0; pl && i < g_mime_param_list_length(pl); i++) {
+        GMimeParam *pa = g_mime_param_list_get_parameter_at(pl, i);
+        g_mime_content_type_set_parameter(pt, g_mime_param_get_name(pa),
+                                          g_mime_param_get_value(pa));
+    }
     g_object_unref(t);
     GMimeStream *st = g_mime_stream_mem_new_with_buffer(at->data, at->size);
     GMimeDataWrapper *dw = g_mime_data_wrapper_new_with_stream(st, GMIME_CONTENT_ENCODING_DEFAULT);

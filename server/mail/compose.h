@@ -16,7 +16,8 @@
 typedef struct hd_compose_attachment {
     const char *filename;     /* one line of UTF-8; RFC 2231-encoded on the wire; NULL =
                                  "attachment" */
-    const char *content_type; /* "type/subtype" without parameters; NULL or "" =
+    const char *content_type; /* "type/subtype", optionally "; name=value" parameters, one
+                                 line of printable ASCII; NULL or "" =
                                  application/octet-stream */
     const void *data;
     size_t size;
@@ -49,7 +50,8 @@ typedef struct hd_compose_msg {
 /* Builds the message. Returns 0 with *out owned (free with free(); NUL-terminated, CRLF
  * line ends) and *len its length, or HD_EINVAL (a missing field, an address that fails
  * validation, a header value with CR/LF, an attachment file name that is not one line of
- * UTF-8 or a content type that is not "type/subtype"; the field is named in the detail),
+ * UTF-8 or a content type that is not "type/subtype[; params]"; the field is named in the
+ * detail),
  * HD_ENOMEM. Attachments are base64-encoded. */
 int hd_compose(char **out, size_t *len, const hd_compose_msg *m, hd_err *err);
 

@@ -142,6 +142,15 @@ static void compose_refuses_crlf_in_attachment_name_type_subject_and_addresses(v
     TF_ASSERT_ERR(hd_compose(&raw, &len, &m, &err), HD_EINVAL, err, "attachments[0].filename");
     at = (hd_compose_attachment){"a.txt", "text/plain; name=\"x\"\r\nBcc: v@example.com", "x", 1};
     TF_ASSERT_ERR(hd_compose(&raw, &len, &m, &err), HD_EINVAL, err, "attachments[0].content_type");
+    at = (hd_compose_attachment){"a.txt", "text", "x", 1};
+    TF_ASSERT_ERR(hd_compose(&raw, &len, &m, &err), HD_EINVAL, err, "attachments[0].content_type");
+    /* Parameters are fine (the reporter sends "text/csv; charset=utf-8"). */
+    at = (hd_compose_attachment){"a.csv", "text/csv; charset=utf-8", "x", 1};
+    TF_ASSERT_OK(hd_compose(&raw, &len, &m, &err), err);
+    if (!strcasestr(raw, "Content-Type: text/csv; charset=utf-8"))
+        fail_msg("no text/csv with its charset in:\n%s", raw);
+    free(raw);
+    raw = NULL;
     at = (hd_compose_attachment){"a.txt", "text/plain", NULL, 5};
     TF_ASSERT_ERR(hd_compose(&raw, &len, &m, &err), HD_EINVAL, err, "attachments[0]: no data");
     m = base_msg();
