@@ -6,6 +6,7 @@ both started by the test (tests/integration/mailpeers.py), and a real helpdeskd.
 - exactly once: helpdeskd SIGKILLs itself between commit and the IMAP flag change (test
   hook), restarts, re-polls: no duplicate ticket, and the flags are set afterwards;
 - oversized mail is recorded as rejected, never downloaded into a ticket;
+- mailboxes are polled side by side: one whose server hangs does not delay another's mail;
 - failed delivery is retried, dead-lettered, listed and retried by an admin with the same
   Message-ID; passwords are never returned; header injection is refused;
 - TLS against a Dovecot with ssl on and a certificate made by `openssl req -x509`: polling
@@ -19,8 +20,10 @@ import email.policy
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -264,6 +267,59 @@ class TestMailPollWithoutIdle(MailCase):
         self.imap.deliver(plain("b@customer.example", "second", "two", "poll-2@customer.example"))
         wait_for(lambda: len(self.tickets(srv)) == 2, 20, "the second ticket at a later poll")
         self.assertGreater(self.logins(), n)  # a new session per round, no IDLE
+        srv.stop()
+
+
+class StalledImap:
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word: an IMAP
+    server that hangs before its greeting."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.accepted = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            self.accepted.set()
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+class TestMailboxesPolledConcurrently(MailCase):
+    """Mailboxes are polled side by side: one whose IMAP server hangs (the session waits up
+    to its 60 s timeout) does not hold up another's mail."""
+
+    def test_a_hanging_mailbox_does_not_delay_another(self):
+        stalled = StalledImap()
+        self.addCleanup(stalled.close)
+        srv = self.start_server()
+        self.add_mailbox(srv, name="hanging", imap_url="imap://127.0.0.1:%d" % stalled.port,
+                         tls=False, acknowledge=False)
+        self.assertTrue(stalled.accepted.wait(20), "the hanging mailbox was never polled")
+        self.imap.deliver(plain("c@customer.example", "meanwhile", "hello",
+                                "conc-1@customer.example"))
+        t0 = time.monotonic()
+        self.add_mailbox(srv, name="working", acknowledge=False)
+        t = wait_for(lambda: self.tickets(srv), 20, "the working mailbox's ticket")
+        self.assertEqual([x.subject for x in t], ["meanwhile"])
+        # Well inside the hanging session's 60 s: the two were not polled one after another.
+        self.assertLess(time.monotonic() - t0, 20)
+        self.assertTrue(stalled.conns, "the hanging session is still open")
+        stalled.close()  # let the hanging session end before the server stops
         srv.stop()
 
 
