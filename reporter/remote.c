@@ -12,6 +12,7 @@
 typedef struct fold {
     hd_model *m;
     int breaches;
+    uint64_t rows; /* received so far */
     hd_model_breach_fn fn;
     void *fn_ud;
     int rc;
@@ -34,10 +35,8 @@ static uint64_t number_of(const Helpdesk__V1__ReportTicket *r)
     return digits ? n : r->id;
 }
 
-static int one_row(void *ud, const ProtobufCMessage *msg)
+static int fold_row(fold *f, const Helpdesk__V1__ReportTicket *r)
 {
-    fold *f = ud;
-    const Helpdesk__V1__ReportTicket *r = (const Helpdesk__V1__ReportTicket *)msg;
     hd_model_ticket t = {.number = number_of(r),
                          .subject = r->subject,
                          .category = r->category,
@@ -66,6 +65,28 @@ static int one_row(void *ud, const ProtobufCMessage *msg)
     return f->rc != 0;
 }
 
+/* StreamReportTickets: one row per message (servers without the batched call). */
+static int one_row(void *ud, const ProtobufCMessage *msg)
+{
+    fold *f = ud;
+    f->rows++;
+    return fold_row(f, (const Helpdesk__V1__ReportTicket *)msg);
+}
+
+/* StreamReportTicketBatches: up to 512 rows per message. */
+static int one_batch(void *ud, const ProtobufCMessage *msg)
+{
+    fold *f = ud;
+    const Helpdesk__V1__ReportTicketBatch *b = (const Helpdesk__V1__ReportTicketBatch *)msg;
+    for (size_t i = 0; i < b->n_tickets; i++) {
+        f->rows++;
+        int stop = fold_row(f, b->tickets[i]);
+        if (stop)
+            return stop;
+    }
+    return 0;
+}
+
 static int stream(hd_remote *r, hd_model *m, fold *f, hd_err *err)
 {
     Google__Protobuf__Timestamp start = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
@@ -85,9 +106,15 @@ static int stream(hd_remote *r, hd_model *m, fold *f, hd_err *err)
     req.include_open = !f->breaches;
     req.breached_only = f->breaches;
     hd_client_status st;
-    int rc = hd_client_server_stream(r->client, "/helpdesk.v1.ReportingService/StreamReportTickets",
+    int timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : 600000;
+    int rc = hd_client_server_stream(
+        r->client, "/helpdesk.v1.ReportingService/StreamReportTicketBatches", &req.base,
+        &helpdesk__v1__report_ticket_batch__descriptor, timeout_ms, one_batch, f, &st);
+    /* A server from before the batched call: the same rows one message each. */
+    if (rc && !f->rc && !f->rows && st.name && !strcmp(st.name, "UNIMPLEMENTED"))
+        rc = hd_client_server_stream(r->client, "/helpdesk.v1.ReportingService/StreamReportTickets",
                                      &req.base, &helpdesk__v1__report_ticket__descriptor,
-                                     r->timeout_ms > 0 ? r->timeout_ms : 600000, one_row, f, &st);
+                                     timeout_ms, one_row, f, &st);
     if (f->rc)
         return hd_err_set(err, f->rc, "breach rows: writing failed");
     if (rc) {

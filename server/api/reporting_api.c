@@ -2,7 +2,8 @@
  * Monday weeks) for any metric name or "prefix*" pattern, read over the range only; ticket
  * rows from one read transaction on a thread of the stream's own that waits for the client
  * (hd_rpc_stream_send_wait): a scan of TICKETS, or with breached_only the SLA breach log's
- * range; leases through group commit (async finish from the store's acknowledgement). */
+ * range, one row per message or (StreamReportTicketBatches) up to 512 per message; leases through
+ * group commit (async finish from the store's acknowledgement). */
 #include "server/api/reporting_api.h"
 
 #include <pthread.h>
@@ -405,39 +406,93 @@ static int get_rollups(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobuf
 
 /* ---- StreamReportTickets -------------------------------------------------------------- */
 
+/* StreamReportTicketBatches: rows per message, and a bound on a batch's packed size far
+ * under a client's default 4 MiB message limit (a row is ~150 bytes; subjects are short). */
+#define HD_REPORTS_BATCH_ROWS  512
+#define HD_REPORTS_BATCH_BYTES (256 * 1024)
+/* Staff and group display names kept per stream (a read transaction sees one version). */
+#define HD_REPORTS_NAMES_MAX 256
+
+/* Display names by id, borrowed from stream_ctx.names until the stream ends. */
+typedef struct name_cache {
+    uint64_t id[HD_REPORTS_NAMES_MAX];
+    char *name[HD_REPORTS_NAMES_MAX];
+    size_t n;
+} name_cache;
+
 typedef struct stream_ctx {
     hd_rpc_call *call;
     hd_store *store;
     hd_txn *txn;
     int64_t now_s;
-    hd_arena *row;
+    hd_arena *scratch; /* one ticket's records; reset per ticket */
+    hd_arena *row;     /* the rows not sent yet; reset after each send */
+    hd_arena *names;   /* name cache strings; the whole stream */
     int64_t start, end;
     int include_open;
     int breached_only;
+    int batched; /* StreamReportTicketBatches */
+    name_cache agents, groups;
+    Helpdesk__V1__ReportTicket *rows[HD_REPORTS_BATCH_ROWS];
+    size_t n_rows, batch_bytes;
     hd_err *err;
 } stream_ctx;
 
-/* Display names of the assignee and group; "" when none, "#id" when the record is gone. */
-static char *agent_name(stream_ctx *c, uint64_t id)
+/* Display name of staff member or group id (group != 0) from the cache or the store: "" when
+ * none, "#id" when the record is gone. Borrowed until the stream ends, or (cache full) until
+ * c->row is reset; NULL when out of memory. */
+static char *display_name(stream_ctx *c, uint64_t id, int group)
 {
-    Helpdesk__V1__Staff *st;
-    hd_err e;
     if (!id)
         return (char *)"";
-    if (hd_staff_get(c->txn, c->row, id, &st, &e) == 0 && st->name && *st->name)
-        return st->name;
-    return hd_arena_printf(c->row, "#%llu", (unsigned long long)id);
+    name_cache *nc = group ? &c->groups : &c->agents;
+    for (size_t i = 0; i < nc->n; i++)
+        if (nc->id[i] == id)
+            return nc->name[i];
+    const char *name = NULL;
+    hd_err e;
+    if (group) {
+        Helpdesk__V1__Group *g;
+        if (hd_staff_group_get(c->txn, c->scratch, id, &g, &e) == 0 && g->name && *g->name)
+            name = g->name;
+    } else {
+        Helpdesk__V1__Staff *st;
+        if (hd_staff_get(c->txn, c->scratch, id, &st, &e) == 0 && st->name && *st->name)
+            name = st->name;
+    }
+    hd_arena *a = nc->n < HD_REPORTS_NAMES_MAX ? c->names : c->row;
+    char *out =
+        name ? hd_arena_strdup(a, name) : hd_arena_printf(a, "#%llu", (unsigned long long)id);
+    if (out && a == c->names) {
+        nc->id[nc->n] = id;
+        nc->name[nc->n++] = out;
+    }
+    return out;
 }
 
-static char *group_name(stream_ctx *c, uint64_t id)
+/* A copy of s in c->row ("" stays the static empty string); NULL when out of memory. */
+static char *row_str(stream_ctx *c, const char *s)
 {
-    Helpdesk__V1__Group *g;
-    hd_err e;
-    if (!id)
-        return (char *)"";
-    if (hd_staff_group_get(c->txn, c->row, id, &g, &e) == 0 && g->name && *g->name)
-        return g->name;
-    return hd_arena_printf(c->row, "#%llu", (unsigned long long)id);
+    if (!s || !*s)
+        return (char *)s;
+    return hd_arena_strdup(c->row, s);
+}
+
+/* A copy of t in c->row (NULL stays NULL); sets *oom when out of memory. */
+static Google__Protobuf__Timestamp *row_ts(stream_ctx *c, const Google__Protobuf__Timestamp *t,
+                                           int *oom)
+{
+    if (!t)
+        return NULL;
+    Google__Protobuf__Timestamp *o = hd_arena_alloc(c->row, sizeof *o);
+    if (!o) {
+        *oom = 1;
+        return NULL;
+    }
+    google__protobuf__timestamp__init(o);
+    o->seconds = t->seconds;
+    o->nanos = t->nanos;
+    return o;
 }
 
 /* Adds the ticket's SLA targets as the reports count them (server/reports/facts.h), with
@@ -475,31 +530,65 @@ static int sla_targets(stream_ctx *c, const Helpdesk__V1__Ticket *t, Helpdesk__V
     return 0;
 }
 
-/* Sends ticket t (arena memory of c->row) as a report row. */
-static int send_ticket(stream_ctx *c, const Helpdesk__V1__Ticket *t)
+/* Sends one stream message (a row or a batch) and frees the rows' memory. */
+static int send_msg(stream_ctx *c, const ProtobufCMessage *m)
 {
-    Helpdesk__V1__ReportTicket r = HELPDESK__V1__REPORT_TICKET__INIT;
-    r.id = t->id;
-    r.number = t->number;
-    r.subject = t->subject;
-    r.priority = (Helpdesk__V1__Priority)t->priority;
-    r.category = t->category;
-    r.group = group_name(c, t->group_id);
-    r.agent = agent_name(c, t->assignee_id);
-    r.create_time = t->create_time;
-    r.first_response_time = t->first_response_time;
-    r.solve_time = t->solve_time;
-    if (t->rating)
-        r.csat_score = t->rating->score;
-    int rc = sla_targets(c, t, &r);
-    if (rc)
-        return rc;
-    rc = hd_rpc_stream_send_wait(c->call, &r.base, STREAM_SEND_WAIT_MS);
+    int rc = hd_rpc_stream_send_wait(c->call, m, STREAM_SEND_WAIT_MS);
+    c->n_rows = 0;
+    c->batch_bytes = 0;
+    hd_arena_reset(c->row);
     if (rc == HD_ETIMEDOUT)
         return hd_err_set(c->err, rc, "stream: the client read nothing for %d s",
                           STREAM_SEND_WAIT_MS / 1000);
     if (rc)
         return hd_err_set(c->err, rc, "stream: %s", hd_strerror(rc));
+    return 0;
+}
+
+/* Sends the rows held for the batch, if any. */
+static int flush_rows(stream_ctx *c)
+{
+    if (!c->n_rows)
+        return 0;
+    Helpdesk__V1__ReportTicketBatch b = HELPDESK__V1__REPORT_TICKET_BATCH__INIT;
+    b.n_tickets = c->n_rows;
+    b.tickets = c->rows;
+    return send_msg(c, &b.base);
+}
+
+/* Sends ticket t (borrowed: c->scratch memory) as a report row, or holds it for the batch.
+ * The row copies what it needs into c->row. */
+static int send_ticket(stream_ctx *c, const Helpdesk__V1__Ticket *t)
+{
+    Helpdesk__V1__ReportTicket *r = hd_arena_alloc(c->row, sizeof *r);
+    if (!r)
+        return hd_err_set(c->err, HD_ENOMEM, "out of memory");
+    helpdesk__v1__report_ticket__init(r);
+    int oom = 0;
+    r->id = t->id;
+    r->number = row_str(c, t->number);
+    r->subject = row_str(c, t->subject);
+    r->priority = (Helpdesk__V1__Priority)t->priority;
+    r->category = row_str(c, t->category);
+    r->group = display_name(c, t->group_id, 1);
+    r->agent = display_name(c, t->assignee_id, 0);
+    r->create_time = row_ts(c, t->create_time, &oom);
+    r->first_response_time = row_ts(c, t->first_response_time, &oom);
+    r->solve_time = row_ts(c, t->solve_time, &oom);
+    if (oom || (t->number && !r->number) || (t->subject && !r->subject) ||
+        (t->category && !r->category) || !r->group || !r->agent)
+        return hd_err_set(c->err, HD_ENOMEM, "out of memory");
+    if (t->rating)
+        r->csat_score = t->rating->score;
+    int rc = sla_targets(c, t, r);
+    if (rc)
+        return rc;
+    if (!c->batched)
+        return send_msg(c, &r->base);
+    c->rows[c->n_rows++] = r;
+    c->batch_bytes += protobuf_c_message_get_packed_size(&r->base) + 8;
+    if (c->n_rows == HD_REPORTS_BATCH_ROWS || c->batch_bytes >= HD_REPORTS_BATCH_BYTES)
+        return flush_rows(c);
     return 0;
 }
 
@@ -525,9 +614,9 @@ static int one_ticket(void *arg, const void *key, size_t klen, const void *val, 
     (void)key;
     (void)klen;
     stream_ctx *c = arg;
-    hd_arena_reset(c->row);
+    hd_arena_reset(c->scratch);
     ProtobufCAllocator pa;
-    hd_arena_pb_allocator(c->row, &pa);
+    hd_arena_pb_allocator(c->scratch, &pa);
     Helpdesk__V1__Ticket *t = helpdesk__v1__ticket__unpack(&pa, vlen, val);
     if (!t)
         return hd_err_set(c->err, HD_ECORRUPT, "ticket record does not unpack");
@@ -607,11 +696,11 @@ static int stream_breached(stream_ctx *c)
     for (size_t i = 0; i < b.n && !rc; i++) {
         if (i && b.ids[i] == b.ids[i - 1])
             continue;
-        hd_arena_reset(c->row);
+        hd_arena_reset(c->scratch);
         hd_key k;
         ProtobufCMessage *m;
         rc = hd_store_get_msg(c->txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, b.ids[i]),
-                              &helpdesk__v1__ticket__descriptor, c->row, &m, c->err);
+                              &helpdesk__v1__ticket__descriptor, c->scratch, &m, c->err);
         if (rc == HD_ENOTFOUND) {
             rc = 0; /* gone since: nothing to list */
             continue;
@@ -624,6 +713,13 @@ static int stream_breached(stream_ctx *c)
 }
 
 static atomic_int streams_running;
+
+static void stream_ctx_free(stream_ctx *c)
+{
+    hd_arena_destroy(c->scratch);
+    hd_arena_destroy(c->row);
+    hd_arena_destroy(c->names);
+}
 
 /* The stream's own thread: reads in one transaction, waits for the client as it sends, and
  * ends the call (the last use of c, which is call arena memory). */
@@ -646,9 +742,11 @@ static void *stream_main(void *arg)
             int64_t n = hd_store_scan(txn, HD_STORE_TICKETS, &all, one_ticket, c, &err);
             rc = n < 0 ? (int)n : 0;
         }
+        if (!rc)
+            rc = flush_rows(c);
         hd_store_read_end(txn);
     }
-    hd_arena_destroy(c->row);
+    stream_ctx_free(c);
     if (rc && err.code != rc)
         hd_err_set(&err, rc, "stream: %s", hd_strerror(rc));
     hd_rpc_finish(call, rc ? &err : NULL);
@@ -656,7 +754,9 @@ static void *stream_main(void *arg)
     return NULL;
 }
 
-static int stream_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_err *err)
+/* Starts the stream thread of StreamReportTickets (batched = 0) or
+ * StreamReportTicketBatches (batched = 1). */
+static int stream_start(hd_rpc_call *call, const ProtobufCMessage *reqm, int batched, hd_err *err)
 {
     const Helpdesk__V1__StreamReportTicketsRequest *req =
         (const Helpdesk__V1__StreamReportTicketsRequest *)reqm;
@@ -669,18 +769,23 @@ static int stream_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_er
     stream_ctx *c = hd_arena_calloc(hd_rpc_call_arena(call), 1, sizeof *c);
     if (!c)
         return hd_err_set(err, HD_ENOMEM, "out of memory");
-    *c = (stream_ctx){.call = call,
-                      .store = app->store,
-                      .row = hd_arena_create(0),
-                      .start = ts_s(req->range->start_time),
-                      .end = ts_s(req->range->end_time),
-                      .include_open = req->include_open,
-                      .breached_only = req->breached_only};
-    if (!c->row)
+    c->call = call;
+    c->store = app->store;
+    c->scratch = hd_arena_create(0);
+    c->row = hd_arena_create(0);
+    c->names = hd_arena_create(0);
+    c->start = ts_s(req->range->start_time);
+    c->end = ts_s(req->range->end_time);
+    c->include_open = req->include_open;
+    c->breached_only = req->breached_only;
+    c->batched = batched;
+    if (!c->scratch || !c->row || !c->names) {
+        stream_ctx_free(c);
         return hd_err_set(err, HD_ENOMEM, "out of memory");
+    }
     if (atomic_fetch_add(&streams_running, 1) >= HD_REPORTS_STREAMS_MAX) {
         atomic_fetch_sub(&streams_running, 1);
-        hd_arena_destroy(c->row);
+        stream_ctx_free(c);
         return hd_err_set(err, HD_EFULL, "report streams: %d already running; retry later",
                           HD_REPORTS_STREAMS_MAX);
     }
@@ -692,10 +797,20 @@ static int stream_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_er
     pthread_attr_destroy(&at);
     if (rc) {
         atomic_fetch_sub(&streams_running, 1);
-        hd_arena_destroy(c->row);
+        stream_ctx_free(c);
         return hd_err_set(err, HD_EUNAVAIL, "report stream: no thread (%s)", strerror(rc));
     }
     return HD_RPC_ASYNC;
+}
+
+static int stream_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_err *err)
+{
+    return stream_start(call, reqm, 0, err);
+}
+
+static int stream_ticket_batches(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_err *err)
+{
+    return stream_start(call, reqm, 1, err);
 }
 
 /* ---- Leases --------------------------------------------------------------------------- */
@@ -774,6 +889,12 @@ static const hd_rpc_method methods[] = {
      .request = &helpdesk__v1__stream_report_tickets_request__descriptor,
      .response = &helpdesk__v1__report_ticket__descriptor,
      .stream = stream_tickets,
+     .permission = HD_PERM_REPORT_READ},
+    {.path = "/helpdesk.v1.ReportingService/StreamReportTicketBatches",
+     .kind = HD_RPC_SERVER_STREAM,
+     .request = &helpdesk__v1__stream_report_tickets_request__descriptor,
+     .response = &helpdesk__v1__report_ticket_batch__descriptor,
+     .stream = stream_ticket_batches,
      .permission = HD_PERM_REPORT_READ},
     {.path = "/helpdesk.v1.ReportingService/AcquireReportLease",
      .kind = HD_RPC_UNARY,

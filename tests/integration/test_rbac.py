@@ -351,7 +351,8 @@ METHOD_LEVEL = dict(
     [(SL + m, AD) for m in ("PutCalendar", "DeleteCalendar", "PutPolicy", "DeletePolicy")] +
     [(SL + m, RR) for m in ("GetCalendar", "ListCalendars", "GetPolicy", "ListPolicies",
                             "ListBreaches", "PreviewDue", "ListDeliveries")] +
-    [(RP + m, RR) for m in ("GetReportRollups", "StreamReportTickets", "AcquireReportLease",
+    [(RP + m, RR) for m in ("GetReportRollups", "StreamReportTickets",
+                            "StreamReportTicketBatches", "AcquireReportLease",
                             "CompleteReportLease")] +
     [(T + "ListTickets", TR)])
 

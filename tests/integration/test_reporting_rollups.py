@@ -38,6 +38,20 @@ def by_dim(series):
             for p in series.points}
 
 
+def batched_rows(ch, md, req, batches=None):
+    """The rows of StreamReportTicketBatches for req, in order; appends each batch's size to
+    batches when given."""
+    stream = ch.unary_stream(SVC + "StreamReportTicketBatches",
+                             request_serializer=lambda m: m.SerializeToString(),
+                             response_deserializer=reporting_pb2.ReportTicketBatch.FromString)
+    rows = []
+    for b in stream(req, metadata=md, timeout=30):
+        if batches is not None:
+            batches.append(len(b.tickets))
+        rows.extend(b.tickets)
+    return rows
+
+
 class RollupsAgainstRecount(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -138,6 +152,10 @@ class RollupsAgainstRecount(unittest.TestCase):
         every = list(stream(reporting_pb2.StreamReportTicketsRequest(range=self.range),
                             metadata=md, timeout=30))
         self.assertEqual(sorted(r.id for r in every), sorted(t.id for t in self.tickets))
+        self.assertEqual(batched_rows(self.ch, md, reporting_pb2.StreamReportTicketsRequest(
+            range=self.range, include_open=True)), list(stream(
+                reporting_pb2.StreamReportTicketsRequest(range=self.range, include_open=True),
+                metadata=md, timeout=30)))
         with self.assertRaises(grpc.RpcError) as e:
             list(stream(reporting_pb2.StreamReportTicketsRequest(
                 range=self.range, breached_only=True, include_open=True), metadata=md,
@@ -193,6 +211,8 @@ class BreachedOnly(unittest.TestCase):
         rows = list(stream(reporting_pb2.StreamReportTicketsRequest(range=rng, breached_only=True),
                            metadata=md, timeout=30))
         self.assertEqual([r.id for r in rows], sorted(urgent))
+        self.assertEqual(batched_rows(ch, md, reporting_pb2.StreamReportTicketsRequest(
+            range=rng, breached_only=True)), rows)
         for r in rows:
             fr = [x for x in r.targets
                   if x.target == reporting_pb2.REPORT_SLA_TARGET_FIRST_RESPONSE]
@@ -208,6 +228,43 @@ class BreachedOnly(unittest.TestCase):
                      reporting_pb2.GetReportRollupsResponse, token=server.token)
         self.assertEqual(sum(p.value for s in roll.series for p in s.points
                              if p.dimension == "1"), 3)
+        server.stop()
+
+
+
+class Batches(unittest.TestCase):
+    """StreamReportTicketBatches sends StreamReportTickets' rows in the same order, at most
+    512 per message, none empty."""
+
+    def test_batches_carry_the_single_row_stream_in_order_512_at_most(self):
+        server = Server(args=["--unsafe-nosync"]).start()
+        self.addCleanup(server.cleanup)
+        ch = server.channel()
+        for i in range(1100):
+            unary(ch, harness.CREATE, harness.create_ticket_request(
+                subject="Batch %d" % i, request_id="batch%d" % i), tickets_pb2.Ticket,
+                token=server.token)
+        now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+        rng = reporting_pb2.ReportRange()
+        rng.start_time.seconds = now - 3600
+        rng.end_time.seconds = now + 3600
+        req = reporting_pb2.StreamReportTicketsRequest(range=rng, include_open=True)
+        md = [("authorization", "Bearer " + server.token)]
+        single = list(ch.unary_stream(
+            SVC + "StreamReportTickets", request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=reporting_pb2.ReportTicket.FromString)(
+                req, metadata=md, timeout=30))
+        self.assertEqual(len(single), 1100)
+        sizes = []
+        self.assertEqual(batched_rows(ch, md, req, sizes), single)
+        self.assertEqual(sizes, [512, 512, 76])
+        before = reporting_pb2.ReportRange()
+        before.start_time.seconds = now - 7200
+        before.end_time.seconds = now - 3600
+        sizes = []
+        self.assertEqual(batched_rows(ch, md, reporting_pb2.StreamReportTicketsRequest(
+            range=before), sizes), [])
+        self.assertEqual(sizes, [])
         server.stop()
 
 
