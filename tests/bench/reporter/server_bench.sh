@@ -4,7 +4,9 @@
 # policy and each ticket's reply/solve/rating history), then per store: the weekly report
 # with all nine sections and the whole-year report of the trend sections (all but the
 # breach list), each 3 times from the rollups, plus the weekly one from the ticket stream
-# (--stream) for comparison. Prints wall time, peak RSS and HD_REPORTER_TIMINGS per run.
+# (--stream) for comparison, and the whole-year breach list alone 3 times (its
+# HD_REPORTER_TIMINGS breaches_s is the stream plus writing the rows). Prints wall time,
+# peak RSS and HD_REPORTER_TIMINGS per run.
 # Usage: tests/bench/reporter/server_bench.sh [N ...]   (default: 100000 1000000; builds opt)
 # Stores are kept under $HD_BENCH_DIR (default /tmp/hd-reporter-bench) and reused.
 set -euo pipefail
@@ -45,7 +47,7 @@ for n in "${@:-100000 1000000}"; do
             --unsafe-nosync >"$d/server.log" 2>&1 &
         SERVER=$!
         for _ in $(seq 600); do [ -s "$d/ready" ] && break; sleep 0.5; done
-        printf '[server]\ntarget = %s\ntoken_file = %s/admin.token\n[report week]\ntitle = Week\nsections = all\n[report trend]\ntitle = Trend\nsections = summary,volume,sla,times,agents,mix,heatmap,csat\n' \
+        printf '[server]\ntarget = %s\ntoken_file = %s/admin.token\n[report week]\ntitle = Week\nsections = all\n[report trend]\ntitle = Trend\nsections = summary,volume,sla,times,agents,mix,heatmap,csat\n[report breaches]\ntitle = Breaches\nsections = breaches\n' \
             "$(cat "$d/ready")" "$d" >"$DIR/reporter.ini"
         echo "n=$m store $(du -sh "$d/store" | cut -f1), load average $(cut -d' ' -f1-3 /proc/loadavg)"
         for i in 1 2 3; do
@@ -54,6 +56,9 @@ for n in "${@:-100000 1000000}"; do
         for i in 1 2 3; do
             run "year trend n=$m #$i" --report trend --from 2025-11-23 --to 2026-11-22 \
                 --group week
+        done
+        for i in 1 2 3; do
+            run "year breaches n=$m #$i" --report breaches --from 2025-11-23 --to 2026-11-22
         done
         run "week all --stream n=$m" --report week --from 2026-11-16 --to 2026-11-22 --stream
         run "year trend --stream n=$m" --report trend --from 2025-11-23 --to 2026-11-22 \

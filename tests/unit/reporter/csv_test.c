@@ -63,6 +63,22 @@ static void invalid_utf8_is_replaced_not_copied(void **state)
     free(out);
 }
 
+static void quotes_and_invalid_bytes_next_to_each_other_keep_the_text_between(void **state)
+{
+    (void)state;
+    const char *cells[] = {"\"\xFF"
+                           "x\"caf\xC3\xA9\"\"",
+                           "ab\xFF\xFE"
+                           "cd"};
+    size_t len;
+    char *out = write_cells(cells, 2, &len);
+    assert_string_equal(out, "\xEF\xBB\xBF\"\"\"\xEF\xBF\xBD"
+                             "x\"\"caf\xC3\xA9\"\"\"\"\","
+                             "ab\xEF\xBF\xBD\xEF\xBF\xBD"
+                             "cd\r\n");
+    free(out);
+}
+
 typedef struct collected {
     char fields[16][64];
     int eor[16];
@@ -134,6 +150,7 @@ int main(void)
         cmocka_unit_test(quotes_commas_quotes_and_newlines_only_when_needed),
         cmocka_unit_test(cells_starting_with_formula_characters_get_an_apostrophe),
         cmocka_unit_test(invalid_utf8_is_replaced_not_copied),
+        cmocka_unit_test(quotes_and_invalid_bytes_next_to_each_other_keep_the_text_between),
         cmocka_unit_test(reader_round_trips_what_the_writer_wrote),
         cmocka_unit_test(reader_rejects_stray_and_unterminated_quotes_with_line),
         cmocka_unit_test(numbers_are_written_as_numbers),
