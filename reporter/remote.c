@@ -100,8 +100,8 @@ static int stream(hd_remote *r, hd_model *m, fold *f, hd_err *err)
     range.start_time = &start;
     range.end_time = &end;
     range.time_zone = m->tz;
-    Helpdesk__V1__StreamReportTicketsRequest req =
-        HELPDESK__V1__STREAM_REPORT_TICKETS_REQUEST__INIT;
+    Helpdesk__V1__StreamReportTicketBatchesRequest req =
+        HELPDESK__V1__STREAM_REPORT_TICKET_BATCHES_REQUEST__INIT;
     req.range = &range;
     req.include_open = !f->breaches;
     req.breached_only = f->breaches;
@@ -111,10 +111,16 @@ static int stream(hd_remote *r, hd_model *m, fold *f, hd_err *err)
         r->client, "/helpdesk.v1.ReportingService/StreamReportTicketBatches", &req.base,
         &helpdesk__v1__report_ticket_batch__descriptor, timeout_ms, one_batch, f, &st);
     /* A server from before the batched call: the same rows one message each. */
-    if (rc && !f->rc && !f->rows && st.name && !strcmp(st.name, "UNIMPLEMENTED"))
+    if (rc && !f->rc && !f->rows && st.name && !strcmp(st.name, "UNIMPLEMENTED")) {
+        Helpdesk__V1__StreamReportTicketsRequest one =
+            HELPDESK__V1__STREAM_REPORT_TICKETS_REQUEST__INIT;
+        one.range = &range;
+        one.include_open = req.include_open;
+        one.breached_only = req.breached_only;
         rc = hd_client_server_stream(r->client, "/helpdesk.v1.ReportingService/StreamReportTickets",
-                                     &req.base, &helpdesk__v1__report_ticket__descriptor,
+                                     &one.base, &helpdesk__v1__report_ticket__descriptor,
                                      timeout_ms, one_row, f, &st);
+    }
     if (f->rc)
         return hd_err_set(err, f->rc, "breach rows: writing failed");
     if (rc) {

@@ -755,16 +755,15 @@ static void *stream_main(void *arg)
 }
 
 /* Starts the stream thread of StreamReportTickets (batched = 0) or
- * StreamReportTicketBatches (batched = 1). */
-static int stream_start(hd_rpc_call *call, const ProtobufCMessage *reqm, int batched, hd_err *err)
+ * StreamReportTicketBatches (batched = 1); the request's fields are borrowed for the call. */
+static int stream_start(hd_rpc_call *call, const Helpdesk__V1__ReportRange *range, int include_open,
+                        int breached_only, int batched, hd_err *err)
 {
-    const Helpdesk__V1__StreamReportTicketsRequest *req =
-        (const Helpdesk__V1__StreamReportTicketsRequest *)reqm;
     hd_app *app = hd_rpc_call_app(call);
-    int rc = check_range(req->range, err);
+    int rc = check_range(range, err);
     if (rc)
         return rc;
-    if (req->breached_only && req->include_open)
+    if (breached_only && include_open)
         return hd_err_set(err, HD_EINVAL, "include_open: not with breached_only");
     stream_ctx *c = hd_arena_calloc(hd_rpc_call_arena(call), 1, sizeof *c);
     if (!c)
@@ -774,10 +773,10 @@ static int stream_start(hd_rpc_call *call, const ProtobufCMessage *reqm, int bat
     c->scratch = hd_arena_create(0);
     c->row = hd_arena_create(0);
     c->names = hd_arena_create(0);
-    c->start = ts_s(req->range->start_time);
-    c->end = ts_s(req->range->end_time);
-    c->include_open = req->include_open;
-    c->breached_only = req->breached_only;
+    c->start = ts_s(range->start_time);
+    c->end = ts_s(range->end_time);
+    c->include_open = include_open;
+    c->breached_only = breached_only;
     c->batched = batched;
     if (!c->scratch || !c->row || !c->names) {
         stream_ctx_free(c);
@@ -805,12 +804,16 @@ static int stream_start(hd_rpc_call *call, const ProtobufCMessage *reqm, int bat
 
 static int stream_tickets(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_err *err)
 {
-    return stream_start(call, reqm, 0, err);
+    const Helpdesk__V1__StreamReportTicketsRequest *req =
+        (const Helpdesk__V1__StreamReportTicketsRequest *)reqm;
+    return stream_start(call, req->range, req->include_open, req->breached_only, 0, err);
 }
 
 static int stream_ticket_batches(hd_rpc_call *call, const ProtobufCMessage *reqm, hd_err *err)
 {
-    return stream_start(call, reqm, 1, err);
+    const Helpdesk__V1__StreamReportTicketBatchesRequest *req =
+        (const Helpdesk__V1__StreamReportTicketBatchesRequest *)reqm;
+    return stream_start(call, req->range, req->include_open, req->breached_only, 1, err);
 }
 
 /* ---- Leases --------------------------------------------------------------------------- */
@@ -892,7 +895,7 @@ static const hd_rpc_method methods[] = {
      .permission = HD_PERM_REPORT_READ},
     {.path = "/helpdesk.v1.ReportingService/StreamReportTicketBatches",
      .kind = HD_RPC_SERVER_STREAM,
-     .request = &helpdesk__v1__stream_report_tickets_request__descriptor,
+     .request = &helpdesk__v1__stream_report_ticket_batches_request__descriptor,
      .response = &helpdesk__v1__report_ticket_batch__descriptor,
      .stream = stream_ticket_batches,
      .permission = HD_PERM_REPORT_READ},

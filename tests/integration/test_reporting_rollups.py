@@ -39,8 +39,10 @@ def by_dim(series):
 
 
 def batched_rows(ch, md, req, batches=None):
-    """The rows of StreamReportTicketBatches for req, in order; appends each batch's size to
+    """The rows of StreamReportTicketBatches for req (a StreamReportTicketsRequest, sent as
+    the batches' request with the same fields), in order; appends each batch's size to
     batches when given."""
+    req = reporting_pb2.StreamReportTicketBatchesRequest.FromString(req.SerializeToString())
     stream = ch.unary_stream(SVC + "StreamReportTicketBatches",
                              request_serializer=lambda m: m.SerializeToString(),
                              response_deserializer=reporting_pb2.ReportTicketBatch.FromString)
