@@ -15,7 +15,10 @@ from harness import (LIST, Server, _PB, slow, tickets_pb2, unary, wait_for)
 from mailpeers import Dovecot, SmtpSink
 
 mail_pb2 = _PB["mail"]
-MESSAGES = int(os.environ.get("HD_CRASH_MAIL_MESSAGES", "400"))
+# Enough mail that the pipelined poller (a batch of 100 can commit between two of the test's
+# checks) cannot drain the mailbox before at least 3 kills: each kill comes at most
+# MESSAGES // KILLS + 100 tickets after the previous one.
+MESSAGES = int(os.environ.get("HD_CRASH_MAIL_MESSAGES", "1000"))
 KILLS = int(os.environ.get("HD_CRASH_MAIL_KILLS", "8"))
 
 

@@ -167,6 +167,7 @@ class TestBounces(MailCase):
             response_deserializer=tickets_pb2.WatchTicketsResponse.FromString)
         call = fn(tickets_pb2.WatchTicketsRequest(),
                   metadata=[("authorization", "Bearer " + srv.token)], timeout=120)
+        call.initial_metadata()  # sent once the watcher is subscribed: no later event missed
         q = queue.Queue()
 
         def pump():
@@ -198,7 +199,6 @@ class TestBounces(MailCase):
         sent = email.message_from_bytes(self.smtp.wait_for(1, 20)[0][2],
                                         policy=email.policy.default)
         q = self.watch(srv)
-        time.sleep(0.2)  # the stream is subscribed once its headers are back
         # The customer's server answers with a DSN that encloses our reply.
         self.imap.deliver(corpus("13_dsn_bounce.eml", TICKET=ticket.number,
                                  OWNID=sent["Message-ID"].strip("<> ")))

@@ -50,6 +50,7 @@ class TicketWork(ServerTestCase):
                                   response_deserializer=tickets_pb2.WatchTicketsResponse.FromString)
         call = fn(tickets_pb2.WatchTicketsRequest(**filters),
                   metadata=[("authorization", "Bearer " + self.s.token)], timeout=60)
+        call.initial_metadata()  # sent once the watcher is subscribed: no later event missed
         q = queue.Queue()
 
         def pump():

@@ -54,6 +54,10 @@ class Overload(ServerTestCase):
         base = rss_mib(pid)
         chans = [self.s.channel() for _ in range(8)]
         calls = [self.watch(chans[i % 8]) for i in range(2000)]
+        # A watch sends its headers once subscribed: wait for all, so none subscribes after
+        # the event below (and waits for it until its deadline).
+        for c in calls:
+            c.initial_metadata()
         # Every stream is live: one event reaches each of them.
         unary(self.ch, CREATE, create_ticket_request(request_id="o-1"), tickets_pb2.Ticket,
               token=self.s.token)
