@@ -26,6 +26,18 @@ hd_key *hd_mailkey_participant(hd_key *k, uint64_t ticket_id, const char *addr)
     return hd_key_str(hd_key_u64(hd_key_u8(k, HD_MAILKEY_PARTICIPANT), ticket_id), addr);
 }
 
+int hd_mailkey_participant_read(const void *key, size_t klen, hd_arena *a, uint64_t *ticket_id,
+                                char **addr)
+{
+    hd_key_reader r;
+    uint8_t kind;
+    hd_key_reader_init(&r, key, klen);
+    if (hd_key_read_u8(&r, &kind, NULL) < 0 || kind != HD_MAILKEY_PARTICIPANT ||
+        hd_key_read_u64(&r, ticket_id, NULL) < 0 || hd_key_read_str(&r, a, addr, NULL, NULL) < 0)
+        return -1;
+    return 0;
+}
+
 hd_key *hd_mailkey_thread(hd_key *k, uint64_t ticket_id, uint64_t seq)
 {
     hd_key_init(k);

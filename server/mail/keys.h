@@ -35,6 +35,12 @@ hd_key *hd_mailkey_state(hd_key *k, uint64_t mailbox_id);
 hd_key *hd_mailkey_ingest(hd_key *k, uint64_t mailbox_id, uint32_t uid_validity, uint32_t uid);
 hd_key *hd_mailkey_participant(hd_key *k, uint64_t ticket_id, const char *addr);
 hd_key *hd_mailkey_thread(hd_key *k, uint64_t ticket_id, uint64_t seq);
+
+/* Reads a participant key (as built by hd_mailkey_participant) back: *ticket_id and *addr,
+ * the address copied into a (borrowed like hd_arena_alloc). Returns 0, or -1 when the key
+ * is not one. */
+int hd_mailkey_participant_read(const void *key, size_t klen, hd_arena *a, uint64_t *ticket_id,
+                                char **addr);
 hd_key *hd_mailkey_undeliverable(hd_key *k, const char *addr);
 hd_key *hd_mailkey_original(hd_key *k, uint64_t ticket_id, uint64_t message_id);
 hd_key *hd_mailkey_blob(hd_key *k, const char *sha256_hex);

@@ -92,13 +92,9 @@ static int part_cb(void *arg, const void *key, size_t klen, const void *val, siz
     (void)val;
     (void)vlen;
     part_acc *p = arg;
-    hd_key_reader r;
-    uint8_t kind;
     uint64_t tid;
     char *addr = NULL;
-    hd_key_reader_init(&r, key, klen);
-    if (hd_key_read_u8(&r, &kind, NULL) < 0 || hd_key_read_u64(&r, &tid, NULL) < 0 ||
-        hd_key_read_str(&r, p->a, &addr, NULL, NULL) < 0)
+    if (hd_mailkey_participant_read(key, klen, p->a, &tid, &addr) < 0)
         return HD_ECORRUPT;
     if (strcasecmp(addr, p->skip) == 0 || p->n == p->cap)
         return 0;

@@ -270,16 +270,11 @@ static int annot_add(annot_acc *x, const char *addr)
     for (size_t i = 0; i < t->n_undeliverable; i++)
         if (strcmp(t->undeliverable[i]->address, u->address) == 0)
             return 0;
-    if (t->n_undeliverable == x->cap) {
-        size_t cap = x->cap ? x->cap * 2 : 4;
-        Helpdesk__V1__UndeliverableAddress **v = hd_arena_calloc(x->a, cap, sizeof *v);
-        if (!v)
-            return hd_err_set(x->err, HD_ENOMEM, "undeliverable: out of memory");
-        if (t->n_undeliverable)
-            memcpy(v, t->undeliverable, t->n_undeliverable * sizeof *v);
-        t->undeliverable = v;
-        x->cap = cap;
-    }
+    Helpdesk__V1__UndeliverableAddress **v =
+        hd_arena_grow(x->a, t->undeliverable, t->n_undeliverable, &x->cap, sizeof *v, 4);
+    if (!v)
+        return hd_err_set(x->err, HD_ENOMEM, "undeliverable: out of memory");
+    t->undeliverable = v;
     t->undeliverable[t->n_undeliverable++] = u;
     return 0;
 }
@@ -289,13 +284,9 @@ static int participant_cb(void *arg, const void *key, size_t klen, const void *v
     (void)val;
     (void)vlen;
     annot_acc *x = arg;
-    hd_key_reader r;
-    uint8_t kind;
     uint64_t tid;
     char *addr = NULL;
-    hd_key_reader_init(&r, key, klen);
-    if (hd_key_read_u8(&r, &kind, NULL) < 0 || hd_key_read_u64(&r, &tid, NULL) < 0 ||
-        hd_key_read_str(&r, x->a, &addr, NULL, NULL) < 0)
+    if (hd_mailkey_participant_read(key, klen, x->a, &tid, &addr) < 0)
         return hd_err_set(x->err, HD_ECORRUPT, "mail participant of ticket: unreadable key");
     return annot_add(x, addr);
 }
