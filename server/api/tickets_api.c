@@ -51,6 +51,16 @@ static hd_tickets_actor actor_of(const hd_identity *who)
 
 /* One submitted mutation: the store calls mut_apply and mut_done with this. */
 typedef struct mut_ctx mut_ctx;
+
+/* An imported change (a request with `time`): at ms, to ticket (0: not an import). A request
+ * id already recorded under idem_ns makes the call a retry, which replays whatever the
+ * ticket did since (the first attempt's own change moved its update_time). */
+typedef struct mut_import {
+    uint64_t ticket;
+    int64_t ms;
+    const char *idem_ns;    /* HD_TICKETS_IDEM_*, or NULL */
+    const char *request_id; /* borrowed from the request; NULL or "" for none */
+} mut_import;
 struct mut_ctx {
     hd_rpc_call *call;
     hd_app *app;
@@ -59,19 +69,29 @@ struct mut_ctx {
     hd_tickets_committed *committed;
     void (*fill)(mut_ctx *c); /* fills resp from args once durable */
     ProtobufCMessage *resp;
-    uint64_t import_ticket; /* nonzero: an imported change at import_ms to this ticket */
-    int64_t import_ms;
+    mut_import import;
 };
 
 /* An imported change may not precede the ticket's last change (its update_time), read in
- * the mutation's txn so no change can slip in between. Returns 0, HD_EINVAL or an error. */
+ * the mutation's txn so no change can slip in between; a retry of a recorded request id is
+ * not checked (the domain apply replays it). Returns 0, HD_EINVAL or an error. */
 static int import_check(hd_txn *txn, const mut_ctx *c, hd_err *err)
 {
     const void *val;
     size_t len;
     hd_key k;
-    int rc = hd_store_get(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, c->import_ticket), &val,
-                          &len, err);
+    int rc;
+    if (c->import.idem_ns && c->import.request_id && c->import.request_id[0]) {
+        uint64_t ticket_id, child_id;
+        rc = hd_tickets_idem_pair_get(txn, c->import.idem_ns, c->import.request_id, &ticket_id,
+                                      &child_id, err);
+        if (rc == 0)
+            return 0;
+        if (rc != HD_ENOTFOUND)
+            return rc;
+    }
+    rc = hd_store_get(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, c->import.ticket), &val, &len,
+                      err);
     if (rc == HD_ENOTFOUND) { /* the domain apply reports it */
         hd_err_clear(err);
         return 0;
@@ -81,8 +101,8 @@ static int import_check(hd_txn *txn, const mut_ctx *c, hd_err *err)
     Helpdesk__V1__Ticket *t = helpdesk__v1__ticket__unpack(NULL, len, val);
     if (!t)
         return hd_err_set(err, HD_ECORRUPT, "ticket %" PRIu64 ": record does not unpack",
-                          c->import_ticket);
-    rc = hd_import_check(t, c->import_ms, err);
+                          c->import.ticket);
+    rc = hd_import_check(t, c->import.ms, err);
     helpdesk__v1__ticket__free_unpacked(t, NULL);
     return rc;
 }
@@ -90,7 +110,7 @@ static int import_check(hd_txn *txn, const mut_ctx *c, hd_err *err)
 static int mut_apply(hd_txn *txn, void *arg, hd_err *err)
 {
     mut_ctx *c = arg;
-    if (c->import_ticket) {
+    if (c->import.ticket) {
         int rc = import_check(txn, c, err);
         if (rc < 0)
             return rc;
@@ -109,12 +129,11 @@ static void mut_done(void *arg, const hd_err *err)
     hd_rpc_finish(c->call, err);
 }
 
-/* Submits apply(args) for group commit; import_ticket nonzero: an imported change at
- * import_ms to that ticket (import_check). Returns HD_RPC_ASYNC or an error. */
+/* Submits apply(args) for group commit; imp (copied; NULL or imp->ticket 0: not an import)
+ * names an imported change (import_check). Returns HD_RPC_ASYNC or an error. */
 static int mut_submit_at(hd_rpc_call *call, hd_store_apply_fn apply, void *args,
                          hd_tickets_committed *committed, void (*fill)(mut_ctx *c),
-                         ProtobufCMessage *resp, uint64_t import_ticket, int64_t import_ms,
-                         hd_err *err)
+                         ProtobufCMessage *resp, const mut_import *imp, hd_err *err)
 {
     hd_app *app = hd_rpc_call_app(call);
     mut_ctx *c = hd_arena_calloc(hd_rpc_call_arena(call), 1, sizeof(*c));
@@ -127,8 +146,8 @@ static int mut_submit_at(hd_rpc_call *call, hd_store_apply_fn apply, void *args,
     c->committed = committed;
     c->fill = fill;
     c->resp = resp;
-    c->import_ticket = import_ticket;
-    c->import_ms = import_ms;
+    if (imp)
+        c->import = *imp;
     int rc = hd_store_submit(app->store, mut_apply, mut_done, c, err);
     return rc < 0 ? rc : HD_RPC_ASYNC;
 }
@@ -138,7 +157,7 @@ static int mut_submit(hd_rpc_call *call, hd_store_apply_fn apply, void *args,
                       hd_tickets_committed *committed, void (*fill)(mut_ctx *c),
                       ProtobufCMessage *resp, hd_err *err)
 {
-    return mut_submit_at(call, apply, args, committed, fill, resp, 0, 0, err);
+    return mut_submit_at(call, apply, args, committed, fill, resp, NULL, err);
 }
 
 /* Allocates a zeroed mutation argument in the call's arena. */
@@ -323,8 +342,9 @@ static int update_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Protob
     rc = hd_import_time(call, req->time, "time", &args->now_ms, err);
     if (rc < 0)
         return rc;
+    mut_import imp = {.ticket = req->time && req->ticket ? req->ticket->id : 0, .ms = args->now_ms};
     return mut_submit_at(call, hd_tickets_update_apply, args, &args->committed, fill_updated, respm,
-                         req->time && req->ticket ? req->ticket->id : 0, args->now_ms, err);
+                         &imp, err);
 }
 
 static void fill_reply(mut_ctx *c)
@@ -375,8 +395,12 @@ static int reply_to_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Prot
         rc = hd_import_time(call, req->time, "time", &args->now_ms, err);
     if (rc < 0)
         return rc;
+    mut_import imp = {.ticket = req->time ? req->ticket_id : 0,
+                      .ms = args->now_ms,
+                      .idem_ns = HD_TICKETS_IDEM_REPLY,
+                      .request_id = args->request_id};
     return mut_submit_at(call, hd_tickets_reply_apply, args, &args->committed, fill_reply, respm,
-                         req->time ? req->ticket_id : 0, args->now_ms, err);
+                         &imp, err);
 }
 
 /* Common start of the draft handlers: staff only, REPLY access on the ticket. Returns 0 with
@@ -475,8 +499,12 @@ static int add_note(hd_rpc_call *call, const ProtobufCMessage *reqm, ProtobufCMe
         rc = hd_import_time(call, req->time, "time", &args->now_ms, err);
     if (rc < 0)
         return rc;
+    mut_import imp = {.ticket = req->time ? req->ticket_id : 0,
+                      .ms = args->now_ms,
+                      .idem_ns = HD_TICKETS_IDEM_NOTE,
+                      .request_id = args->request_id};
     return mut_submit_at(call, hd_tickets_note_apply, args, &args->committed, fill_note, respm,
-                         req->time ? req->ticket_id : 0, args->now_ms, err);
+                         &imp, err);
 }
 
 static void fill_rated(mut_ctx *c)
@@ -501,8 +529,9 @@ static int rate_ticket(hd_rpc_call *call, const ProtobufCMessage *reqm, Protobuf
         rc = hd_import_time(call, req->time, "time", &args->now_ms, err);
     if (rc < 0)
         return rc;
+    mut_import imp = {.ticket = req->time ? req->ticket_id : 0, .ms = args->now_ms};
     return mut_submit_at(call, hd_tickets_rate_apply, args, &args->committed, fill_rated, respm,
-                         req->time ? req->ticket_id : 0, args->now_ms, err);
+                         &imp, err);
 }
 
 /* ---- WatchTickets ---------------------------------------------------------------------- */

@@ -140,6 +140,49 @@ class CreateTimeImport(unittest.TestCase):
         self.assertEqual(r.message.create_time.seconds, now - 3600)
         self.assertEqual(r.ticket.update_time.seconds, now - 3600)
 
+    def test_an_imported_reply_or_note_retried_after_later_changes_replays(self):
+        # An importer whose call timed out retries it; meanwhile the ticket moved on (its
+        # own change, or another's): the retry must return the recorded message, not be
+        # refused as "earlier than the ticket's last change".
+        now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+        t = self.create(self.server.token, now - 7200)
+        tk = tickets_pb2
+
+        def imported(method, req, resp, seconds):
+            req.time.seconds = seconds
+            return unary(self.ch, "/helpdesk.v1.TicketService/" + method, req, resp,
+                         token=self.server.token)
+
+        def reply():
+            return imported("ReplyToTicket", tk.ReplyToTicketRequest(
+                ticket_id=t.id, body="imported reply", request_id="imp-reply-1"),
+                tk.ReplyToTicketResponse, now - 3600)
+
+        def note():
+            return imported("AddNote", tk.AddNoteRequest(
+                ticket_id=t.id, body="imported note", request_id="imp-note-1"),
+                tk.Note, now - 3000)
+
+        first_reply, first_note = reply(), note()
+        unary(self.ch, "/helpdesk.v1.TicketService/AddNote",
+              tk.AddNoteRequest(ticket_id=t.id, body="a live note after the import"),
+              tk.Note, token=self.server.token)
+        again_reply, again_note = reply(), note()
+        self.assertEqual(again_reply.message.id, first_reply.message.id)
+        self.assertEqual(again_reply.message.create_time.seconds, now - 3600)
+        self.assertEqual(again_note.id, first_note.id)
+        msgs = unary(self.ch, "/helpdesk.v1.TicketService/GetTicket",
+                     tk.GetTicketRequest(id=t.id), tk.GetTicketResponse,
+                     token=self.server.token)
+        self.assertEqual([m.body for m in msgs.messages].count("imported reply"), 1)
+        # A new import at that old time (a new request id) is still refused.
+        with self.assertRaises(grpc.RpcError) as e:
+            imported("AddNote", tk.AddNoteRequest(ticket_id=t.id, body="late",
+                                                  request_id="imp-note-2"),
+                     tk.Note, now - 3000)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("time: earlier than the ticket's last change", e.exception.details())
+
 
 if __name__ == "__main__":
     unittest.main()
