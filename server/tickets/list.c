@@ -12,6 +12,7 @@
 
 #include "google/protobuf/timestamp.pb-c.h"
 #include "server/sla/query.h"
+#include "server/tickets/annotate.h"
 #include "server/tickets/change.h"
 #include "server/tickets/fields.h"
 #include "server/tickets/tickets.h"
@@ -609,6 +610,9 @@ int hd_tickets_list(hd_store *s, hd_arena *a, const hd_tickets_query *q, hd_tick
             if (rc < 0)
                 goto fail;
         }
+        rc = hd_tickets_annotate(l.txn, a, l.c[i].t, err);
+        if (rc < 0)
+            goto fail;
         out->tickets[out->n_tickets++] = l.c[i].t;
     }
     hd_store_read_end(l.txn);

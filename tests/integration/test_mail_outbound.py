@@ -213,6 +213,9 @@ class TestBounces(MailCase):
         self.assertEqual(u[0].status, "5.1.1")
         self.assertEqual(u[0].reason, "550 5.1.1 user unknown")
         self.assertEqual(u[0].ticket_id, ticket.id)
+        # Lists show the mark too, so a queue view can flag the ticket.
+        listed = {t.id: [a.address for a in t.undeliverable] for t in self.tickets(srv)}
+        self.assertEqual(listed[ticket.id], ["ann@customer.example"])
         # WatchTickets saw it as an event on the ticket.
         deadline = time.monotonic() + 20
         seen = None
