@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "google/protobuf/timestamp.pb-c.h"
 #include "server/clock/clock.h"
 #include "server/rollup/rollup.h"
@@ -173,6 +175,68 @@ const char *hd_tickets_number(char *buf, size_t n, uint64_t id)
     return buf;
 }
 
+/* ---- Request fingerprint --------------------------------------------------------------- *
+ * What a create asks for, hashed so that a reused request_id can be told from a retry
+ * without keeping the request. The encoding is ours, not the protobuf bytes (field order,
+ * defaults and unknown fields would change those): a version tag, then every field in a
+ * fixed order, numbers as 8 bytes big-endian, strings as their length so encoded then their
+ * bytes, lists as their count then their items. Changing it makes retries of creates made
+ * just before an upgrade fail as reuses: bump the tag only with a reason. */
+
+#define FINGERPRINT_TAG "helpdesk.v1.CreateTicket/1"
+
+static void fp_u64(crypto_generichash_state *st, uint64_t v)
+{
+    unsigned char b[8];
+    id_encode(b, v);
+    crypto_generichash_update(st, b, sizeof(b));
+}
+
+static void fp_str(crypto_generichash_state *st, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    fp_u64(st, n);
+    if (n)
+        crypto_generichash_update(st, (const unsigned char *)s, n);
+}
+
+/* args->fingerprint from the validated fields of args and req's create_time (checked by the
+ * caller after prepare: hashed as sent). */
+static int fingerprint(hd_tickets_create_args *args, const Helpdesk__V1__CreateTicketRequest *req,
+                       hd_err *err)
+{
+    crypto_generichash_state st;
+    const Google__Protobuf__Timestamp *ct = req->create_time;
+    if (crypto_generichash_init(&st, NULL, 0, sizeof(args->fingerprint)) != 0)
+        return hd_err_set(err, HD_EINTERNAL, "request_id: fingerprint failed");
+    fp_str(&st, FINGERPRINT_TAG);
+    fp_u64(&st, (uint64_t)args->actor.kind);
+    fp_u64(&st, args->actor.id);
+    fp_u64(&st, args->customer_id);
+    fp_str(&st, args->customer_email);
+    fp_str(&st, args->customer_name);
+    fp_str(&st, args->subject);
+    fp_str(&st, args->body);
+    fp_u64(&st, (uint64_t)args->priority);
+    fp_u64(&st, (uint64_t)args->channel);
+    fp_str(&st, args->category);
+    fp_u64(&st, args->group_id);
+    fp_u64(&st, args->n_tags);
+    for (size_t i = 0; i < args->n_tags; i++)
+        fp_str(&st, args->tags[i]);
+    fp_u64(&st, args->n_custom_fields);
+    for (size_t i = 0; i < args->n_custom_fields; i++) {
+        fp_str(&st, args->custom_fields[i]->key);
+        fp_str(&st, args->custom_fields[i]->value);
+    }
+    fp_u64(&st, ct != NULL);
+    fp_u64(&st, ct ? (uint64_t)ct->seconds : 0);
+    fp_u64(&st, ct ? (uint64_t)(int64_t)ct->nanos : 0);
+    if (crypto_generichash_final(&st, args->fingerprint, sizeof(args->fingerprint)) != 0)
+        return hd_err_set(err, HD_EINTERNAL, "request_id: fingerprint failed");
+    return 0;
+}
+
 /* ---- Validation ------------------------------------------------------------------------ */
 
 static int check_tags(hd_tickets_create_args *args, hd_arena *a,
@@ -272,7 +336,7 @@ int hd_tickets_create_prepare(hd_tickets_create_args *args, hd_arena *a,
         args->actor.id = 0;
     }
     args->now_ms = hd_clock_now_ms();
-    return 0;
+    return args->request_id[0] ? fingerprint(args, req, err) : 0;
 }
 
 /* ---- Create ---------------------------------------------------------------------------- */
@@ -439,13 +503,53 @@ static int put_rollups(hd_txn *txn, const Helpdesk__V1__Ticket *t, int64_t now_m
     return rc;
 }
 
-/* A retry: the ticket recorded under the request id, unpacked into the arena. */
-static int load_replay(hd_txn *txn, hd_tickets_create_args *args, uint64_t id, hd_err *err)
+/* Records the ticket created under args->request_id with the request's fingerprint. */
+static int idem_put(hd_txn *txn, const hd_tickets_create_args *args, uint64_t id, hd_err *err)
+{
+    unsigned char b[8 + HD_TICKETS_FINGERPRINT_BYTES];
+    hd_key k;
+    id_encode(b, id);
+    memcpy(b + 8, args->fingerprint, HD_TICKETS_FINGERPRINT_BYTES);
+    return hd_store_put(txn, HD_STORE_IDEMPOTENCY,
+                        hd_tickets_key_idem(&k, HD_TICKETS_IDEM_CREATE, args->request_id), b,
+                        sizeof(b), HD_STORE_NOOVERWRITE, err);
+}
+
+/* A retry: the ticket recorded under the request id, unpacked into the arena. Returns 0
+ * (replayed), HD_ENOTFOUND (err cleared: a first call), HD_EINVAL (the id was used for
+ * another request), HD_ECORRUPT (a value neither 8 nor 8 + fingerprint bytes, or naming a
+ * missing ticket) or the store's errors. */
+static int load_replay(hd_txn *txn, hd_tickets_create_args *args, hd_err *err)
 {
     hd_key k;
     ProtobufCMessage *m;
-    int rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, id),
-                              &helpdesk__v1__ticket__descriptor, args->arena, &m, err);
+    const void *val;
+    size_t len;
+    uint64_t id;
+    int rc = hd_store_get(txn, HD_STORE_IDEMPOTENCY,
+                          hd_tickets_key_idem(&k, HD_TICKETS_IDEM_CREATE, args->request_id), &val,
+                          &len, err);
+    if (rc == HD_ENOTFOUND) {
+        hd_err_clear(err);
+        return HD_ENOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (len != 8 && len != 8 + HD_TICKETS_FINGERPRINT_BYTES)
+        return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": value of %zu bytes, want 8 or %d",
+                          args->request_id, len, 8 + HD_TICKETS_FINGERPRINT_BYTES);
+    rc = hd_tickets_read_id(val, 8, &id, err);
+    if (rc < 0)
+        return rc;
+    /* An 8-byte record predates fingerprints: nothing to compare, it replays as it did. */
+    if (len > 8 && sodium_memcmp((const unsigned char *)val + 8, args->fingerprint,
+                                 HD_TICKETS_FINGERPRINT_BYTES) != 0)
+        return hd_err_set(err, HD_EINVAL,
+                          "request_id \"%s\": already used for another ticket; a new ticket "
+                          "needs a new id",
+                          args->request_id);
+    rc = hd_store_get_msg(txn, HD_STORE_TICKETS, hd_tickets_key_id(&k, id),
+                          &helpdesk__v1__ticket__descriptor, args->arena, &m, err);
     if (rc == HD_ENOTFOUND)
         return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": names missing ticket %" PRIu64,
                           args->request_id, id);
@@ -465,7 +569,6 @@ int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
     Helpdesk__V1__TicketEvent *ev = NULL;
     hd_key k;
     char number[24];
-    uint64_t id;
     int rc;
 
     /* Replays of this mutation start from scratch. */
@@ -475,10 +578,7 @@ int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
     hd_tickets_committed_reset(&args->committed);
 
     if (args->request_id[0]) {
-        hd_tickets_key_idem(&k, HD_TICKETS_IDEM_CREATE, args->request_id);
-        rc = get_id(txn, HD_STORE_IDEMPOTENCY, &k, &id, err);
-        if (rc == 0)
-            return load_replay(txn, args, id, err);
+        rc = load_replay(txn, args, err);
         if (rc != HD_ENOTFOUND)
             return rc;
     }
@@ -552,9 +652,7 @@ int hd_tickets_create_apply(hd_txn *txn, void *arg, hd_err *err)
     args->committed.after[0] = t;
     args->committed.n = 1;
     if (args->request_id[0]) {
-        rc = put_id(txn, HD_STORE_IDEMPOTENCY,
-                    hd_tickets_key_idem(&k, HD_TICKETS_IDEM_CREATE, args->request_id), t->id,
-                    HD_STORE_NOOVERWRITE, err);
+        rc = idem_put(txn, args, t->id, err);
         if (rc < 0)
             return rc;
     }

@@ -45,8 +45,12 @@
 #define HD_TICKETS_ROLLUP_STATUS_IN           "tickets.status_in"
 #define HD_TICKETS_ROLLUP_STATUS_NOW          "tickets.status_now"
 
-/* Namespace of CreateTicket's request ids in the IDEMPOTENCY table. */
+/* Namespace of CreateTicket's request ids in the IDEMPOTENCY table (value: u64 ticket id +
+ * the request's HD_TICKETS_FINGERPRINT_BYTES fingerprint; stores written before fingerprints
+ * hold the 8-byte id alone, which replays without a comparison). */
 #define HD_TICKETS_IDEM_CREATE "ticket.create"
+/* Bytes of a CreateTicket request's fingerprint (BLAKE2b, libsodium crypto_generichash). */
+#define HD_TICKETS_FINGERPRINT_BYTES 32
 /* Namespace of ReplyToTicket's request ids (value: u64 ticket id + u64 message id). */
 #define HD_TICKETS_IDEM_REPLY "ticket.reply"
 /* Namespace of AddNote's request ids (value: u64 ticket id + u64 note id). */
@@ -106,7 +110,8 @@ hd_key *hd_tickets_key_updated(hd_key *k, int64_t update_ms, uint64_t id);
 hd_key *hd_tickets_key_number(hd_key *k, const char *number);
 /* IDX_EMAIL: string normalised email -> customer id. CUSTOMERS: u64 id -> Customer. */
 hd_key *hd_tickets_key_email(hd_key *k, const char *email);
-/* IDEMPOTENCY: string namespace + string request id -> ticket id. */
+/* IDEMPOTENCY: string namespace + string request id -> ticket id (+ what the namespace adds:
+ * see HD_TICKETS_IDEM_*). */
 hd_key *hd_tickets_key_idem(hd_key *k, const char *ns, const char *request_id);
 
 /* Reads an 8-byte big-endian id value. Returns 0, or HD_ECORRUPT when len != 8. */
@@ -152,6 +157,13 @@ typedef struct hd_tickets_create_args {
     uint64_t group_id;     /* group to file under, 0 = none: applied (and auto-assigned when
                             * the group says so) only by hd_tickets_create_grouped_apply in
                             * assign.h; hd_tickets_create_apply ignores it */
+    /* With a request_id: what the request asks for and who asks, hashed by prepare (the
+     * customer fields, subject, body, priority, channel, category, tags, custom fields,
+     * group_id, req->create_time and the actor) and stored with the id, so that a reuse of
+     * the id for another ticket is told from a retry. Not now_ms (a retry comes later) nor
+     * follow_up_of (set after prepare, only by the follow-up path, which has no request_id).
+     * Zeros when request_id is "". */
+    unsigned char fingerprint[HD_TICKETS_FINGERPRINT_BYTES];
 
     /* Result, valid once the mutation succeeded (apply returned 0 / done got code 0). */
     Helpdesk__V1__Ticket *ticket;   /* borrowed until the arena resets */
@@ -160,17 +172,20 @@ typedef struct hd_tickets_create_args {
     hd_tickets_committed committed; /* the CREATED event, for publishing (empty if replayed) */
 } hd_tickets_create_args;
 
-/* Validates req and fills *args (zeroed first). req must stay valid (borrowed) until the
- * mutation is acknowledged; a must stay valid and unused by other threads until then. lim
- * may be NULL (defaults). actor may be NULL (SYSTEM). Returns 0, or HD_EINVAL with the field
- * named in the detail ("subject: longer than 998 characters"), or HD_ENOMEM. */
+/* Validates req and fills *args (zeroed first), with the request's fingerprint when it has
+ * a request_id. req must stay valid (borrowed) until the mutation is acknowledged; a must stay
+ * valid and unused by other threads until then. lim may be NULL (defaults). actor may be NULL
+ * (SYSTEM). Returns 0, or HD_EINVAL with the field named in the detail ("subject: longer than 998
+ * characters"), or HD_ENOMEM. */
 int hd_tickets_create_prepare(hd_tickets_create_args *args, hd_arena *a,
                               const Helpdesk__V1__CreateTicketRequest *req,
                               const hd_tickets_limits *lim, const hd_tickets_actor *actor,
                               hd_err *err);
 
 /* The create mutation (an hd_store_apply_fn; arg is hd_tickets_create_args *). Runs on the
- * store's writer thread: a request_id already in IDEMPOTENCY returns its ticket (replayed);
+ * store's writer thread: a request_id already in IDEMPOTENCY with the same fingerprint (or
+ * none: an older record) returns its ticket (replayed), with another fingerprint fails with
+ * HD_EINVAL ("request_id \"KEY\": already used for another ticket; ...") writing nothing;
  * otherwise resolves the customer (HD_ENOTFOUND "customer_id: no customer 42"), or finds or
  * creates one by email, allocates the id and number and writes the ticket, its first
  * message, a CREATED event, every index entry, the rollups and the idempotency record, then

@@ -244,12 +244,14 @@ typedef struct batch_item {
     hd_tickets_create_args args;
     batch *b;
     hd_arena *a;
+    hd_err err; /* the acknowledgement's */
 } batch_item;
 
 static void batch_done(void *arg, const hd_err *err)
 {
     batch_item *it = arg;
     pthread_mutex_lock(&it->b->mu);
+    it->err = *err;
     it->b->failed += err->code < 0;
     it->b->done++;
     pthread_cond_signal(&it->b->cv);
@@ -289,6 +291,288 @@ static void one_request_id_submitted_eight_times_in_one_batch_makes_one_ticket(v
         hd_arena_destroy(it[i].a);
     assert_int_equal(replayed, N - 1);
     assert_int_equal(table_count(f, HD_STORE_TICKETS), 1);
+}
+
+/* ---- idempotency: a reused request id is not a retry ---- */
+
+#define REUSED(rid)                                                                                \
+    "request_id \"" rid "\": already used for another ticket; a new ticket needs a new id"
+
+/* Prepares req as actor (NULL = SYSTEM) and runs the create; returns its code. */
+static int try_create(fx *f, const Helpdesk__V1__CreateTicketRequest *req,
+                      const hd_tickets_actor *actor, hd_tickets_create_args *args, hd_err *err)
+{
+    assert_ok(hd_tickets_create_prepare(args, f->a, req, NULL, actor, err), *err);
+    return hd_tickets_create(f->s, args, err);
+}
+
+static void
+retry_with_the_same_content_as_validated_replays_even_if_spelled_differently(void **state)
+{
+    fx *f = *state;
+    Helpdesk__V1__CreateTicketRequest req;
+    hd_tickets_create_args a1, a2;
+    hd_err err = {0};
+    char *tags[] = {(char *)"vip", (char *)"billing"};
+    char *tags_again[] = {(char *)"vip", (char *)"billing", (char *)"vip"};
+    tf_request(&req, NULL, NULL, "Ada@Example.com");
+    req.request_id = (char *)"spelled";
+    req.n_tags = 2;
+    req.tags = tags;
+    create(f, &req, &a1);
+    /* Later, the email in another case, a duplicated tag, the default priority spelled out:
+     * the same request once validated. */
+    hd_clock_advance_ms(60000);
+    req.customer_email = (char *)"ada@example.com";
+    req.n_tags = 3;
+    req.tags = tags_again;
+    req.priority = HELPDESK__V1__PRIORITY__PRIORITY_NORMAL;
+    assert_ok(try_create(f, &req, NULL, &a2, &err), err);
+    assert_true(a2.replayed);
+    assert_int_equal(a2.ticket->id, a1.ticket->id);
+    assert_int_equal(a2.committed.n, 0);
+    assert_memory_equal(a1.fingerprint, a2.fingerprint, HD_TICKETS_FINGERPRINT_BYTES);
+    assert_int_equal(table_count(f, HD_STORE_TICKETS), 1);
+    assert_int_equal(table_count(f, HD_STORE_MESSAGES), 1);
+    assert_int_equal(table_count(f, HD_STORE_EVENTS), 1);
+}
+
+/* One change to the request (or who sends it) that makes it another ticket. */
+typedef struct reuse_case {
+    const char *name;
+    void (*mutate)(Helpdesk__V1__CreateTicketRequest *req, hd_tickets_actor *actor);
+} reuse_case;
+
+static Google__Protobuf__Timestamp reuse_ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+static Helpdesk__V1__CustomField reuse_cf = HELPDESK__V1__CUSTOM_FIELD__INIT;
+static Helpdesk__V1__CustomField *reuse_cfs[] = {&reuse_cf};
+static char *other_tags[] = {(char *)"other"};
+
+static void change_subject(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    r->subject = (char *)"Printer on fire again";
+}
+static void change_body(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    r->body = (char *)"It is on fire!";
+}
+static void change_email(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    r->customer_email = (char *)"grace@example.com";
+}
+static void change_customer_id(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    r->customer_email = (char *)"";
+    r->customer_id = 1;
+}
+static void change_name(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    r->customer_name = (char *)"Ada L.";
+}
+static void change_priority(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    r->priority = HELPDESK__V1__PRIORITY__PRIORITY_URGENT;
+}
+static void change_channel(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    r->channel = HELPDESK__V1__CHANNEL__CHANNEL_PHONE;
+}
+static void change_category(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    r->category = (char *)"billing";
+}
+static void change_tags(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    r->n_tags = 1;
+    r->tags = other_tags;
+}
+static void change_field(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    reuse_cf.key = (char *)"order_id";
+    reuse_cf.value = (char *)"A-18";
+    r->n_custom_fields = 1;
+    r->custom_fields = reuse_cfs;
+}
+static void change_group(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    r->group_id = 3;
+}
+static void change_create_time(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)a;
+    reuse_ts.seconds = T0 / 1000 - 86400;
+    r->create_time = &reuse_ts;
+}
+static void change_caller(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)r;
+    a->id = 8; /* another staff member */
+}
+static void change_caller_kind(Helpdesk__V1__CreateTicketRequest *r, hd_tickets_actor *a)
+{
+    (void)r;
+    a->kind = HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_SERVICE; /* same number, a service */
+}
+
+static void request_id_reused_for_another_ticket_is_invalid_and_writes_nothing(void **state)
+{
+    fx *f = *state;
+    static const reuse_case cases[] = {
+        {"subject", change_subject},
+        {"body", change_body},
+        {"customer_email", change_email},
+        {"customer_id", change_customer_id},
+        {"customer_name", change_name},
+        {"priority", change_priority},
+        {"channel", change_channel},
+        {"category", change_category},
+        {"tags", change_tags},
+        {"custom_fields", change_field},
+        {"group_id", change_group},
+        {"create_time", change_create_time},
+        {"caller", change_caller},
+        {"caller kind", change_caller_kind},
+    };
+    const hd_tickets_actor staff7 = {HELPDESK__V1__ACTOR_KIND__ACTOR_KIND_STAFF, 7};
+    Helpdesk__V1__CreateTicketRequest req;
+    hd_tickets_create_args first, args;
+    hd_err err = {0};
+    tf_request(&req, NULL, NULL, NULL);
+    req.request_id = (char *)"rid-7";
+    assert_ok(try_create(f, &req, &staff7, &first, &err), err);
+    assert_false(first.replayed);
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        Helpdesk__V1__CreateTicketRequest other = req;
+        hd_tickets_actor actor = staff7;
+        cases[i].mutate(&other, &actor);
+        int rc = try_create(f, &other, &actor, &args, &err);
+        if (rc != HD_EINVAL || strcmp(err.detail, REUSED("rid-7")) != 0)
+            fail_msg("%s changed: %s (%s), want HD_EINVAL (%s)", cases[i].name, hd_errname(rc),
+                     err.detail, REUSED("rid-7"));
+        assert_null(args.ticket);
+        assert_false(args.replayed);
+        assert_int_equal(args.committed.n, 0);
+    }
+    assert_int_equal(table_count(f, HD_STORE_TICKETS), 1);
+    assert_int_equal(table_count(f, HD_STORE_MESSAGES), 1);
+    assert_int_equal(table_count(f, HD_STORE_EVENTS), 1);
+    assert_int_equal(table_count(f, HD_STORE_CUSTOMERS), 1);
+    assert_int_equal(table_count(f, HD_STORE_IDEMPOTENCY), 1);
+
+    /* The refusals left the record as it was: the true retry still gets the first ticket. */
+    assert_ok(try_create(f, &req, &staff7, &args, &err), err);
+    assert_true(args.replayed);
+    assert_int_equal(args.ticket->id, first.ticket->id);
+    /* And another id with the refused content is a new ticket. */
+    req.request_id = (char *)"rid-8";
+    req.subject = (char *)"Printer on fire again";
+    assert_ok(try_create(f, &req, &staff7, &args, &err), err);
+    assert_false(args.replayed);
+    assert_int_not_equal(args.ticket->id, first.ticket->id);
+}
+
+/* Writes value (len bytes) under CreateTicket's request id rid, as another binary would. */
+typedef struct raw_idem {
+    const char *rid;
+    const void *val;
+    size_t len;
+} raw_idem;
+
+static int put_raw_idem(hd_txn *txn, void *arg, hd_err *err)
+{
+    raw_idem *r = arg;
+    hd_key k;
+    return hd_store_put(txn, HD_STORE_IDEMPOTENCY,
+                        hd_tickets_key_idem(&k, HD_TICKETS_IDEM_CREATE, r->rid), r->val, r->len,
+                        HD_STORE_NOOVERWRITE, err);
+}
+
+static void record_without_fingerprint_from_an_older_store_still_replays(void **state)
+{
+    fx *f = *state;
+    Helpdesk__V1__CreateTicketRequest req;
+    hd_tickets_create_args args;
+    hd_err err = {0};
+    tf_request(&req, NULL, NULL, NULL);
+    Helpdesk__V1__Ticket *old = create(f, &req, NULL);
+    unsigned char id8[8] = {0, 0, 0, 0, 0, 0, 0, (unsigned char)old->id};
+    raw_idem legacy = {"before-upgrade", id8, sizeof(id8)};
+    assert_int_equal(old->id, 1);
+    assert_ok(hd_store_write(f->s, put_raw_idem, &legacy, &err), err);
+
+    /* Nothing to compare against: any content replays, as before fingerprints. */
+    req.request_id = (char *)"before-upgrade";
+    req.subject = (char *)"Whatever the retry says";
+    assert_ok(try_create(f, &req, NULL, &args, &err), err);
+    assert_true(args.replayed);
+    assert_int_equal(args.ticket->id, old->id);
+    assert_string_equal(args.ticket->subject, "Printer on fire");
+    assert_int_equal(table_count(f, HD_STORE_TICKETS), 1);
+
+    /* Any other length is corrupt, named by its request id. */
+    unsigned char odd[16] = {0};
+    raw_idem bad = {"torn", odd, sizeof(odd)};
+    assert_ok(hd_store_write(f->s, put_raw_idem, &bad, &err), err);
+    req.request_id = (char *)"torn";
+    TF_ASSERT_ERR(try_create(f, &req, NULL, &args, &err), HD_ECORRUPT, err,
+                  "request_id \"torn\": value of 16 bytes, want 8 or 40");
+    assert_int_equal(table_count(f, HD_STORE_TICKETS), 1);
+}
+
+static void
+one_request_id_with_two_contents_in_one_batch_creates_once_and_refuses_the_other(void **state)
+{
+    fx *f = *state;
+    enum { N = 6 };
+    batch b = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    batch_item it[N];
+    Helpdesk__V1__CreateTicketRequest req, other;
+    hd_err err = {0};
+    tf_request(&req, NULL, NULL, NULL);
+    req.request_id = (char *)"batched-two";
+    other = req;
+    other.body = (char *)"Not the same message";
+    for (int i = 0; i < N; i++) {
+        it[i].b = &b;
+        it[i].a = hd_arena_create(0);
+        assert_non_null(it[i].a);
+        assert_ok(hd_tickets_create_prepare(&it[i].args, it[i].a, i % 2 ? &other : &req, NULL, NULL,
+                                            &err),
+                  err);
+    }
+    for (int i = 0; i < N; i++)
+        assert_ok(hd_store_submit(f->s, hd_tickets_create_apply, batch_done, &it[i], &err), err);
+    pthread_mutex_lock(&b.mu);
+    for (int spins = 0; b.done < N && spins < 1000; spins++)
+        pthread_cond_wait(&b.cv, &b.mu);
+    pthread_mutex_unlock(&b.mu);
+    assert_int_equal(b.done, N);
+    for (int i = 0; i < N; i++) {
+        if (i % 2) {
+            TF_ASSERT_ERR(it[i].err.code, HD_EINVAL, it[i].err, REUSED("batched-two"));
+        } else {
+            TF_ASSERT_OK(it[i].err.code, it[i].err);
+            assert_int_equal(it[i].args.ticket->id, it[0].args.ticket->id);
+            assert_int_equal(it[i].args.replayed, i != 0);
+        }
+    }
+    for (int i = 0; i < N; i++)
+        hd_arena_destroy(it[i].a);
+    assert_int_equal(b.failed, N / 2);
+    assert_int_equal(table_count(f, HD_STORE_TICKETS), 1);
+    assert_int_equal(table_count(f, HD_STORE_MESSAGES), 1);
 }
 
 /* ---- customers ---- */
@@ -1047,6 +1331,10 @@ int main(void)
         T(retry_with_same_request_id_returns_the_first_ticket),
         T(eight_concurrent_creates_with_one_request_id_make_one_ticket),
         T(one_request_id_submitted_eight_times_in_one_batch_makes_one_ticket),
+        T(retry_with_the_same_content_as_validated_replays_even_if_spelled_differently),
+        T(request_id_reused_for_another_ticket_is_invalid_and_writes_nothing),
+        T(record_without_fingerprint_from_an_older_store_still_replays),
+        T(one_request_id_with_two_contents_in_one_batch_creates_once_and_refuses_the_other),
         T(customer_is_created_on_first_sight_and_reused_ignoring_case),
         T(unknown_customer_id_is_not_found_naming_the_field),
         T(every_validation_rule_rejects_with_the_field_named),
