@@ -436,7 +436,9 @@ static const hd_cli_opt create_opts[] = {
     {"category", "TEXT", "category"},
     {"tag", "TAG", "a tag (repeatable)"},
     {"field", "KEY=VALUE", "a custom field (repeatable)"},
-    {"request-id", "KEY", "idempotency key: a retry with it creates nothing new"},
+    {"request-id", "KEY",
+     "idempotency key: a retry with it returns the first ticket; other content with it is "
+     "refused"},
     {0},
 };
 

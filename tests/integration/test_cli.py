@@ -300,6 +300,23 @@ class ExitCodes(CliCase):
         self.assertEqual(len(json.loads(out)["notes"]), 3)
 
 
+    def test_create_rerun_with_its_request_id_opens_one_ticket_and_refuses_other_content(self):
+        s = self.start_server(args=["--unsafe-nosync"])
+        args = ["ticket", "create", "-q", "--customer", "ada@example.com", "--subject",
+                "Printer on fire", "--body", "It is on fire.", "--request-id", "c-1"]
+        first, _ = self.run_cli(args, s)
+        again, _ = self.run_cli(args, s)
+        self.assertNotEqual(first.strip(), "")
+        self.assertEqual(again, first)
+        _, err = self.run_cli(["ticket", "create", "--customer", "ada@example.com", "--subject",
+                               "Printer still on fire", "--body", "It is on fire.",
+                               "--request-id", "c-1"], s, want=4)
+        self.assertIn('request_id "c-1": already used for another ticket; a new ticket needs '
+                      'a new id', err)
+        out, _ = self.run_cli(["ticket", "list", "--json"], s)
+        self.assertEqual(len(json.loads(out)["tickets"]), 1)
+
+
     def test_escalate_and_rate_print_the_ticket_or_one_error_line(self):
         s = self.start_server(args=["--unsafe-nosync"])
         self.seed(s)

@@ -58,6 +58,22 @@ class Tickets(ServerTestCase):
         self.assertEqual(a.number, b.number)
         self.assertNotEqual(a.id, c.id)
 
+    def test_create_request_id_reused_for_another_subject_is_invalid_argument(self):
+        first = self.create(request_id="req-77", subject="Refund", body="Order 77, twice.")
+        again = self.create(request_id="req-77", subject="Refund", body="Order 77, twice.")
+        self.assertEqual(again, first)
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.create(request_id="req-77", subject="Invoice address", body="Order 77, twice.")
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn('request_id "req-77": already used for another ticket; a new ticket '
+                      'needs a new id', cm.exception.details())
+        # Nothing was created for the refused call; the true retry still gets the first.
+        listed = unary(self.ch, LIST, tickets_pb2.ListTicketsRequest(page_size=10),
+                       tickets_pb2.ListTicketsResponse, token=self.s.token)
+        self.assertEqual([t.id for t in listed.tickets], [first.id])
+        self.assertEqual(self.create(request_id="req-77", subject="Refund",
+                                     body="Order 77, twice.").id, first.id)
+
     def test_add_note_retried_after_a_lost_response_adds_one_note(self):
         t = self.create(subject="Printer jam")
         note = "/helpdesk.v1.TicketService/AddNote"

@@ -1,7 +1,8 @@
 /* Fuzz target for CreateTicket input: arbitrary bytes are unpacked as a
  * CreateTicketRequest (as the server does) and validated by hd_tickets_create_prepare; any
- * request it accepts must satisfy every rule (checked again here independently). The first
- * byte also selects a raw check (UTF-8, email) run on the rest, so those see any bytes.
+ * request it accepts must satisfy every rule (checked again here independently) and get the
+ * same fingerprint from a second prepare. The first byte also selects a raw check (UTF-8,
+ * email) run on the rest, so those see any bytes.
  * Built as a libFuzzer target with clang (-fsanitize=fuzzer), or with HD_FUZZ_DRIVER as a
  * plain test that runs seeds and a bounded number of pseudo-random mutations. */
 #include <stdint.h>
@@ -75,9 +76,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         hd_err err = {0};
         int rc = hd_tickets_create_prepare(&args, a, (Helpdesk__V1__CreateTicketRequest *)m, &lim,
                                            NULL, &err);
-        if (rc == 0)
+        if (rc == 0) {
             check_accepted(&args);
-        else
+            /* The fingerprint is a function of the request (a retry must match its first
+             * call): a second prepare of the same bytes agrees. */
+            hd_tickets_create_args again;
+            CHECK(hd_tickets_create_prepare(&again, a, (Helpdesk__V1__CreateTicketRequest *)m, &lim,
+                                            NULL, &err) == 0);
+            CHECK(memcmp(again.fingerprint, args.fingerprint, HD_TICKETS_FINGERPRINT_BYTES) == 0);
+        } else
             CHECK(rc == HD_EINVAL && strchr(err.detail, ':'));
     }
     hd_arena_destroy(a);
