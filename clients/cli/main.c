@@ -158,8 +158,11 @@ static void print_group_help(FILE *f, const hd_cli_group *g)
 {
     fprintf(f, "helpdesk %s: %s\n\nUsage: helpdesk %s <subcommand> [flags]\n\nSubcommands:\n",
             g->name, g->summary, g->name);
+    int w = 12; /* the name column: as wide as the longest name */
     for (const hd_cli_cmd *c = g->cmds; c->name; c++)
-        fprintf(f, "  %-12s %s\n", c->name, c->summary);
+        w = strlen(c->name) > (size_t)w ? (int)strlen(c->name) : w;
+    for (const hd_cli_cmd *c = g->cmds; c->name; c++)
+        fprintf(f, "  %-*s %s\n", w, c->name, c->summary);
     fprintf(f, "\nExample:\n  %s\n\nRun `helpdesk %s <subcommand> --help` for details.\n",
             g->cmds[0].example, g->name);
 }

@@ -258,8 +258,9 @@ class ExitCodes(CliCase):
             self.assertIn("Example:\n  ", gout, g)
             if "Subcommands:" not in gout:
                 continue
-            subs = re.findall(r"(?m)^  ([a-z-]+)  ", gout.split("Subcommands:")[1]
-                              .split("\n\n")[0])
+            block = gout.split("Subcommands:")[1].split("\n\n")[0].strip("\n")
+            subs = re.findall(r"(?m)^  ([a-z-]+) +\S", block)
+            self.assertEqual(len(subs), len(block.splitlines()), block)  # every line named
             for sub in subs:
                 sout, _ = self.run_cli([g, sub, "--help"], env=self.env())
                 self.assertRegex(sout, r"Example:\n  (helpdesk|source|echo|printf) ",
