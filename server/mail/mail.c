@@ -71,6 +71,7 @@ int hd_mail_start(hd_mail **out, const hd_mail_opts *o, hd_err *err)
                              .max_attempts = (unsigned)env_long(HD_MAIL_ATTEMPTS_ENV, 0),
                              .smtp_ca_file = getenv(HD_MAIL_CA_FILE_ENV)};
     hd_tickets_outbox_set(hd_outbox_reply_hook, &m->tc);
+    hd_tickets_attach_check_set(hd_outbox_check_attachments, NULL);
     hd_tickets_annotate_set(hd_undeliverable_annotate, NULL);
     rc = hd_outbox_start(&m->outbox, &m->oo, err);
     if (rc < 0)
@@ -97,6 +98,7 @@ void hd_mail_stop(hd_mail *m)
     hd_poll_stop(m->poll);
     hd_outbox_stop(m->outbox);
     hd_tickets_outbox_set(NULL, NULL);
+    hd_tickets_attach_check_set(NULL, NULL);
     hd_tickets_annotate_set(NULL, NULL);
     hd_loop_limiter_free(m->ic.limiter);
     sodium_memzero(m->key, sizeof m->key);

@@ -107,25 +107,18 @@ static int undeliverable(hd_txn *txn, hd_arena *a, const char *addr, hd_err *err
     return hd_undeliverable_get(txn, a, addr, NULL, err);
 }
 
-/* Checks the staff reply's attachment references against the content store, fills their
- * sizes (in the message the reply mutation is about to store) and copies them into m. */
-static int reply_attachments(hd_txn *txn, hd_arena *a, const Helpdesk__V1__Message *msg,
-                             Helpdesk__V1__OutboxMessage *m, hd_err *err)
+int hd_outbox_check_attachments(void *ud, hd_txn *txn, Helpdesk__V1__Attachment **v, size_t n,
+                                hd_err *err)
 {
     uint64_t total = 0;
-    if (!msg->n_attachments)
-        return HD_OK;
-    if (msg->n_attachments > HD_OUTBOX_ATTACH_COUNT_MAX)
+    (void)ud;
+    if (n > HD_OUTBOX_ATTACH_COUNT_MAX)
         return hd_err_set(err, HD_EINVAL, "attachments: at most %d", HD_OUTBOX_ATTACH_COUNT_MAX);
-    m->attachments = hd_arena_calloc(a, msg->n_attachments, sizeof *m->attachments);
-    if (!m->attachments)
-        return hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
-    for (size_t i = 0; i < msg->n_attachments; i++) {
-        Helpdesk__V1__Attachment *at = msg->attachments[i];
+    for (size_t i = 0; i < n; i++) {
         const void *data;
         size_t len;
         hd_err gerr;
-        int rc = hd_blob_get(txn, at->sha256, &data, &len, &gerr);
+        int rc = hd_blob_get(txn, v[i]->sha256, &data, &len, &gerr);
         if (rc == HD_ENOTFOUND || rc == HD_EINVAL)
             return hd_err_set(err, HD_EINVAL,
                               "attachments[%zu].sha256: no uploaded content with this hash "
@@ -133,11 +126,30 @@ static int reply_attachments(hd_txn *txn, hd_arena *a, const Helpdesk__V1__Messa
                               i);
         if (rc < 0)
             return hd_err_set(err, rc, "%s", gerr.detail);
-        at->size = len;
+        v[i]->size = len;
         total += len;
         if (total > HD_OUTBOX_ATTACH_TOTAL_MAX)
             return hd_err_set(err, HD_EINVAL, "attachments: more than %u bytes in all",
                               HD_OUTBOX_ATTACH_TOTAL_MAX);
+    }
+    return HD_OK;
+}
+
+/* Checks the staff reply's attachment references against the content store, fills their
+ * sizes (in the message the reply mutation is about to store) and copies them into m. */
+static int reply_attachments(hd_txn *txn, hd_arena *a, const Helpdesk__V1__Message *msg,
+                             Helpdesk__V1__OutboxMessage *m, hd_err *err)
+{
+    if (!msg->n_attachments)
+        return HD_OK;
+    int rc = hd_outbox_check_attachments(NULL, txn, msg->attachments, msg->n_attachments, err);
+    if (rc < 0)
+        return rc;
+    m->attachments = hd_arena_calloc(a, msg->n_attachments, sizeof *m->attachments);
+    if (!m->attachments)
+        return hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
+    for (size_t i = 0; i < msg->n_attachments; i++) {
+        const Helpdesk__V1__Attachment *at = msg->attachments[i];
         Helpdesk__V1__MailAttachment *ma = hd_arena_calloc(a, 1, sizeof *ma);
         if (!ma)
             return hd_err_set(err, HD_ENOMEM, "outbox: out of memory");
@@ -145,7 +157,7 @@ static int reply_attachments(hd_txn *txn, hd_arena *a, const Helpdesk__V1__Messa
         ma->filename = at->filename;
         ma->content_type = at->content_type;
         ma->sha256 = at->sha256;
-        ma->size = len;
+        ma->size = at->size;
         m->attachments[m->n_attachments++] = ma;
     }
     return HD_OK;

@@ -67,6 +67,16 @@ int hd_outbox_enqueue(hd_txn *txn, hd_arena *a, const hd_thread_conf *tc,
 int hd_outbox_reply_hook(void *ud, hd_txn *txn, hd_arena *a, const Helpdesk__V1__Ticket *t,
                          const Helpdesk__V1__Message *msg, int64_t now_ms, hd_err *err);
 
+/* The ticket domain's attachment checker (install with
+ * hd_tickets_attach_check_set(hd_outbox_check_attachments, NULL); signature of
+ * hd_tickets_attach_check_fn; ud unused): each of v[0..n) must be in the content store
+ * (blob.h); its size is written into v[i]->size. Used for drafts when saved and by
+ * hd_outbox_reply_hook when a reply is sent. Returns 0, HD_EINVAL
+ * ("attachments[1].sha256: no uploaded content with this hash", count or total size over
+ * HD_OUTBOX_ATTACH_*_MAX) or store errors. */
+int hd_outbox_check_attachments(void *ud, hd_txn *txn, Helpdesk__V1__Attachment **v, size_t n,
+                                hd_err *err);
+
 /* Starts the worker thread. Returns 0 with *out owned (hd_outbox_stop), HD_ENOMEM. */
 int hd_outbox_start(hd_outbox **out, const hd_outbox_opts *opts, hd_err *err);
 

@@ -16,6 +16,22 @@ void hd_tickets_outbox_set(hd_tickets_outbox_fn fn, void *ud)
     hook_ud = ud;
 }
 
+static hd_tickets_attach_check_fn check;
+static void *check_ud;
+
+void hd_tickets_attach_check_set(hd_tickets_attach_check_fn fn, void *ud)
+{
+    check = fn;
+    check_ud = ud;
+}
+
+int hd_tickets_attach_check(hd_txn *txn, Helpdesk__V1__Attachment **v, size_t n, hd_err *err)
+{
+    if (!check || !n)
+        return 0;
+    return check(check_ud, txn, v, n, err);
+}
+
 static int builtin_enqueue(hd_txn *txn, hd_arena *a, const Helpdesk__V1__Ticket *t,
                            const Helpdesk__V1__Message *m, int64_t now_ms, hd_err *err)
 {

@@ -6,6 +6,7 @@
 #ifndef HD_TICKETS_OUTBOX_HOOK_H
 #define HD_TICKETS_OUTBOX_HOOK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "helpdesk/v1/tickets.pb-c.h"
@@ -27,6 +28,23 @@ typedef int (*hd_tickets_outbox_fn)(void *ud, hd_txn *txn, hd_arena *a,
 
 /* Installs fn (NULL restores the built-in writer). Only at start-up, before mutations run. */
 void hd_tickets_outbox_set(hd_tickets_outbox_fn fn, void *ud);
+
+/* Checks a staff reply's or draft's attachment references v[0..n) (v and its entries
+ * borrowed for the call) against the content store in txn and writes each one's size into
+ * v[i]->size. Runs on the writer thread inside the mutation's transaction; must be
+ * replayable. Returns 0 or an hd_ error that fails the mutation (HD_EINVAL naming the entry,
+ * "attachments[1].sha256: no uploaded content with this hash", or the totals). */
+typedef int (*hd_tickets_attach_check_fn)(void *ud, hd_txn *txn, Helpdesk__V1__Attachment **v,
+                                          size_t n, hd_err *err);
+
+/* Installs fn (NULL: no content store, references are kept as given). Only at start-up,
+ * before mutations run; the mail room installs its checker with its outbox hook. */
+void hd_tickets_attach_check_set(hd_tickets_attach_check_fn fn, void *ud);
+
+/* Checks v[0..n) through the installed function; without one (no mail room, so nothing
+ * could send them) returns 0 and leaves the sizes as they are. Returns 0 or the checker's
+ * error. */
+int hd_tickets_attach_check(hd_txn *txn, Helpdesk__V1__Attachment **v, size_t n, hd_err *err);
 
 /* Queues the reply through the installed function or the built-in writer (which neither
  * checks nor carries attachments: it runs only without the mail room), which stores an

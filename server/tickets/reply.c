@@ -120,8 +120,6 @@ int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
     int rc = hd_tickets_reply_request_id(args, req->request_id, err);
     if (rc < 0)
         return rc;
-    if (req->n_attachments && op != HD_TICKETS_REPLY_SEND)
-        return hd_err_set(err, HD_EINVAL, "attachments: only with mode SEND");
     rc = check_attachments(req->attachments, req->n_attachments, err);
     if (rc < 0)
         return rc;
@@ -152,6 +150,16 @@ int hd_tickets_draft_update_prepare(hd_tickets_reply_args *args, hd_arena *a,
                                       req->draft_id, actor, err);
     if (rc < 0)
         return rc;
+    if (req->n_attachments && !req->replace_attachments)
+        return hd_err_set(err, HD_EINVAL,
+                          "attachments: given without replace_attachments (which keeps the "
+                          "draft's files); set it to make them the draft's files");
+    rc = check_attachments(req->attachments, req->n_attachments, err);
+    if (rc < 0)
+        return rc;
+    args->attachments = req->attachments;
+    args->n_attachments = req->n_attachments;
+    args->replace_attachments = req->replace_attachments;
     return set_body(args, req->body, req->status_after, body_max, err);
 }
 
@@ -181,6 +189,41 @@ int hd_tickets_customer_message_prepare(hd_tickets_reply_args *args, hd_arena *a
 
 /* ---- Staff replies and drafts ---------------------------------------------------------- */
 
+/* Files go out by email only, so a reply or draft carrying n of them needs an EMAIL ticket. */
+static int check_channel(const hd_tickets_edit *e, size_t n, hd_err *err)
+{
+    if (n && e->t->channel != HELPDESK__V1__CHANNEL__CHANNEL_EMAIL)
+        return hd_err_set(err, HD_EINVAL,
+                          "attachments: only on tickets of the EMAIL channel (nothing else "
+                          "delivers them)");
+    return 0;
+}
+
+/* The draft being saved takes the request's files (a new draft; an edit with
+ * replace_attachments), checked against the content store with their sizes filled; a fact
+ * ("attachments": count before -> after) records that they were set. */
+static int draft_files(hd_tickets_reply_args *args, hd_tickets_edit *e, Helpdesk__V1__Draft *d,
+                       hd_err *err)
+{
+    char before[24], after[24];
+    size_t was = d->n_attachments;
+    if (args->op == HD_TICKETS_REPLY_DRAFT_UPDATE && !args->replace_attachments)
+        return 0;
+    int rc = check_channel(e, args->n_attachments, err);
+    if (rc < 0)
+        return rc;
+    rc = hd_tickets_attach_check(e->txn, args->attachments, args->n_attachments, err);
+    if (rc < 0)
+        return rc;
+    d->attachments = args->attachments;
+    d->n_attachments = args->n_attachments;
+    if (args->op == HD_TICKETS_REPLY_DRAFT && !d->n_attachments)
+        return 0;
+    snprintf(before, sizeof(before), "%zu", was);
+    snprintf(after, sizeof(after), "%zu", d->n_attachments);
+    return hd_tickets_edit_fact(e, "attachments", was ? before : "", after, err);
+}
+
 /* Posts body as the staff reply of edit e, moves the status and queues the mail. */
 static int post_staff_reply(hd_tickets_reply_args *args, hd_tickets_edit *e, const char *body,
                             Helpdesk__V1__TicketStatus status_after, hd_err *err)
@@ -200,10 +243,9 @@ static int post_staff_reply(hd_tickets_reply_args *args, hd_tickets_edit *e, con
     rc = hd_tickets_edit_status(e, status_after ? status_after : ST(PENDING), err);
     if (rc < 0)
         return rc;
-    if (args->n_attachments && e->t->channel != HELPDESK__V1__CHANNEL__CHANNEL_EMAIL)
-        return hd_err_set(err, HD_EINVAL,
-                          "attachments: only on tickets of the EMAIL channel (nothing else "
-                          "delivers them)");
+    rc = check_channel(e, args->n_attachments, err);
+    if (rc < 0)
+        return rc;
     /* The message (arena memory of this edit) carries the references; the hook fills their
      * sizes, then the record is written again with them. */
     Helpdesk__V1__Message *wm = (Helpdesk__V1__Message *)m;
@@ -280,6 +322,9 @@ static int save_draft(hd_tickets_reply_args *args, hd_tickets_edit *e, hd_err *e
         d->status_after = args->status_after;
         d->create_time = hd_tickets_ts_new(args->arena, args->now_ms);
     }
+    rc = draft_files(args, e, d, err);
+    if (rc < 0)
+        return rc;
     d->update_time = hd_tickets_ts_new(args->arena, args->now_ms);
     if (!d->update_time || !d->create_time)
         return hd_err_set(err, HD_ENOMEM, "draft: out of memory");
@@ -313,8 +358,22 @@ static int finish_draft(hd_tickets_reply_args *args, hd_tickets_edit *e, hd_err 
     if (rc < 0)
         return rc;
     e->note_id = d->id;
-    if (send)
-        return post_staff_reply(args, e, d->body, d->status_after, err);
+    if (send) {
+        /* The draft's files go out as a SEND reply's do (checked again by the outbox hook:
+         * content gone by now fails the send, and the transaction with the draft's delete). */
+        args->attachments = d->attachments;
+        args->n_attachments = d->n_attachments;
+        rc = post_staff_reply(args, e, d->body, d->status_after, err);
+        if (rc == HD_EINVAL && err && strncmp(err->detail, "attachments", 11) == 0) {
+            char why[HD_ERR_DETAIL_MAX];
+            snprintf(why, sizeof(why), "%s", err->detail);
+            return hd_err_set(err, HD_EINVAL,
+                              "draft %" PRIu64 ": %s; the draft is kept (UpdateDraft with "
+                              "replace_attachments changes its files)",
+                              d->id, why);
+        }
+        return rc;
+    }
     rc = hd_tickets_edit_fact(e, "draft", "saved", "discarded", err);
     if (rc < 0)
         return rc;

@@ -46,8 +46,11 @@ typedef struct hd_tickets_reply_args {
                                 ago is reopened instead of followed up (lifecycle.h); 0 =
                                 always a follow-up (the email channel passes the mailbox's
                                 reopen_grace_seconds) */
-    Helpdesk__V1__Attachment **attachments; /* SEND only; checked in form, borrowed */
+    Helpdesk__V1__Attachment **attachments; /* SEND, DRAFT, DRAFT_UPDATE (with
+                                               replace_attachments); checked in form,
+                                               borrowed; sizes written when applied */
     size_t n_attachments;
+    bool replace_attachments; /* DRAFT_UPDATE: the draft's files become attachments */
     /* Result once applied, borrowed from the arena. For a customer message on a closed
      * ticket, follow_up is the new ticket holding the message and ticket the closed one.
      * After a sent staff reply, ticket carries the read annotations (annotate.h), e.g. the
@@ -63,10 +66,11 @@ typedef struct hd_tickets_reply_args {
 } hd_tickets_reply_args;
 
 /* Staff reply (mode SEND or DRAFT) from req. body_max 0 = default. actor is the staff member
- * (or service). req->request_id and req->attachments (SEND only) are borrowed. Returns 0 or
- * HD_EINVAL naming the field ("body: required", "status_after: ...", "request_id: ...",
+ * (or service). req->request_id and req->attachments are borrowed. Returns 0 or HD_EINVAL
+ * naming the field ("body: required", "status_after: ...", "request_id: ...",
  * "attachments[0].filename: ..."). Whether each attachment's content is stored is checked
- * when the mail is queued (outbox_hook.h); attachments need an EMAIL ticket. */
+ * when applied (outbox_hook.h: the checker for a draft, the outbox hook when the mail is
+ * queued); attachments need an EMAIL ticket. */
 int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
                              const Helpdesk__V1__ReplyToTicketRequest *req, size_t body_max,
                              const hd_tickets_actor *actor, hd_err *err);
@@ -75,8 +79,10 @@ int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
  * or HD_EINVAL ("request_id: only for mode SEND", too long, not printable ASCII). */
 int hd_tickets_reply_request_id(hd_tickets_reply_args *args, const char *request_id, hd_err *err);
 
-/* Draft edit (body required; status_after UNSPECIFIED keeps the draft's). Returns 0 or
- * HD_EINVAL. */
+/* Draft edit (body required; status_after UNSPECIFIED keeps the draft's; the draft's files
+ * are kept unless req->replace_attachments, then they become req->attachments, borrowed,
+ * checked as for a reply). Returns 0 or HD_EINVAL naming the field ("attachments: ..." when
+ * given without replace_attachments). */
 int hd_tickets_draft_update_prepare(hd_tickets_reply_args *args, hd_arena *a,
                                     const Helpdesk__V1__UpdateDraftRequest *req, size_t body_max,
                                     const hd_tickets_actor *actor, hd_err *err);
@@ -93,7 +99,10 @@ int hd_tickets_customer_message_prepare(hd_tickets_reply_args *args, hd_arena *a
                                         uint64_t ticket_id, const char *body, size_t body_max,
                                         const hd_tickets_actor *actor, hd_err *err);
 
-/* The mutation (hd_store_apply_fn; arg is hd_tickets_reply_args *). Returns 0,
+/* The mutation (hd_store_apply_fn; arg is hd_tickets_reply_args *). A saved draft's files
+ * are checked against the content store then (hd_tickets_attach_check), and again when it
+ * is sent; a failure there ("draft 7: attachments[0].sha256: ...", HD_EINVAL) fails the
+ * whole transaction, so the draft stays as it was. Returns 0, HD_EINVAL,
  * HD_ENOTFOUND ("ticket 42: not found", "draft 7: not found"; a customer writing on
  * somebody else's ticket also gets "ticket 42: not found"), HD_ESTATE (closed or merged
  * ticket for staff; lifecycle), or the engine's errors. Replayable; callable from another

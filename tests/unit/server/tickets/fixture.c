@@ -41,6 +41,7 @@ int tf_teardown(void **state)
     hd_tickets_observers_clear();
     hd_tickets_mentions_resolver(NULL, NULL);
     hd_tickets_outbox_set(NULL, NULL);
+    hd_tickets_attach_check_set(NULL, NULL);
     return 0;
 }
 

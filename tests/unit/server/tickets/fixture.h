@@ -42,7 +42,8 @@ typedef struct tf_fx {
 int tf_setup(void **state);
 
 /* cmocka teardown: closes and frees what tf_setup made, restores the real clock and clears
- * the ticket observers, the mention resolver and the outbox hook. Returns 0. */
+ * the ticket observers, the mention resolver, the outbox hook and the attachment checker.
+ * Returns 0. */
 int tf_teardown(void **state);
 
 /* Returns an owned store (hd_store_close) opened with unsafe_nosync in a new directory under
