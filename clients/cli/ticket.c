@@ -713,6 +713,15 @@ static void print_event(hd_cli *cli, const Helpdesk__V1__TicketEvent *e, int64_t
         printf("\n.. %s (%s)\n", line, when);
 }
 
+/* One line per file of a message or draft. */
+static void print_attachments(Helpdesk__V1__Attachment *const *v, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        printf("[attachment: %s, %s, %" PRIu64 " bytes, sha256 %s]\n",
+               v[j]->filename[0] ? v[j]->filename : "(unnamed)", v[j]->content_type, v[j]->size,
+               v[j]->sha256);
+}
+
 static int show_thread(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, int64_t now)
 {
     size_t n = r->n_messages + r->n_notes + r->n_events + r->n_drafts, k = 0;
@@ -749,11 +758,7 @@ static int show_thread(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, in
                      who(cli, name, sizeof(name), m->author_id, staff));
             print_header_line(cli, items[i].ms, now, what);
             printf("%s\n", m->body);
-            for (size_t j = 0; j < m->n_attachments; j++)
-                printf("[attachment: %s, %s, %" PRIu64 " bytes, sha256 %s]\n",
-                       m->attachments[j]->filename[0] ? m->attachments[j]->filename : "(unnamed)",
-                       m->attachments[j]->content_type, m->attachments[j]->size,
-                       m->attachments[j]->sha256);
+            print_attachments(m->attachments, m->n_attachments);
         } else if (items[i].kind == 1) {
             const Helpdesk__V1__Note *nt = items[i].p;
             char vis[32];
@@ -770,6 +775,7 @@ static int show_thread(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, in
                      dr->author_id);
             print_header_line(cli, items[i].ms, now, what);
             printf("%s\n", dr->body);
+            print_attachments(dr->attachments, dr->n_attachments);
         } else {
             print_event(cli, items[i].p, now); /* kinds -1 and 2 */
         }
@@ -948,7 +954,8 @@ static const hd_cli_opt reply_opts[] = {
     {"body-file", "FILE", "read the reply from FILE (- = stdin)"},
     {"status", "S", "status after the reply: pending (default), open or solved"},
     {"draft", NULL, "save as a draft for review instead of sending"},
-    {"attach", "FILE", "send FILE with the reply (repeatable; at most 10, 10 MiB each)"},
+    {"attach", "FILE",
+     "send FILE with the reply, or keep it on the draft (repeatable; at most 10, 10 MiB each)"},
     {0},
 };
 
@@ -1375,6 +1382,77 @@ static int draft_ids(hd_cli *cli, const hd_cli_args *a, uint64_t *ticket, uint64
     return hd_cli_parse_id(cli, hd_cli_pos(a, 1), "DRAFT_ID", draft);
 }
 
+static const hd_cli_opt edit_draft_opts[] = {
+    {"body", "TEXT", "the draft's new text (else --body-file; neither keeps its text)"},
+    {"body-file", "FILE", "read the new text from FILE (- = stdin)"},
+    {"status", "S", "status after sending: pending, open or solved (default: keep)"},
+    {"attach", "FILE", "the draft's files become these (repeatable; at most 10, 10 MiB each)"},
+    {"clear-attachments", NULL, "remove the draft's files"},
+    {0},
+};
+
+/* The current text of draft id on the ticket r (UpdateDraft needs one). */
+static int draft_body(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, uint64_t id,
+                      char **out)
+{
+    for (size_t i = 0; i < r->n_drafts; i++)
+        if (r->drafts[i]->id == id) {
+            *out = r->drafts[i]->body;
+            return HD_CLI_EXIT_OK;
+        }
+    return hd_cli_fail(cli, HD_CLI_EXIT_NOT_FOUND, "draft %" PRIu64 " not found on %s", id,
+                       r->ticket->number);
+}
+
+static int ticket_edit_draft(hd_cli *cli, const hd_cli_args *a)
+{
+    Helpdesk__V1__UpdateDraftRequest req = HELPDESK__V1__UPDATE_DRAFT_REQUEST__INIT;
+    int rc, v;
+    rc = hd_cli_arg_enum(cli, a, "status", &helpdesk__v1__ticket_status__descriptor, 0, &v);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    req.status_after = (Helpdesk__V1__TicketStatus)v;
+    const char *const *files = hd_cli_arg_list(a, "attach", &req.n_attachments);
+    int clear = hd_cli_flag(a, "clear-attachments");
+    if (clear && req.n_attachments)
+        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE,
+                           "give --attach or --clear-attachments, not both");
+    req.replace_attachments = clear || req.n_attachments;
+    rc = draft_ids(cli, a, &req.ticket_id, &req.draft_id);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    if (hd_cli_arg(a, "body") || hd_cli_arg(a, "body-file")) {
+        rc = read_body(cli, a, hd_cli_pos(a, 0), "draft", &req.body);
+    } else {
+        Helpdesk__V1__GetTicketResponse *r;
+        rc = get_ticket(cli, hd_cli_pos(a, 0), &r);
+        if (rc == HD_CLI_EXIT_OK)
+            rc = draft_body(cli, r, req.draft_id, &req.body);
+    }
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    if (req.n_attachments) {
+        rc = upload_files(cli, files, req.n_attachments, &req.attachments);
+        if (rc != HD_CLI_EXIT_OK)
+            return rc;
+    }
+    ProtobufCMessage *m;
+    rc = hd_cli_call(cli, SVC "UpdateDraft", &req.base,
+                     &helpdesk__v1__reply_to_ticket_response__descriptor, &m);
+    if (rc != HD_CLI_EXIT_OK)
+        return rc;
+    const Helpdesk__V1__ReplyToTicketResponse *r = (const Helpdesk__V1__ReplyToTicketResponse *)m;
+    if (hd_cli_print_json(cli, m))
+        return HD_CLI_EXIT_OK;
+    if (hd_cli_quiet(cli))
+        printf("%" PRIu64 "\n", req.draft_id);
+    else
+        printf("draft %" PRIu64 " saved on %s (%zu attachment%s)\n", req.draft_id,
+               r->ticket ? r->ticket->number : "?", r->draft ? r->draft->n_attachments : 0,
+               r->draft && r->draft->n_attachments == 1 ? "" : "s");
+    return HD_CLI_EXIT_OK;
+}
+
 static int ticket_send_draft(hd_cli *cli, const hd_cli_args *a)
 {
     Helpdesk__V1__SendDraftRequest req = HELPDESK__V1__SEND_DRAFT_REQUEST__INIT;
@@ -1433,6 +1511,10 @@ static const hd_cli_cmd ticket_cmds[] = {
      reply_opts,
      "helpdesk ticket reply TKT-000042 --body 'We are on it.' --status pending --attach log.txt",
      ticket_reply, 1, 1},
+    {"edit-draft", "Change a saved reply draft's text, status or files",
+     "TICKET DRAFT_ID [--body TEXT|--body-file FILE] [--attach FILE|--clear-attachments]",
+     edit_draft_opts, "helpdesk ticket edit-draft TKT-000042 7 --attach invoice-v2.pdf",
+     ticket_edit_draft, 2, 2},
     {"send-draft", "Send a saved reply draft", "TICKET DRAFT_ID", NULL,
      "helpdesk ticket send-draft TKT-000042 7", ticket_send_draft, 2, 2},
     {"discard-draft", "Discard a saved reply draft", "TICKET DRAFT_ID", NULL,

@@ -7,6 +7,7 @@ The CLI binary comes from env HELPDESK_CLI; without it the test builds
 HD_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -333,6 +334,69 @@ class ExitCodes(CliCase):
         self.assertIn("only the customer rates a ticket (PERMISSION_DENIED)", err)
         _, err = self.run_cli(["ticket", "rate", "TKT-000009", "--score", "5"], s, want=2)
         self.assertIn('ticket "TKT-000009": not found', err)
+
+
+    def test_reply_draft_with_attach_then_edit_draft_replaces_or_clears_its_files(self):
+        s = self.start_server(args=["--unsafe-nosync"])
+        self.seed(s)  # TKT-000002 came by email; TKT-000001 by API
+        d = tempfile.mkdtemp(prefix="hd-cli-files-")
+        self.addCleanup(shutil.rmtree, d, True)
+        files = {"form.csv": b"order;amount\n77;19,99\n", "receipt.txt": b"Refund sent.\n"}
+        for name, data in files.items():
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+        form, receipt = (os.path.join(d, n) for n in files)
+
+        def draft_files(n=0):
+            t = json.loads(self.run_cli(["ticket", "show", "2", "--json"], s)[0])
+            return t["drafts"][n]["body"], [(a["filename"], a["contentType"], int(a["size"]),
+                                              a["sha256"]) for a in t["drafts"][n].get(
+                                                  "attachments", [])]
+
+        def want(name, ctype):
+            return (name, ctype, len(files[name]), hashlib.sha256(files[name]).hexdigest())
+
+        out, _ = self.run_cli(["ticket", "reply", "TKT-000002", "--draft", "--body",
+                               "Refund form attached.", "--attach", form, "-q"], s)
+        did = out.strip()
+        self.assertRegex(did, r"^\d+$")
+        self.assertEqual(draft_files(), ("Refund form attached.", [want("form.csv", "text/csv")]))
+        out, _ = self.run_cli(["ticket", "show", "2"], s)
+        self.assertIn("-- draft %s (unsent)" % did, out)
+        self.assertIn("[attachment: form.csv, text/csv, %d bytes, sha256 %s]"
+                      % want("form.csv", "")[2:], out)
+        # --attach replaces the files and keeps the text when no new text is given.
+        out, _ = self.run_cli(["ticket", "edit-draft", "TKT-000002", did, "--attach", receipt], s)
+        self.assertEqual(out, "draft %s saved on TKT-000002 (1 attachment)\n" % did)
+        self.assertEqual(draft_files(), ("Refund form attached.",
+                                         [want("receipt.txt", "text/plain")]))
+        # New text alone keeps the files.
+        self.run_cli(["ticket", "edit-draft", "2", did, "--body", "Refund sent, receipt attached."],
+                     s)
+        self.assertEqual(draft_files(), ("Refund sent, receipt attached.",
+                                         [want("receipt.txt", "text/plain")]))
+        _, err = self.run_cli(["ticket", "edit-draft", "2", did, "--attach", form,
+                               "--clear-attachments"], s, want=1)
+        self.assertIn("--attach or --clear-attachments, not both", err)
+        out, _ = self.run_cli(["ticket", "edit-draft", "2", did, "--clear-attachments"], s)
+        self.assertEqual(out, "draft %s saved on TKT-000002 (0 attachments)\n" % did)
+        self.assertEqual(draft_files()[1], [])
+        self.run_cli(["ticket", "edit-draft", "2", did, "--attach", form, "--attach", receipt], s)
+        self.assertEqual(draft_files()[1], [want("form.csv", "text/csv"),
+                                            want("receipt.txt", "text/plain")])
+        _, err = self.run_cli(["ticket", "edit-draft", "2", "999"], s, want=2)
+        self.assertIn("draft 999 not found on TKT-000002", err)
+        # Files go out by email: an API ticket's draft cannot carry them.
+        _, err = self.run_cli(["ticket", "reply", "1", "--draft", "--body", "x", "--attach", form],
+                              s, want=4)
+        self.assertIn("attachments: only on tickets of the EMAIL channel", err)
+        # Sent, the message lists the draft's files and the draft is gone.
+        self.run_cli(["ticket", "send-draft", "2", did], s)
+        t = json.loads(self.run_cli(["ticket", "show", "2", "--json"], s)[0])
+        self.assertNotIn("drafts", t)
+        self.assertEqual([a["filename"] for a in t["messages"][-1]["attachments"]],
+                         ["form.csv", "receipt.txt"])
+        self.assertEqual(t["messages"][-1]["body"], "Refund sent, receipt attached.")
 
 
 class ConfigAndLogin(CliCase):
