@@ -3,7 +3,8 @@ aiosmtpd sink receives what helpdeskd sends, Dovecot delivers what customers' ma
 send back.
 
 - a staff reply with an uploaded attachment arrives with the file (name, type, bytes);
-  an unknown hash is refused naming the field;
+  an unknown hash is refused naming the field; a draft keeps its files through UpdateDraft
+  (kept or replaced) and SendDraft mails them;
 - a permanent bounce (DSN via Dovecot) marks the address: the ticket shows it, WatchTickets
   sees the event, replies stop going there, an admin clears it and mail flows again;
 - SMTP with STARTTLS and AUTH (aiosmtpd with a self-signed certificate): delivered when the
@@ -97,6 +98,73 @@ class TestOutboundAttachments(MailCase):
         self.assertEqual([(a.get_filename(), a.get_content_type()) for a in atts],
                          [("printer-log.csv", "text/csv")])
         self.assertEqual(atts[0].get_payload(decode=True), b"time;error\n10:00;fire\n")
+        srv.stop()
+
+    def test_draft_with_attachment_updated_then_sent_reaches_the_customer_with_the_files(self):
+        srv = self.start_server()
+        self.imap.deliver(corpus("01_new_plain.eml"))
+        self.add_mailbox(srv, acknowledge=False)
+        ticket = wait_for(lambda: self.tickets(srv), 20, "a ticket from the mail")[0]
+        pdf = b"%PDF-1.4\n" + bytes(range(256)) * 64 + b"\n%%EOF\n"
+        csv = "Posten;Betrag\nDrucker;0,00\n".encode()
+        up = [self.call(srv, M + "UploadAttachment", mail_pb2.UploadAttachmentRequest(data=d),
+                        mail_pb2.UploadAttachmentResponse) for d in (pdf, csv)]
+
+        def att(i, name, ctype):
+            return tickets_pb2.Attachment(sha256=up[i].sha256, filename=name, content_type=ctype)
+
+        # An unknown hash is refused when the draft is saved, not when it is sent.
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.call(srv, T + "ReplyToTicket", tickets_pb2.ReplyToTicketRequest(
+                ticket_id=ticket.id, body="Draft.", mode=tickets_pb2.REPLY_MODE_DRAFT,
+                attachments=[att(0, "a.pdf", ""),
+                             tickets_pb2.Attachment(sha256="cd" * 32, filename="x.pdf")]),
+                tickets_pb2.ReplyToTicketResponse)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("attachments[1].sha256", cm.exception.details())
+        self.assertEqual(len(self.get(srv, ticket.id).drafts), 0)
+
+        r = self.call(srv, T + "ReplyToTicket", tickets_pb2.ReplyToTicketRequest(
+            ticket_id=ticket.id, body="First try.", mode=tickets_pb2.REPLY_MODE_DRAFT,
+            attachments=[att(0, "Gutschrift.pdf", "application/pdf")]),
+            tickets_pb2.ReplyToTicketResponse)
+        draft = r.draft
+        self.assertEqual([(a.filename, a.size) for a in draft.attachments],
+                         [("Gutschrift.pdf", len(pdf))])
+        self.assertEqual([a.sha256 for a in self.get(srv, ticket.id).drafts[0].attachments],
+                         [up[0].sha256])
+        # A reviewer fixes the text (files kept), then adds the statement (files replaced).
+        r = self.call(srv, T + "UpdateDraft", tickets_pb2.UpdateDraftRequest(
+            ticket_id=ticket.id, draft_id=draft.id, body="Your credit note and statement."),
+            tickets_pb2.ReplyToTicketResponse)
+        self.assertEqual([a.filename for a in r.draft.attachments], ["Gutschrift.pdf"])
+        r = self.call(srv, T + "UpdateDraft", tickets_pb2.UpdateDraftRequest(
+            ticket_id=ticket.id, draft_id=draft.id, body="Your credit note and statement.",
+            replace_attachments=True,
+            attachments=[att(0, "Gutschrift.pdf", "application/pdf"),
+                         att(1, "Kontoauszug März.csv", "text/csv")]),
+            tickets_pb2.ReplyToTicketResponse)
+        self.assertEqual([(a.filename, a.size) for a in r.draft.attachments],
+                         [("Gutschrift.pdf", len(pdf)), ("Kontoauszug März.csv", len(csv))])
+        self.assertEqual(self.smtp.messages, [])  # a draft sends nothing
+
+        r = self.call(srv, T + "SendDraft", tickets_pb2.SendDraftRequest(
+            ticket_id=ticket.id, draft_id=draft.id), tickets_pb2.ReplyToTicketResponse)
+        self.assertEqual([(a.filename, a.size) for a in r.message.attachments],
+                         [("Gutschrift.pdf", len(pdf)), ("Kontoauszug März.csv", len(csv))])
+        got = self.smtp.wait_for(1, 20)
+        self.assertEqual(len(got), 1)
+        msg = email.message_from_bytes(got[0][2], policy=email.policy.default)
+        self.assertEqual([(a.get_filename(), a.get_content_type(), a.get_payload(decode=True))
+                          for a in msg.iter_attachments()],
+                         [("Gutschrift.pdf", "application/pdf", pdf),
+                          ("Kontoauszug März.csv", "text/csv", csv)])
+        self.assertIn("Your credit note and statement.",
+                      msg.get_body(("plain",)).get_content())
+        th = self.get(srv, ticket.id)
+        self.assertEqual(len(th.drafts), 0)
+        self.assertEqual([a.sha256 for a in th.messages[-1].attachments],
+                         [up[0].sha256, up[1].sha256])
         srv.stop()
 
     def test_customer_attachment_is_listed_readable_and_can_be_sent_on(self):
