@@ -134,19 +134,26 @@ int hd_tickets_read_id(const void *val, size_t len, uint64_t *out, hd_err *err)
     return 0;
 }
 
+/* The IDEMPOTENCY value recorded under ns and request_id (*val valid until txn ends).
+ * Returns 0, HD_ENOTFOUND (err cleared) or the store's error. */
+static int idem_value(hd_txn *txn, const char *ns, const char *request_id, const void **val,
+                      size_t *len, hd_err *err)
+{
+    hd_key k;
+    int rc = hd_store_get(txn, HD_STORE_IDEMPOTENCY, hd_tickets_key_idem(&k, ns, request_id), val,
+                          len, err);
+    if (rc == HD_ENOTFOUND)
+        hd_err_clear(err);
+    return rc;
+}
+
 int hd_tickets_idem_pair_get(hd_txn *txn, const char *ns, const char *request_id,
                              uint64_t *ticket_id, uint64_t *child_id, hd_err *err)
 {
     const void *val;
     size_t len;
-    hd_key k;
-    int rc = hd_store_get(txn, HD_STORE_IDEMPOTENCY, hd_tickets_key_idem(&k, ns, request_id), &val,
-                          &len, err);
-    if (rc == HD_ENOTFOUND) {
-        hd_err_clear(err);
-        return HD_ENOTFOUND;
-    }
-    if (rc < 0)
+    int rc = idem_value(txn, ns, request_id, &val, &len, err);
+    if (rc != 0)
         return rc;
     if (len != 16)
         return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": value of %zu bytes, want 16",
@@ -526,14 +533,8 @@ static int load_replay(hd_txn *txn, hd_tickets_create_args *args, hd_err *err)
     const void *val;
     size_t len;
     uint64_t id;
-    int rc = hd_store_get(txn, HD_STORE_IDEMPOTENCY,
-                          hd_tickets_key_idem(&k, HD_TICKETS_IDEM_CREATE, args->request_id), &val,
-                          &len, err);
-    if (rc == HD_ENOTFOUND) {
-        hd_err_clear(err);
-        return HD_ENOTFOUND;
-    }
-    if (rc < 0)
+    int rc = idem_value(txn, HD_TICKETS_IDEM_CREATE, args->request_id, &val, &len, err);
+    if (rc != 0)
         return rc;
     if (len != 8 && len != 8 + HD_TICKETS_FINGERPRINT_BYTES)
         return hd_err_set(err, HD_ECORRUPT, "request_id \"%s\": value of %zu bytes, want 8 or %d",
