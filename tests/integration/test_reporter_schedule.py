@@ -4,6 +4,7 @@ downtime the missed run fires once; the aiosmtpd sink receives one message per r
 with every attachment intact; and two reporters sharing one configuration against a real
 helpdeskd never make the same run twice (the lease)."""
 
+import collections
 import datetime as dt
 import email
 import email.policy
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 import unittest
+from zoneinfo import ZoneInfo
 
 import openpyxl
 from aiosmtpd.controller import Controller
@@ -35,6 +37,19 @@ SEED = "3:3000:60:1795413600"
 
 def utc(*a):
     return int(dt.datetime(*a, tzinfo=dt.timezone.utc).timestamp())
+
+
+def weekly_run_reporting(unix_s):
+    """The due time of the first "0 8 * * mon" Europe/Berlin run whose last_week period (the
+    Monday-to-Sunday week before that Monday) holds unix_s: the Monday after unix_s's week."""
+    z = ZoneInfo("Europe/Berlin")
+    local = dt.datetime.fromtimestamp(unix_s, z)
+    monday = local.date() + dt.timedelta(days=7 - local.weekday())
+    return int(dt.datetime.combine(monday, dt.time(8), z).timestamp())
+
+
+def utc_date(unix_s):
+    return dt.datetime.fromtimestamp(unix_s, dt.timezone.utc).date()
 
 
 def reporter(*args):
@@ -147,18 +162,23 @@ class Schedules(unittest.TestCase):
         server = Server().start()
         self.addCleanup(server.cleanup)
         ch = server.channel()
-        for i in range(5):
-            unary(ch, CREATE, create_ticket_request(request_id="r%d" % i, subject="=1+%d" % i),
-                  tickets_pb2.Ticket, token=server.token)
+        created = [unary(ch, CREATE, create_ticket_request(request_id="r%d" % i,
+                                                           subject="=1+%d" % i),
+                         tickets_pb2.Ticket, token=server.token).create_time.seconds
+                   for i in range(5)]
         token_file = os.path.join(server.data_path(), "admin.token")
         cfg = self.config(server="[server]\ntarget = %s\ntoken_file = %s\n" %
                           (server.address, token_file))
         now0 = int(dt.datetime.now(dt.timezone.utc).timestamp())
-        # Both start now; the next Monday 08:00 Berlin is the run they compete for.
+        # Both start now. The run they compete for is the one whose last week holds the
+        # tickets (the server's create times): the Monday after their week, not "now + 8
+        # days", whose latest missed run reports the week after a Sunday's tickets.
+        due = weekly_run_reporting(max(created))
+        in_week = sum(1 for c in created if weekly_run_reporting(c) == due)
         self.serve(cfg, now0, "--holder", "a")
         os.unlink(os.path.join(self.out, "state"))
         self.serve(cfg, now0, "--holder", "b")
-        later = now0 + 8 * 86400
+        later = due + 3600
         out_a = self.serve(cfg, later, "--holder", "a")
         self.assertIn("wrote", out_a)
         # Reporter b has its own state file (fresh checkout of the same config): the
@@ -170,17 +190,24 @@ class Schedules(unittest.TestCase):
         self.assertNotIn("wrote", out_b)
         xlsx = [f for f in self.files() if f.endswith(".xlsx")]
         self.assertEqual(len(xlsx), 1)
-        # The report came from the server's ticket rows (the week holding "now").
+        # The report came from the server's ticket rows (the week holding them; all 5 unless
+        # they straddle Sunday midnight in Berlin).
+        self.assertEqual(xlsx, ["monday-%s-0800.xlsx" %
+                                dt.datetime.fromtimestamp(due, ZoneInfo("Europe/Berlin"))
+                                .date().isoformat()])
         wb = openpyxl.load_workbook(os.path.join(self.out, xlsx[0]))
         self.assertEqual(wb["Summary"]["A5"].value, "Tickets created")
-        self.assertEqual(wb["Summary"]["B5"].value, 5)
+        self.assertEqual(wb["Summary"]["B5"].value, in_week)
+        self.assertGreaterEqual(in_week, 1)
 
         # `helpdesk report run|list|schedules` over the same server and configuration.
         base = [CLI, "--server", server.address, "--token", server.token]
         out = os.path.join(self.tmp, "cli.xlsx")
+        # The UTC days of the tickets (the server's clock), not the test machine's local
+        # today, which differs from UTC in other zones and may have moved on since.
         p = subprocess.run(base + ["report", "run", "--config", cfg, "--report", "weekly",
-                                   "--from", dt.date.today().isoformat(),
-                                   "--to", dt.date.today().isoformat(), "--tz", "UTC",
+                                   "--from", utc_date(min(created)).isoformat(),
+                                   "--to", utc_date(max(created)).isoformat(), "--tz", "UTC",
                                    "--out", out], capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.strip(), out)
@@ -204,20 +231,21 @@ class ReportingService(unittest.TestCase):
         server = Server().start()
         self.addCleanup(server.cleanup)
         ch = server.channel()
-        for i in range(3):
+        # The UTC day buckets of the server's create times (the test's clock may have
+        # passed midnight since, or the three may straddle it).
+        days = collections.Counter(
             unary(ch, CREATE, create_ticket_request(request_id="q%d" % i), tickets_pb2.Ticket,
-                  token=server.token)
-        now = int(dt.datetime.now(dt.timezone.utc).timestamp())
-        day0 = now // 86400 * 86400
+                  token=server.token).create_time.seconds // 86400 * 86400 for i in range(3))
+        day0 = min(days)
         rng = reporting_pb2.ReportRange()
         rng.start_time.seconds = day0 - 86400
-        rng.end_time.seconds = day0 + 86400
+        rng.end_time.seconds = max(days) + 86400
         roll = unary(ch, SVC + "GetReportRollups",
                      reporting_pb2.GetReportRollupsRequest(range=rng),
                      reporting_pb2.GetReportRollupsResponse, token=server.token)
         created = [s for s in roll.series if s.metric == "tickets.created"][0]
         self.assertEqual([(p.bucket_start.seconds, p.value) for p in created.points if p.value],
-                         [(day0, 3)])
+                         sorted(days.items()))
         stream = ch.unary_stream(SVC + "StreamReportTickets",
                                  request_serializer=lambda m: m.SerializeToString(),
                                  response_deserializer=reporting_pb2.ReportTicket.FromString)
