@@ -127,8 +127,6 @@ class CliCase(ServerTestCase):
 
 class Golden(CliCase):
     def test_table_and_json_output_match_the_golden_files(self):
-        s = self.start_server(args=["--unsafe-nosync"])
-        self.seed(s)
         outputs = {
             "ticket_list.txt": ["ticket", "list"],
             "ticket_list_open_urgent.txt": ["ticket", "list", "--status", "open", "--priority",
@@ -140,11 +138,21 @@ class Golden(CliCase):
             "customer_show.txt": ["customer", "show", "ada@example.com"],
             "dashboard.txt": ["dashboard"],
         }
-        for name, args in outputs.items():
-            out, _ = self.run_cli(args, s)
+        # The dashboard's "today" is the server's UTC day: a run whose seed and dashboard
+        # straddle UTC midnight is made again on a fresh server (it cannot straddle twice).
+        for _ in range(2):
+            day = int(time.time()) // 86400
+            s = self.start_server(args=["--unsafe-nosync"])
+            self.seed(s)
+            got = {name: self.run_cli(args, s)[0] for name, args in outputs.items()}
+            address = s.address
+            s.stop()
+            if int(time.time()) // 86400 == day:
+                break
+        for name, out in got.items():
             if name.endswith(".json"):
                 json.loads(out)  # exact JSON: it parses
-            self.check_golden(name, normalise(out, s.address))
+            self.check_golden(name, normalise(out, address))
 
     def test_json_matches_the_proto3_mapping_of_the_same_call_over_grpcio(self):
         from harness import GET, tickets_pb2, unary
