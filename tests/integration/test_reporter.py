@@ -451,6 +451,10 @@ class ReporterFigures(unittest.TestCase):
         self.assertNotIn("Error", p.stderr)
         self.assertTrue(os.path.getsize(pdf) > 10000)
         os.makedirs(OUT_DIR, exist_ok=True)
+        # tests/out outlives runs: an earlier run's page must not stand in for this one's.
+        for f in os.listdir(OUT_DIR):
+            if f.startswith("reporter-page1"):
+                os.remove(os.path.join(OUT_DIR, f))
         subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", pdf,
                         os.path.join(OUT_DIR, "reporter-page1")], check=True, timeout=60)
         pngs = [f for f in os.listdir(OUT_DIR) if f.startswith("reporter-page1")]
