@@ -5,6 +5,8 @@ of the same customer is merged into it (messages and notes move with provenance,
 source becomes MERGED, a repeat is a no-op), a third is linked, and GetDashboard's figures
 agree with what happened."""
 
+import time
+
 import grpc
 from google.protobuf import field_mask_pb2
 
@@ -54,6 +56,26 @@ class EscalateMerge(ServerTestCase):
         self.fail("no event of kind %d" % kind)
 
     def test_assign_escalate_merge_link_and_dashboard(self):
+        # The dashboard's today figures are the server's UTC day: a story straddling UTC
+        # midnight is told again on a fresh server (it cannot straddle twice).
+        for _ in range(2):
+            day = int(time.time()) // 86400
+            d, t1 = self.story()
+            if int(time.time()) // 86400 == day:
+                break
+            self.s.stop()
+            self.s = self.start_server()
+            self.ch = self.s.channel()
+        self.assertEqual(d.created_today, 3)
+        self.assertEqual(d.solved_today, 1)
+        self.assertEqual(d.today.first_responses, 1)
+        self.assertEqual(d.today.resolutions, 1)
+        self.assertEqual(d.last_7_days.resolution_minutes, 0)
+        self.assertGreater(len(d.recent_activity), 0)
+        self.assertEqual(d.recent_activity[0].ticket_id, t1.id)
+
+    def story(self):
+        """Everything but the dashboard's day figures; returns (the dashboard, t1)."""
         support = self.call("CreateGroup", staff_pb2.CreateGroupRequest(name="support"),
                             staff_pb2.Group, svc=STAFF)
         a1 = self.staff("ann", auth_pb2.ROLE_AGENT, [support.id], capacity=5)
@@ -157,14 +179,8 @@ class EscalateMerge(ServerTestCase):
         self.assertEqual(by_status["TICKET_STATUS_SOLVED"], 1)
         self.assertEqual(d.unassigned, 0)
         self.assertEqual({(x.staff_id, x.open) for x in d.agent_load}, {(a1.id, 1)})
-        self.assertEqual(d.created_today, 3)
-        self.assertEqual(d.solved_today, 1)
-        self.assertEqual(d.today.first_responses, 1)
-        self.assertEqual(d.today.resolutions, 1)
-        self.assertEqual(d.last_7_days.resolution_minutes, 0)
-        self.assertGreater(len(d.recent_activity), 0)
-        self.assertEqual(d.recent_activity[0].ticket_id, t1.id)
         wcall.cancel()
+        return d, t1
 
 
 if __name__ == "__main__":
