@@ -1391,19 +1391,6 @@ static const hd_cli_opt edit_draft_opts[] = {
     {0},
 };
 
-/* The current text of draft id on the ticket r (UpdateDraft needs one). */
-static int draft_body(hd_cli *cli, const Helpdesk__V1__GetTicketResponse *r, uint64_t id,
-                      char **out)
-{
-    for (size_t i = 0; i < r->n_drafts; i++)
-        if (r->drafts[i]->id == id) {
-            *out = r->drafts[i]->body;
-            return HD_CLI_EXIT_OK;
-        }
-    return hd_cli_fail(cli, HD_CLI_EXIT_NOT_FOUND, "draft %" PRIu64 " not found on %s", id,
-                       r->ticket->number);
-}
-
 static int ticket_edit_draft(hd_cli *cli, const hd_cli_args *a)
 {
     Helpdesk__V1__UpdateDraftRequest req = HELPDESK__V1__UPDATE_DRAFT_REQUEST__INIT;
@@ -1423,14 +1410,13 @@ static int ticket_edit_draft(hd_cli *cli, const hd_cli_args *a)
         return rc;
     if (hd_cli_arg(a, "body") || hd_cli_arg(a, "body-file")) {
         rc = read_body(cli, a, hd_cli_pos(a, 0), "draft", &req.body);
-    } else {
-        Helpdesk__V1__GetTicketResponse *r;
-        rc = get_ticket(cli, hd_cli_pos(a, 0), &r);
-        if (rc == HD_CLI_EXIT_OK)
-            rc = draft_body(cli, r, req.draft_id, &req.body);
-    }
-    if (rc != HD_CLI_EXIT_OK)
-        return rc;
+        if (rc != HD_CLI_EXIT_OK)
+            return rc;
+    } else if (!req.status_after && !req.replace_attachments) {
+        return hd_cli_fail(cli, HD_CLI_EXIT_USAGE,
+                           "nothing to change: give --body, --body-file, --status, --attach or "
+                           "--clear-attachments");
+    } /* else the server keeps the draft's text */
     if (req.n_attachments) {
         rc = upload_files(cli, files, req.n_attachments, &req.attachments);
         if (rc != HD_CLI_EXIT_OK)

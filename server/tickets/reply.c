@@ -160,7 +160,19 @@ int hd_tickets_draft_update_prepare(hd_tickets_reply_args *args, hd_arena *a,
     args->attachments = req->attachments;
     args->n_attachments = req->n_attachments;
     args->replace_attachments = req->replace_attachments;
-    return set_body(args, req->body, req->status_after, body_max, err);
+    if (req->body[0])
+        return set_body(args, req->body, req->status_after, body_max, err);
+    /* No new text: keep the draft's (read in the write txn, so a concurrent edit of the text
+     * is not overwritten), but an edit must change something. */
+    if (!req->status_after && !req->replace_attachments)
+        return hd_err_set(err, HD_EINVAL,
+                          "body: required unless status_after or replace_attachments is set");
+    rc = check_status_after(req->status_after, err);
+    if (rc < 0)
+        return rc;
+    args->body = NULL;
+    args->status_after = req->status_after;
+    return 0;
 }
 
 int hd_tickets_draft_prepare(hd_tickets_reply_args *args, hd_arena *a, hd_tickets_reply_op op,
@@ -305,7 +317,8 @@ static int save_draft(hd_tickets_reply_args *args, hd_tickets_edit *e, hd_err *e
         rc = load_draft(args, e->txn, &d, err);
         if (rc < 0)
             return rc;
-        d->body = (char *)args->body;
+        if (args->body) /* NULL: keep the draft's text */
+            d->body = (char *)args->body;
         if (args->status_after)
             d->status_after = args->status_after;
     } else {

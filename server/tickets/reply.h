@@ -79,10 +79,12 @@ int hd_tickets_reply_prepare(hd_tickets_reply_args *args, hd_arena *a,
  * or HD_EINVAL ("request_id: only for mode SEND", too long, not printable ASCII). */
 int hd_tickets_reply_request_id(hd_tickets_reply_args *args, const char *request_id, hd_err *err);
 
-/* Draft edit (body required; status_after UNSPECIFIED keeps the draft's; the draft's files
- * are kept unless req->replace_attachments, then they become req->attachments, borrowed,
- * checked as for a reply). Returns 0 or HD_EINVAL naming the field ("attachments: ..." when
- * given without replace_attachments). */
+/* Draft edit (an empty body keeps the draft's text, allowed only when status_after or
+ * replace_attachments changes something; status_after UNSPECIFIED keeps the draft's; the
+ * draft's files are kept unless req->replace_attachments, then they become
+ * req->attachments, borrowed, checked as for a reply). Returns 0 or HD_EINVAL naming the
+ * field ("body: required unless ...", "attachments: ..." when given without
+ * replace_attachments). */
 int hd_tickets_draft_update_prepare(hd_tickets_reply_args *args, hd_arena *a,
                                     const Helpdesk__V1__UpdateDraftRequest *req, size_t body_max,
                                     const hd_tickets_actor *actor, hd_err *err);

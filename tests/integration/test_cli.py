@@ -392,8 +392,10 @@ class ExitCodes(CliCase):
         self.run_cli(["ticket", "edit-draft", "2", did, "--attach", form, "--attach", receipt], s)
         self.assertEqual(draft_files()[1], [want("form.csv", "text/csv"),
                                             want("receipt.txt", "text/plain")])
-        _, err = self.run_cli(["ticket", "edit-draft", "2", "999"], s, want=2)
-        self.assertIn("draft 999 not found on TKT-000002", err)
+        _, err = self.run_cli(["ticket", "edit-draft", "2", did], s, want=1)
+        self.assertIn("nothing to change", err)
+        _, err = self.run_cli(["ticket", "edit-draft", "2", "999", "--status", "open"], s, want=2)
+        self.assertIn("draft 999: not found on ticket 2", err)
         # Files go out by email: an API ticket's draft cannot carry them.
         _, err = self.run_cli(["ticket", "reply", "1", "--draft", "--body", "x", "--attach", form],
                               s, want=4)

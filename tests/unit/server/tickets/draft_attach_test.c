@@ -362,6 +362,43 @@ static void send_with_content_gone_fails_naming_it_and_keeps_the_draft(void **st
     assert_int_equal(table_count(x, HD_STORE_OUTBOX), 1);
 }
 
+/* UpdateDraft without a body keeps the draft's text (read in the write txn) when it changes
+ * the files or the status; with nothing to change it is refused naming body. */
+static void update_without_a_body_keeps_the_text(void **state)
+{
+    fx *x = *state;
+    hd_err err = {0};
+    uint64_t tid = ticket(x, EMAIL);
+    Helpdesk__V1__Attachment *v[] = {att(x, x->hex_invoice, "invoice.pdf", "application/pdf")};
+    Helpdesk__V1__Draft *d = NULL;
+    assert_ok(draft(x, tid, v, 1, &d, &err), err);
+
+    Helpdesk__V1__UpdateDraftRequest req = HELPDESK__V1__UPDATE_DRAFT_REQUEST__INIT;
+    req.ticket_id = tid;
+    req.draft_id = d->id;
+    hd_tickets_reply_args *args = hd_arena_calloc(x->f->a, 1, sizeof(*args));
+    assert_non_null(args);
+    TF_ASSERT_ERR(hd_tickets_draft_update_prepare(args, x->f->a, &req, 0, &staff, &err), HD_EINVAL,
+                  err, "body: required unless status_after or replace_attachments is set");
+
+    req.replace_attachments = true; /* clear the files, keep the text */
+    assert_ok(hd_tickets_draft_update_prepare(args, x->f->a, &req, 0, &staff, &err), err);
+    assert_ok(hd_store_write(x->f->s, hd_tickets_reply_apply, args, &err), err);
+    hd_tickets_thread th = get(x, tid);
+    assert_string_equal(th.drafts[0]->body, "Your invoice, for review.");
+    assert_int_equal(th.drafts[0]->n_attachments, 0);
+
+    req.replace_attachments = false;
+    req.status_after = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_SOLVED;
+    args = hd_arena_calloc(x->f->a, 1, sizeof(*args));
+    assert_non_null(args);
+    assert_ok(hd_tickets_draft_update_prepare(args, x->f->a, &req, 0, &staff, &err), err);
+    assert_ok(hd_store_write(x->f->s, hd_tickets_reply_apply, args, &err), err);
+    th = get(x, tid);
+    assert_string_equal(th.drafts[0]->body, "Your invoice, for review.");
+    assert_int_equal(th.drafts[0]->status_after, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_SOLVED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +409,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(draft_attachments_need_an_email_ticket, setup, teardown),
         cmocka_unit_test_setup_teardown(update_keeps_replaces_and_clears_the_attachments, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(update_without_a_body_keeps_the_text, setup, teardown),
         cmocka_unit_test_setup_teardown(sent_draft_carries_its_attachments_like_a_send_reply, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(send_with_content_gone_fails_naming_it_and_keeps_the_draft,
