@@ -8,6 +8,7 @@ grpc_tools); calls go through grpcio's generic channel.unary_unary.
 Run with Debian's /usr/bin/python3.
 """
 
+import atexit
 import glob
 import os
 import re
@@ -135,6 +136,22 @@ def sanitizer_env(env):
     return env
 
 
+# Every helpdeskd this process started. A class whose setUpClass fails after starting its
+# server never reaches tearDownClass; such a server is killed when the runner exits instead
+# of outliving the suite.
+_STARTED = []
+
+
+@atexit.register
+def _kill_leaked_servers():
+    for proc in _STARTED:
+        if proc.poll() is None:
+            print("harness: killing helpdeskd pid %d left running by a failed set-up" %
+                  proc.pid, file=sys.stderr, flush=True)
+            proc.kill()
+            proc.wait()
+
+
 class Server:
     """One helpdeskd process. Use start()/stop(), or `with Server(...) as s:`.
 
@@ -178,6 +195,7 @@ class Server:
         with open(self.stdout_path, "wb") as so, open(self.stderr_path, "wb") as se:
             self.proc = subprocess.Popen(self.command(), stdout=so, stderr=se,
                                          stdin=subprocess.DEVNULL, env=env, cwd=self.tmp)
+        _STARTED[:] = [p for p in _STARTED if p.poll() is None] + [self.proc]
         if self.ready_path:
             self.address = wait_for(self._ready, START_TIMEOUT_S, "helpdeskd --ready-file")
         else:
