@@ -373,16 +373,16 @@ static int finish_draft(hd_tickets_reply_args *args, hd_tickets_edit *e, hd_err 
     e->note_id = d->id;
     if (send) {
         /* The draft's files go out as a SEND reply's do (checked again by the outbox hook:
-         * content gone by now fails the send, and the transaction with the draft's delete). */
+         * content gone by now fails the send, and the transaction with the draft's delete).
+         * Whatever the draft's content is refused for, the answer names the draft. */
         args->attachments = d->attachments;
         args->n_attachments = d->n_attachments;
         rc = post_staff_reply(args, e, d->body, d->status_after, err);
-        if (rc == HD_EINVAL && err && strncmp(err->detail, "attachments", 11) == 0) {
+        if (rc == HD_EINVAL && err) {
             char why[HD_ERR_DETAIL_MAX];
             snprintf(why, sizeof(why), "%s", err->detail);
             return hd_err_set(err, HD_EINVAL,
-                              "draft %" PRIu64 ": %s; the draft is kept (UpdateDraft with "
-                              "replace_attachments changes its files)",
+                              "draft %" PRIu64 ": %s; the draft is kept (UpdateDraft changes it)",
                               d->id, why);
         }
         return rc;

@@ -103,9 +103,9 @@ int hd_tickets_customer_message_prepare(hd_tickets_reply_args *args, hd_arena *a
 
 /* The mutation (hd_store_apply_fn; arg is hd_tickets_reply_args *). A saved draft's files
  * are checked against the content store then (hd_tickets_attach_check), and again when it
- * is sent; a failure there ("draft 7: attachments[0].sha256: ...", HD_EINVAL) fails the
- * whole transaction, so the draft stays as it was. Returns 0, HD_EINVAL,
- * HD_ENOTFOUND ("ticket 42: not found", "draft 7: not found"; a customer writing on
+ * is sent; any HD_EINVAL from sending a draft names it ("draft 7: attachments[0].sha256:
+ * ...; the draft is kept") and fails the whole transaction, so the draft stays as it was. Returns
+ * 0, HD_EINVAL, HD_ENOTFOUND ("ticket 42: not found", "draft 7: not found"; a customer writing on
  * somebody else's ticket also gets "ticket 42: not found"), HD_ESTATE (closed or merged
  * ticket for staff; lifecycle), or the engine's errors. Replayable; callable from another
  * mutation's apply (e.g. mail ingestion) with that mutation's txn. With a request_id the
